@@ -1,0 +1,1 @@
+"""Second Me Chat: placeholder until the web app lands."""

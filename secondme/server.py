@@ -1,0 +1,329 @@
+"""A local Second Me-compatible instance: the hosted API, served from this machine.
+
+It answers both chat routes and the public directory the way the hosted service does
+(chunk shape, heartbeats, errors inside the stream, 404/422/503), so the whole product runs
+and is tested with no network. Replies come from an honest demo responder, or are relayed
+to any OpenAI-compatible server with ``--upstream``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import socket
+import threading
+import time
+import uuid
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import httpx
+import uvicorn
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from .async_client import sse_data
+from .errors import SecondMeError, error_for_status
+from .protocol import ReplyAssembler
+
+__all__ = [
+    "LocalInstance",
+    "Delta",
+    "ChatBody",
+    "create_app",
+    "demo_responder",
+    "UpstreamResponder",
+    "MODEL_NAME",
+    "ServerThread",
+]
+
+MODEL_NAME = "lpm-registry-model"
+
+
+@dataclass
+class LocalInstance:
+    """One Second Me served here. ``chunks_per_second`` paces the demo reply (0: no pause)."""
+
+    instance_id: str
+    name: str = "Local demo Second Me"
+    description: str = "A stand-in Second Me that runs on this machine."
+    online: bool = True
+    chunks_per_second: float = 25.0
+
+
+@dataclass(frozen=True)
+class Delta:
+    """A piece of a reply: text, or the reason it finished."""
+
+    text: str = ""
+    finish_reason: str | None = None
+
+
+class Message(BaseModel):
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class ChatBody(BaseModel):
+    """The request body of the Chat Completion API, validated as FastAPI does (422)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    messages: list[Message] = Field(min_length=1)
+    metadata: dict[str, Any] | None = None
+    temperature: float = Field(0.7, ge=0, le=1)
+    max_tokens: int = Field(2000, ge=1)
+    stream: bool = True
+
+
+Responder = Callable[[ChatBody, LocalInstance], AsyncGenerator[Delta, None]]
+
+_PIECES = re.compile(r"\S+\s*|\s+")
+
+
+def demo_text(body: ChatBody, instance: LocalInstance) -> str:
+    """What the demo responder says: it is a demo, and this is what it received."""
+    last_user = next((m.content for m in reversed(body.messages) if m.role == "user"), "")
+    system = next((m.content for m in body.messages if m.role == "system"), "")
+    settings = [f"temperature {body.temperature:g}", f"max tokens {body.max_tokens}"]
+    metadata = body.metadata or {}
+    if metadata.get("enable_l0_retrieval"):
+        settings.append("L0 retrieval on")
+    if metadata.get("role_id"):
+        settings.append(f"role “{metadata['role_id']}”")
+    turns = sum(1 for m in body.messages if m.role == "user")
+    parts = [
+        f"Hello from {instance.name} (“{instance.instance_id}”). I am a demo that runs on this "
+        "machine, not a real person's Second Me, so I can only tell you what I received.",
+        f"You said: “{last_user.strip()}”." if last_user.strip() else "Your message was empty.",
+        f"This is turn {turns} of our conversation; I got {len(body.messages)} "
+        + ("message" if len(body.messages) == 1 else "messages")
+        + (f", with the system prompt “{system.strip()}”" if system.strip() else "")
+        + f", and these settings: {', '.join(settings)}.",
+    ]
+    return "\n\n".join(parts)
+
+
+async def demo_responder(body: ChatBody, instance: LocalInstance) -> AsyncGenerator[Delta, None]:
+    """Streams ``demo_text`` a word at a time at the instance's pace, honouring max_tokens."""
+    pieces = _PIECES.findall(demo_text(body, instance))
+    interval = 1.0 / instance.chunks_per_second if instance.chunks_per_second > 0 else 0.0
+    start = time.monotonic()
+    for n, piece in enumerate(pieces[: body.max_tokens]):
+        if interval:
+            await asyncio.sleep(max(0.0, start + n * interval - time.monotonic()))
+        yield Delta(piece)
+    yield Delta(finish_reason="length" if len(pieces) > body.max_tokens else "stop")
+
+
+class UpstreamResponder:
+    """Relays each request to an OpenAI-compatible server (llama.cpp, Ollama, vLLM, …)."""
+
+    def __init__(self, base_url: str, *, model: str = "default", api_key: str | None = None) -> None:
+        self.url = base_url.rstrip("/") + "/chat/completions"
+        self.model = model
+        self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._http = httpx.AsyncClient(timeout=httpx.Timeout(300.0, connect=10.0))
+
+    async def __call__(
+        self, body: ChatBody, instance: LocalInstance
+    ) -> AsyncGenerator[Delta, None]:
+        payload = {
+            "model": self.model,
+            "messages": [m.model_dump() for m in body.messages],
+            "temperature": body.temperature,
+            "max_tokens": body.max_tokens,
+            "stream": True,
+        }
+        try:
+            async with self._http.stream("POST", self.url, json=payload, headers=self._headers) as response:
+                if response.status_code >= 400:
+                    text = (await response.aread()).decode("utf-8", "replace")
+                    raise error_for_status(response.status_code, response.headers, text)
+                reply = ReplyAssembler()
+                async for data in sse_data(response):
+                    text = reply.feed(data)
+                    if text:
+                        yield Delta(text)
+                    if reply.done:
+                        break
+                reply.close()
+                yield Delta(finish_reason=reply.finish_reason or "stop")
+        except httpx.HTTPError as exc:
+            raise SecondMeError(
+                f"The upstream model server could not be reached ({type(exc).__name__})."
+            ) from exc
+
+
+def _chunk(reply_id: str, created: int, delta: dict[str, Any], finish_reason: str | None) -> str:
+    body = {
+        "id": reply_id,
+        "object": "chat.completion.chunk",
+        "created": created,
+        "model": MODEL_NAME,
+        "system_fingerprint": None,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
+    }
+    return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+
+
+async def _sse_reply(
+    deltas: AsyncGenerator[Delta, None], heartbeat_interval: float
+) -> AsyncIterator[str]:
+    """The SSE lines of one reply, as the hosted service relays them from an instance."""
+    reply_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+    created = int(time.time())
+    beats = 0
+    yield ": initial heartbeat\n\n"
+    yield _chunk(reply_id, created, {"role": "assistant"}, None)
+    pending: asyncio.Future[Delta] = asyncio.ensure_future(anext(deltas))
+    try:
+        while True:
+            done, _ = await asyncio.wait({pending}, timeout=heartbeat_interval)
+            if not done:
+                beats += 1
+                yield f": heartbeat #{beats}\n\n"
+                continue
+            try:
+                delta = pending.result()
+            except StopAsyncIteration:
+                break
+            if delta.finish_reason:
+                yield _chunk(reply_id, created, {}, delta.finish_reason)
+            elif delta.text:
+                yield _chunk(reply_id, created, {"content": delta.text}, None)
+            pending = asyncio.ensure_future(anext(deltas))
+    except Exception as exc:  # the instance reports every failure inside the stream
+        message = str(exc) if isinstance(exc, SecondMeError) else f"{type(exc).__name__}"
+        error = {"message": message, "type": "server_error", "code": "service_unavailable"}
+        yield f"data: {json.dumps({'error': error}, ensure_ascii=False)}\n\n"
+    finally:
+        if not pending.done():
+            pending.cancel()
+            await asyncio.wait({pending})
+        await deltas.aclose()
+    yield "data: [DONE]\n\n"
+
+
+async def _whole_reply(deltas: AsyncIterator[Delta]) -> dict[str, Any]:
+    parts, finish = [], "stop"
+    async for delta in deltas:
+        parts.append(delta.text)
+        finish = delta.finish_reason or finish
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": MODEL_NAME,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "".join(parts)},
+                "finish_reason": finish,
+            }
+        ],
+    }
+
+
+def create_app(
+    instances: Iterable[LocalInstance] = (LocalInstance("demo"),),
+    *,
+    responder: Responder = demo_responder,
+    heartbeat_interval: float = 10.0,
+) -> FastAPI:
+    """The local instance as an ASGI app. ``app.state.instances`` maps ID to LocalInstance;
+    set an instance's ``online`` to False and its chat answers 503."""
+    app = FastAPI(title="Local Second Me", docs_url=None, redoc_url=None)
+    app.state.instances = {i.instance_id: i for i in instances}
+
+    def find(instance_id: str) -> LocalInstance:
+        instance = app.state.instances.get(instance_id)
+        if instance is None:
+            raise HTTPException(404, detail=f"Instance {instance_id} not found")
+        if not instance.online:
+            raise HTTPException(503, detail=f"Instance {instance_id} is not connected")
+        return instance
+
+    async def chat(instance_id: str, body: ChatBody) -> Any:
+        instance = find(instance_id)
+        deltas = responder(body, instance)
+        if not body.stream:
+            return JSONResponse(await _whole_reply(deltas))
+        return StreamingResponse(
+            _sse_reply(deltas, heartbeat_interval),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    app.post("/api/chat/{instance_id}")(chat)
+    app.post("/api/chat/{instance_id}/chat/completions")(chat)
+
+    @app.get("/api/upload/list")
+    async def directory(request: Request, page_size: int = 100) -> dict[str, Any]:
+        items = [
+            {
+                "upload_name": i.name,
+                "instance_id": i.instance_id,
+                "description": i.description,
+                "email": "",
+                "status": "online" if i.online else "offline",
+            }
+            for i in list(app.state.instances.values())[:page_size]
+        ]
+        total = len(app.state.instances)
+        return {
+            "code": 0,
+            "message": "success",
+            "data": {
+                "items": items,
+                "pagination": {"page": 1, "page_size": page_size, "total": total},
+            },
+        }
+
+    return app
+
+
+class ServerThread:
+    """Runs an ASGI app with uvicorn on a loopback port in a background thread.
+
+    ``port=0`` takes a free port; ``url`` is where it listens. ``stop()`` (or leaving the
+    ``with`` block) shuts it down.
+    """
+
+    def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning") -> None:
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind((host, port))
+        self.host, self.port = self._sock.getsockname()[:2]
+        config = uvicorn.Config(app, log_level=log_level, access_log=False, timeout_graceful_shutdown=1)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True, name=f"uvicorn:{self.port}"
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 10.0) -> ServerThread:
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the server on {self.url} did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=5)
+        self._sock.close()
+
+    def __enter__(self) -> ServerThread:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

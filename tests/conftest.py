@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from secondme import AsyncSecondMeClient, SecondMeClient, SecondMeError
+from secondme.server import LocalInstance, ServerThread, create_app
+
+from .faults import FaultServer
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test sees the developer's own settings."""
+    for name in ("SECONDME_BASE_URL", "SECONDME_API_KEY", "SECONDME_INSTANCE_ID",
+                 "SECONDME_LOCK_INSTANCE", "SECONDME_TITLE", "SECONDME_CONCURRENCY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def fault_server() -> Iterator[FaultServer]:
+    server = FaultServer().start()
+    yield server
+    server.stop()
+
+
+def local_instances() -> list[LocalInstance]:
+    return [
+        LocalInstance("demo", chunks_per_second=400),
+        LocalInstance("slow", chunks_per_second=5),
+        LocalInstance("offline", online=False),
+    ]
+
+
+@pytest.fixture(scope="session")
+def local_server() -> Iterator[ServerThread]:
+    """The local Second Me instance, shared: demo (fast), slow (5 chunks/s), offline."""
+    with ServerThread(create_app(local_instances(), heartbeat_interval=0.2)) as server:
+        yield server
+
+
+@pytest.fixture(params=["sync", "async"])
+def collect(request: pytest.FixtureRequest) -> Any:
+    """Runs one streamed chat through the sync or the async client and returns
+    ``(deltas, error)``: every delta received, and the SecondMeError raised, if any."""
+
+    def run(base_url: str, instance_id: str, messages: list[dict[str, str]], *,
+            client_options: dict[str, Any] | None = None, **kwargs: Any) -> tuple[list[str], SecondMeError | None]:
+        deltas: list[str] = []
+        if request.param == "sync":
+            client = SecondMeClient(base_url, **(client_options or {}))
+            try:
+                for delta in client.stream_chat(instance_id, messages, **kwargs):
+                    deltas.append(delta)
+            except SecondMeError as exc:
+                return deltas, exc
+            finally:
+                client.close()
+            return deltas, None
+
+        async def main() -> SecondMeError | None:
+            async with AsyncSecondMeClient(base_url, **(client_options or {})) as client:
+                try:
+                    async with client.stream_chat(instance_id, messages, **kwargs) as stream:
+                        async for delta in stream:
+                            deltas.append(delta)
+                except SecondMeError as exc:
+                    return exc
+            return None
+
+        return deltas, asyncio.run(main())
+
+    run.kind = request.param  # type: ignore[attr-defined]
+    return run

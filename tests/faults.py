@@ -1,0 +1,163 @@
+"""A fault server that writes exact bytes, for the failures no library produces on purpose.
+
+Each path is given a script: a list of steps, each ``bytes`` (written as they are), a
+``float`` (seconds to pause), ``OneByte(bytes)`` (written one byte per write) or ``CUT``
+(drop the connection, with a reset). Every request is recorded, and so is the moment each
+connection was found closed by the client.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import socketserver
+import struct
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+CUT = object()
+
+
+@dataclass(frozen=True)
+class OneByte:
+    data: bytes
+
+
+@dataclass
+class Seen:
+    """One request the fault server received."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    client_closed_at: float | None = None
+    started_at: float = field(default_factory=time.monotonic)
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def http_head(status: str = "200 OK", content_type: str = "text/event-stream", *,
+              chunked: bool = False, extra: dict[str, str] | None = None) -> bytes:
+    lines = [f"HTTP/1.1 {status}", f"Content-Type: {content_type}"]
+    lines.append("Transfer-Encoding: chunked" if chunked else "Connection: close")
+    lines += [f"{k}: {v}" for k, v in (extra or {}).items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def http_body(status: str, content_type: str, body: str | bytes, extra: dict[str, str] | None = None) -> list[Any]:
+    data = body.encode() if isinstance(body, str) else body
+    head = [f"HTTP/1.1 {status}", f"Content-Type: {content_type}", f"Content-Length: {len(data)}",
+            "Connection: close"] + [f"{k}: {v}" for k, v in (extra or {}).items()]
+    return [("\r\n".join(head) + "\r\n\r\n").encode() + data]
+
+
+def chunk(content: str | None = None, *, finish: str | None = None, role: str | None = None) -> dict[str, Any]:
+    delta: dict[str, Any] = {}
+    if role:
+        delta["role"] = role
+    if content is not None:
+        delta["content"] = content
+    return {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "lpm-registry-model",
+            "system_fingerprint": None, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+
+
+def data(obj: Any, eol: str = "\n") -> bytes:
+    text = obj if isinstance(obj, str) else json.dumps(obj, ensure_ascii=False)
+    return f"data: {text}{eol}{eol}".encode()
+
+
+def reply(*texts: str, finish: str | None = "stop", done: bool = True, eol: str = "\n") -> bytes:
+    """The SSE bytes of a well-formed reply."""
+    out = f": initial heartbeat{eol}{eol}".encode() + data(chunk(role="assistant"), eol)
+    out += b"".join(data(chunk(t), eol) for t in texts)
+    if finish:
+        out += data(chunk(finish=finish), eol)
+    if done:
+        out += data("[DONE]", eol)
+    return out
+
+
+class FaultServer:
+    """Serves scripts by path on 127.0.0.1, on a free port, until ``stop()``."""
+
+    def __init__(self) -> None:
+        self.scripts: dict[str, list[Any]] = {}
+        self.seen: list[Seen] = []
+        outer = self
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                outer._handle(self.request)
+
+        socketserver.ThreadingTCPServer.allow_reuse_address = True
+        self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        daemon=True)
+
+    def script(self, path: str, steps: list[Any]) -> str:
+        self.scripts[path] = steps
+        return path
+
+    def requests_to(self, path_prefix: str) -> list[Seen]:
+        return [s for s in self.seen if s.path.startswith(path_prefix)]
+
+    def start(self) -> FaultServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _read_request(self, conn: socket.socket) -> Seen | None:
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            piece = conn.recv(65536)
+            if not piece:
+                return None
+            buf += piece
+        head, _, body = buf.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        method, path, _ = lines[0].split(" ", 2)
+        headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+        length = int(headers.get("content-length", "0"))
+        while len(body) < length:
+            piece = conn.recv(65536)
+            if not piece:
+                break
+            body += piece
+        return Seen(method, path, headers, body)
+
+    def _handle(self, conn: socket.socket) -> None:
+        conn.settimeout(30)
+        seen = self._read_request(conn)
+        if seen is None:
+            return
+        self.seen.append(seen)
+        steps = self.scripts.get(seen.path.split("?")[0])
+        if steps is None:
+            steps = http_body("404 Not Found", "application/json", json.dumps({"detail": "no script"}))
+        try:
+            for step in steps:
+                if step is CUT:
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    break
+                if isinstance(step, float):
+                    time.sleep(step)
+                elif isinstance(step, OneByte):
+                    for i in range(len(step.data)):
+                        conn.sendall(step.data[i:i + 1])
+                else:
+                    conn.sendall(step)
+        except (TimeoutError, OSError):
+            seen.client_closed_at = time.monotonic()
+            return
+        finally:
+            conn.close()

@@ -1,0 +1,184 @@
+"""The local instance, as clients nobody here wrote see it: raw HTTP, the seed's
+http.client example, the official OpenAI SDK, and the package's own clients."""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import json
+import time
+from typing import Any
+from urllib.parse import urlparse
+
+import openai
+import pytest
+import requests
+
+from secondme import InstanceNotFoundError, InstanceUnavailableError, SecondMeClient, StreamError
+from secondme.server import Delta, LocalInstance, ServerThread, UpstreamResponder, create_app
+
+HELLO = [{"role": "system", "content": "You are a helpful assistant."},
+         {"role": "user", "content": "Hello, please introduce yourself."}]
+
+
+def raw_events(url: str, body: dict[str, Any]) -> list[str]:
+    """Every SSE line of a reply, as it came, comments included."""
+    with requests.post(url, json=body, stream=True, timeout=10) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        return [line for line in response.iter_lines(decode_unicode=True) if line]
+
+
+@pytest.mark.parametrize("route", ["/api/chat/demo", "/api/chat/demo/chat/completions"])
+def test_stream_is_shaped_like_the_hosted_service(local_server: ServerThread, route: str) -> None:
+    lines = raw_events(local_server.url + route, {"messages": HELLO})
+    assert lines[0] == ": initial heartbeat"
+    assert lines[-1] == "data: [DONE]"
+    chunks = [json.loads(line[6:]) for line in lines[1:-1] if line.startswith("data: ")]
+    assert {c["id"] for c in chunks} == {chunks[0]["id"]} and chunks[0]["id"].startswith("chatcmpl-")
+    assert {c["model"] for c in chunks} == {"lpm-registry-model"}
+    assert {c["object"] for c in chunks} == {"chat.completion.chunk"}
+    assert chunks[0]["choices"][0]["delta"] == {"role": "assistant"}
+    assert chunks[-1]["choices"][0] == {"index": 0, "delta": {}, "finish_reason": "stop"}
+    text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
+    assert "I am a demo" in text and "Hello, please introduce yourself." in text
+    assert "You are a helpful assistant." in text and "temperature 0.7, max tokens 2000" in text
+
+
+def test_max_tokens_cuts_the_reply_with_length(local_server: ServerThread) -> None:
+    lines = raw_events(local_server.url + "/api/chat/demo", {"messages": HELLO, "max_tokens": 3})
+    chunks = [json.loads(line[6:]) for line in lines if line.startswith("data: {")]
+    contents = [c["choices"][0]["delta"]["content"] for c in chunks if "content" in c["choices"][0]["delta"]]
+    assert len(contents) == 3
+    assert chunks[-1]["choices"][0]["finish_reason"] == "length"
+
+
+def test_heartbeats_while_the_reply_is_slow() -> None:
+    app = create_app([LocalInstance("sleepy", chunks_per_second=2)], heartbeat_interval=0.1)
+    with ServerThread(app) as server:
+        lines = raw_events(server.url + "/api/chat/sleepy", {"messages": HELLO, "max_tokens": 3})
+    beats = [line for line in lines if line.startswith(": heartbeat #")]
+    assert len(beats) >= 5 and beats[0] == ": heartbeat #1"
+
+
+def test_settings_and_metadata_reach_the_responder(local_server: ServerThread) -> None:
+    text = SecondMeClient(local_server.url).chat(
+        "demo", [{"role": "user", "content": "hi"}], temperature=0.25, max_tokens=500,
+        metadata={"enable_l0_retrieval": True, "role_id": "mentor"})
+    assert "temperature 0.25, max tokens 500, L0 retrieval on, role “mentor”" in text
+
+
+def test_invalid_body_is_a_fastapi_422(local_server: ServerThread) -> None:
+    response = requests.post(local_server.url + "/api/chat/demo",
+                             json={"messages": [{"role": "robot", "content": "x"}], "temperature": 3}, timeout=5)
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert isinstance(detail, list) and {tuple(d["loc"]) for d in detail} >= {("body", "temperature")}
+    assert requests.post(local_server.url + "/api/chat/demo", json={"messages": []}, timeout=5).status_code == 422
+
+
+def test_unknown_and_offline_instances(local_server: ServerThread) -> None:
+    client = SecondMeClient(local_server.url)
+    with pytest.raises(InstanceNotFoundError):
+        client.chat("nobody", HELLO)
+    with pytest.raises(InstanceUnavailableError) as info:
+        client.chat("offline", HELLO)
+    assert info.value.detail == "Instance offline is not connected"
+
+
+def test_marking_an_instance_offline_at_run_time() -> None:
+    app = create_app([LocalInstance("flaky", chunks_per_second=0)])
+    with ServerThread(app) as server:
+        client = SecondMeClient(server.url)
+        assert "I am a demo" in client.chat("flaky", HELLO)
+        app.state.instances["flaky"].online = False
+        with pytest.raises(InstanceUnavailableError):
+            client.chat("flaky", HELLO)
+
+
+def test_directory_in_the_hosted_shape(local_server: ServerThread) -> None:
+    body = requests.get(local_server.url + "/api/upload/list", params={"page_size": 100}, timeout=5).json()
+    assert body["code"] == 0 and set(body["data"]) == {"items", "pagination"}
+    statuses = {i["instance_id"]: i["status"] for i in body["data"]["items"]}
+    assert statuses == {"demo": "online", "slow": "online", "offline": "offline"}
+    instances = SecondMeClient(local_server.url).list_instances()
+    assert [(i.instance_id, i.online) for i in instances] == [("demo", True), ("slow", True), ("offline", False)]
+
+
+def test_not_streamed_is_one_chat_completion(local_server: ServerThread) -> None:
+    body = requests.post(local_server.url + "/api/chat/demo", json={"messages": HELLO, "stream": False},
+                         timeout=5).json()
+    assert body["object"] == "chat.completion"
+    assert "I am a demo" in body["choices"][0]["message"]["content"]
+
+
+def test_the_official_openai_sdk_streams_a_reply(local_server: ServerThread) -> None:
+    sdk = openai.OpenAI(base_url=f"{local_server.url}/api/chat/demo", api_key="not-needed")
+    stream = sdk.chat.completions.create(model="lpm-registry-model", messages=HELLO, stream=True)  # type: ignore[arg-type]
+    pieces, finish = [], None
+    for event in stream:
+        if event.choices:
+            pieces.append(event.choices[0].delta.content or "")
+            finish = event.choices[0].finish_reason or finish
+    assert "I am a demo" in "".join(pieces) and len(pieces) > 10
+    assert finish == "stop"
+
+
+def test_the_seed_http_client_example_works(local_server: ServerThread) -> None:
+    """The API document's own Python sample, pointed at the local instance over http."""
+    where = urlparse(local_server.url)
+    data = {"messages": HELLO, "metadata": {"enable_l0_retrieval": False, "role_id": "default_role"},
+            "temperature": 0.7, "max_tokens": 2000, "stream": True}
+    conn = http.client.HTTPConnection(where.hostname, where.port)
+    conn.request("POST", "/api/chat/demo", body=json.dumps(data), headers={"Content-Type": "application/json"})
+    response = conn.getresponse()
+    printed = []
+    for line in response:
+        if line:
+            decoded_line = line.decode("utf-8").strip()
+            if decoded_line == "data: [DONE]":
+                break
+            if decoded_line.startswith("data: "):
+                chunk = json.loads(decoded_line[6:])
+                content = chunk["choices"][0]["delta"].get("content", "")
+                if content:
+                    printed.append(content)
+    conn.close()
+    assert "Hello, please introduce yourself." in "".join(printed)
+
+
+def test_relay_to_an_openai_compatible_upstream(local_server: ServerThread) -> None:
+    """``--upstream``: the local demo's OpenAI-compatible route stands in for llama.cpp/Ollama."""
+    upstream = UpstreamResponder(f"{local_server.url}/api/chat/demo", model="m")
+    with ServerThread(create_app([LocalInstance("mine")], responder=upstream)) as relay:
+        text = SecondMeClient(relay.url).chat("mine", HELLO, max_tokens=40)
+    assert text.startswith("Hello from Local demo Second Me (“demo”)")
+
+
+def test_relay_reports_a_dead_upstream_inside_the_stream() -> None:
+    upstream = UpstreamResponder("http://127.0.0.1:9/v1")
+    with ServerThread(create_app([LocalInstance("mine")], responder=upstream)) as relay:
+        with pytest.raises(StreamError, match="upstream model server could not be reached"):
+            SecondMeClient(relay.url).chat("mine", HELLO)
+
+
+def test_a_client_leaving_stops_the_reply() -> None:
+    """When the reader goes away, the responder is closed instead of talking to no one."""
+    closed: list[float] = []
+
+    async def endless(body: Any, instance: LocalInstance) -> Any:
+        try:
+            while True:
+                await asyncio.sleep(0.02)
+                yield Delta("tick ")
+        finally:
+            closed.append(time.monotonic())
+
+    with ServerThread(create_app([LocalInstance("x")], responder=endless)) as server:
+        for _ in SecondMeClient(server.url).stream_chat("x", HELLO):
+            break
+        left = time.monotonic()
+        deadline = left + 3
+        while not closed and time.monotonic() < deadline:
+            time.sleep(0.02)
+    assert closed and closed[0] - left < 1.0
