@@ -25,6 +25,8 @@ __all__ = [
     "Instance",
     "build_chat_request",
     "validate_instance_id",
+    "check_temperature",
+    "check_max_tokens",
     "decode_chunk",
     "Chunk",
     "ReplyAssembler",
@@ -78,6 +80,27 @@ def validate_instance_id(instance_id: object) -> str:
     return candidate
 
 
+def check_temperature(temperature: object) -> float:
+    if (
+        isinstance(temperature, bool)
+        or not isinstance(temperature, (int, float))
+        or not math.isfinite(temperature)
+        or not 0 <= temperature <= 1
+    ):
+        raise InvalidRequestError("Temperature must be a number from 0 to 1.")
+    return float(temperature)
+
+
+def check_max_tokens(max_tokens: object, *, limit: int | None = None) -> int:
+    if isinstance(max_tokens, float) and max_tokens.is_integer():
+        max_tokens = int(max_tokens)
+    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
+        raise InvalidRequestError("Max tokens must be a whole number of at least 1.")
+    if limit is not None and max_tokens > limit:
+        raise InvalidRequestError(f"Max tokens can be at most {limit}.")
+    return max_tokens
+
+
 def _check_messages(messages: object) -> list[dict[str, str]]:
     if not isinstance(messages, Sequence) or isinstance(messages, (str, bytes)) or not messages:
         raise InvalidRequestError("There is no message to send.")
@@ -119,20 +142,13 @@ def build_chat_request(
 ) -> ChatRequest:
     """Check everything a person can get wrong and build the request; nothing is sent."""
     instance_id = validate_instance_id(instance_id)
-    if (
-        isinstance(temperature, bool)
-        or not isinstance(temperature, (int, float))
-        or not math.isfinite(temperature)
-        or not 0 <= temperature <= 1
-    ):
-        raise InvalidRequestError("Temperature must be a number from 0 to 1.")
-    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
-        raise InvalidRequestError("Max tokens must be a whole number of at least 1.")
+    temperature = check_temperature(temperature)
+    max_tokens = check_max_tokens(max_tokens)
     if endpoint not in ENDPOINTS:
         raise InvalidRequestError("The endpoint must be 'chat' or 'chat/completions'.")
     payload: dict[str, Any] = {
         "messages": _check_messages(messages),
-        "temperature": float(temperature),
+        "temperature": temperature,
         "max_tokens": max_tokens,
         "stream": True,
     }

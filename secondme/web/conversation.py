@@ -1,0 +1,127 @@
+"""The conversation as Gradio's Chatbot holds it, and what of it goes upstream. Pure functions.
+
+A history is a list of message dicts (``role``, ``content`` as a string or Gradio's list of
+``{"type": "text", "text": …}`` parts, optional ``metadata``). Notices (errors, "stopped")
+are assistant messages with a ``metadata.title``: they are shown, never sent upstream.
+Nothing here mutates the list it is given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    InstanceNotFoundError,
+    InstanceUnavailableError,
+    InvalidRequestError,
+    RateLimitError,
+    SecondMeError,
+    StreamError,
+)
+
+__all__ = [
+    "Message",
+    "message_text",
+    "is_notice",
+    "to_upstream",
+    "user",
+    "assistant",
+    "notice",
+    "error_notice",
+    "stopped_notice",
+    "until_last_user",
+    "undo_last_turn",
+    "edit_user_message",
+]
+
+Message = dict[str, Any]
+History = Sequence[Mapping[str, Any]]
+
+# Most specific first: the first class an error is an instance of names its notice.
+_ERROR_TITLES: tuple[tuple[type[SecondMeError], str], ...] = (
+    (InstanceUnavailableError, "This Second Me is offline"),
+    (InstanceNotFoundError, "Unknown instance"),
+    (InvalidRequestError, "Invalid settings"),
+    (RateLimitError, "Too many requests"),
+    (APITimeoutError, "Timed out"),
+    (APIConnectionError, "Connection failed"),
+    (StreamError, "The reply broke off"),
+    (APIStatusError, "Service error"),
+)
+
+
+def message_text(message: Mapping[str, Any]) -> str:
+    content = message.get("content")
+    if isinstance(content, str):
+        return content
+    if isinstance(content, Sequence):
+        return "".join(
+            str(part.get("text", "")) for part in content
+            if isinstance(part, Mapping) and part.get("type", "text") == "text"
+        )
+    return ""
+
+
+def is_notice(message: Mapping[str, Any]) -> bool:
+    metadata = message.get("metadata")
+    return isinstance(metadata, Mapping) and bool(metadata.get("title"))
+
+
+def to_upstream(system_prompt: str, history: History) -> list[dict[str, str]]:
+    """The ``messages`` to send: the system prompt first when set, then the conversation,
+    as plain strings in order, without notices or empty messages."""
+    messages = [{"role": "system", "content": system_prompt}] if system_prompt.strip() else []
+    for message in history:
+        text = message_text(message)
+        if message.get("role") in ("user", "assistant") and text and not is_notice(message):
+            messages.append({"role": str(message["role"]), "content": text})
+    return messages
+
+
+def user(text: str) -> Message:
+    return {"role": "user", "content": text}
+
+
+def assistant(text: str) -> Message:
+    return {"role": "assistant", "content": text}
+
+
+def notice(title: str, text: str) -> Message:
+    return {"role": "assistant", "content": text, "metadata": {"title": title}}
+
+
+def error_notice(error: SecondMeError) -> Message:
+    title = next((t for kind, t in _ERROR_TITLES if isinstance(error, kind)), "Something went wrong")
+    return notice(f"⚠️ {title}", str(error))
+
+
+def stopped_notice(history: History) -> Message:
+    replied = bool(history) and history[-1].get("role") == "assistant" and not is_notice(history[-1])
+    text = ("You stopped the reply; what arrived is kept above." if replied
+            else "You stopped the reply before it began.")
+    return notice("⏹ Stopped", text + " Press ↻ to regenerate it.")
+
+
+def until_last_user(history: History) -> list[Message]:
+    """The history up to and including the last user message (what Retry answers again)."""
+    for i in range(len(history) - 1, -1, -1):
+        if history[i].get("role") == "user":
+            return [dict(m) for m in history[: i + 1]]
+    return []
+
+
+def undo_last_turn(history: History) -> tuple[list[Message], str]:
+    """The history before the last user message, and that message's text to edit again."""
+    for i in range(len(history) - 1, -1, -1):
+        if history[i].get("role") == "user":
+            return [dict(m) for m in history[:i]], message_text(history[i])
+    return [dict(m) for m in history], ""
+
+
+def edit_user_message(history: History, index: int, text: str) -> list[Message]:
+    """The history up to an edited user message, which now says ``text``."""
+    return [*(dict(m) for m in history[:index]), user(text)]

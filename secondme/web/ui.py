@@ -1,0 +1,291 @@
+"""The Gradio page. ``build_app(settings, clients=…)`` returns the Blocks; no HTTP here:
+every reply comes through an ``AsyncSecondMeClient``."""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import AsyncGenerator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import gradio as gr
+
+from ..async_client import AsyncSecondMeClient
+from ..errors import InvalidRequestError, SecondMeError
+from ..protocol import ENDPOINTS, Endpoint, check_max_tokens, check_temperature, validate_instance_id
+from .conversation import (
+    Message,
+    assistant,
+    edit_user_message,
+    error_notice,
+    is_notice,
+    notice,
+    stopped_notice,
+    to_upstream,
+    undo_last_turn,
+    until_last_user,
+    user,
+)
+from .settings import Settings
+from .streaming import coalesce
+
+__all__ = ["build_app", "DEFAULT_SYSTEM_PROMPT", "MAX_TOKENS_LIMIT"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant."
+MAX_TOKENS_LIMIT = 8192
+UPDATE_INTERVAL = 0.04  # seconds: at most one UI update this often per reply
+API_DOC_URL = "https://github.com/mindverse/Second-Me/tree/master/docs"
+_BUSY = (gr.update(visible=False), gr.update(visible=True))
+_IDLE = (gr.update(visible=True), gr.update(visible=False))
+History = Sequence[Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class Turn:
+    """The settings one reply is asked for with."""
+
+    instance_id: str
+    system_prompt: str
+    temperature: float
+    max_tokens: int
+    l0_retrieval: bool = False
+    role_id: str = ""
+    endpoint: Endpoint = "chat"
+
+    @property
+    def metadata(self) -> dict[str, Any] | None:
+        metadata: dict[str, Any] = {}
+        if self.l0_retrieval:
+            metadata["enable_l0_retrieval"] = True
+        if self.role_id.strip():
+            metadata["role_id"] = self.role_id.strip()
+        return metadata or None
+
+
+def _problem(check: Any, value: Any) -> str:
+    try:
+        check(value)
+    except InvalidRequestError as exc:
+        return str(exc)
+    return ""
+
+
+class ChatController:
+    """The page's event handlers, for one app and its clients."""
+
+    def __init__(self, settings: Settings, clients: Mapping[str, AsyncSecondMeClient]) -> None:
+        self.settings = settings
+        self.clients = clients
+        self.locked = settings.lock_instance and bool(settings.instance_id)
+
+    # -- checks, shown inline next to the control; nothing is sent when one fails ----------
+
+    def _settings_checks(self, instance_id: Any, temperature: Any, max_tokens: Any,
+                         endpoint: Any = "chat") -> list[dict[str, Any]]:
+        problems = [
+            "" if self.locked else _problem(validate_instance_id, instance_id),
+            _problem(check_temperature, temperature),
+            _problem(lambda v: check_max_tokens(v, limit=MAX_TOKENS_LIMIT), max_tokens),
+            "" if endpoint in ENDPOINTS else "Choose 'chat' or 'chat/completions'.",
+        ]
+        return [gr.validate(not p, p) for p in problems]
+
+    @staticmethod
+    def _message_check(message: Any) -> dict[str, Any]:
+        ok = isinstance(message, str) and bool(message.strip())
+        return gr.validate(ok, "Type a message first.")
+
+    def validate_send(self, message: Any, history: Any, instance_id: Any, system_prompt: Any, temperature: Any,
+                      max_tokens: Any, l0: Any, role_id: Any, endpoint: Any) -> list[dict[str, Any]]:
+        i, t, m, e = self._settings_checks(instance_id, temperature, max_tokens, endpoint)
+        ok = gr.validate(True, "")
+        return [self._message_check(message), ok, i, ok, t, m, ok, ok, e]
+
+    def validate_rerun(self, history: Any, instance_id: Any, system_prompt: Any, temperature: Any,
+                       max_tokens: Any, l0: Any, role_id: Any, endpoint: Any) -> list[dict[str, Any]]:
+        i, t, m, e = self._settings_checks(instance_id, temperature, max_tokens, endpoint)
+        ok = gr.validate(True, "")
+        return [ok, i, ok, t, m, ok, ok, e]
+
+    def validate_api(self, message: Any, instance_id: Any, system_prompt: Any, temperature: Any,
+                     max_tokens: Any) -> list[dict[str, Any]]:
+        i, t, m, _ = self._settings_checks(instance_id, temperature, max_tokens)
+        return [self._message_check(message), i, gr.validate(True, ""), t, m]
+
+    def _turn(self, instance_id: str, system_prompt: str | None, temperature: float, max_tokens: float,
+              l0: bool = False, role_id: str | None = "", endpoint: str = "chat") -> Turn:
+        return Turn(
+            instance_id=self.settings.instance_id if self.locked else str(instance_id or "").strip(),
+            system_prompt=system_prompt or "",
+            temperature=float(temperature),
+            max_tokens=int(max_tokens),
+            l0_retrieval=bool(l0),
+            role_id=role_id or "",
+            endpoint="chat/completions" if endpoint == "chat/completions" else "chat",
+        )
+
+    # -- the one streaming path ------------------------------------------------------------
+
+    async def reply_text(self, messages: list[dict[str, str]], turn: Turn) -> AsyncGenerator[str, None]:
+        """The reply so far, at most one update per UPDATE_INTERVAL; raises SecondMeError."""
+        stream = self.clients[turn.endpoint].stream_chat(
+            turn.instance_id, messages, temperature=turn.temperature,
+            max_tokens=turn.max_tokens, metadata=turn.metadata,
+        )
+        async for text in coalesce(stream, UPDATE_INTERVAL):
+            yield text
+
+    async def _stream_turn(self, history: list[Message], turn: Turn) -> AsyncGenerator[list[Message], None]:
+        """The conversation after each update of the reply; a failure ends it with a notice,
+        keeping what already streamed (and the user's message, so Retry works)."""
+        text = ""
+        try:
+            async for text in self.reply_text(to_upstream(turn.system_prompt, history), turn):
+                yield [*history, assistant(text)]
+        except SecondMeError as exc:
+            kept = exc.partial if len(exc.partial) > len(text) else text
+            yield [*history, *([assistant(kept)] if kept else []), error_notice(exc)]
+            return
+        if not text:
+            yield [*history, notice("⚠️ Empty reply",
+                                    "The Second Me finished without saying anything. Press ↻ to try again.")]
+
+    async def _run(self, history: list[Message], turn: Turn) -> AsyncGenerator[tuple[Any, ...], None]:
+        yield (history, *_BUSY)
+        async for conversation in self._stream_turn(history, turn):
+            history = conversation
+            yield (history, gr.skip(), gr.skip())
+        yield (history, *_IDLE)
+
+    # -- events ----------------------------------------------------------------------------
+
+    async def respond(self, message: str, history: History, instance_id: str, system_prompt: str,
+                      temperature: float, max_tokens: float, l0: bool, role_id: str,
+                      endpoint: str) -> AsyncGenerator[tuple[Any, ...], None]:
+        turn = self._turn(instance_id, system_prompt, temperature, max_tokens, l0, role_id, endpoint)
+        first = True
+        async for update in self._run([*history, user(message)], turn):
+            # The box is cleared once; later updates leave alone what is typed meanwhile.
+            yield ("" if first else gr.skip(), *update)
+            first = False
+
+    async def retry(self, history: History, instance_id: str, system_prompt: str, temperature: float,
+                    max_tokens: float, l0: bool, role_id: str,
+                    endpoint: str) -> AsyncGenerator[tuple[Any, ...], None]:
+        turn = self._turn(instance_id, system_prompt, temperature, max_tokens, l0, role_id, endpoint)
+        async for update in self._run(until_last_user(history), turn):
+            yield update
+
+    async def edit(self, history: History, instance_id: str, system_prompt: str, temperature: float,
+                   max_tokens: float, l0: bool, role_id: str, endpoint: str,
+                   edited: gr.EditData) -> AsyncGenerator[tuple[Any, ...], None]:
+        turn = self._turn(instance_id, system_prompt, temperature, max_tokens, l0, role_id, endpoint)
+        index = edited.index[0] if isinstance(edited.index, (list, tuple)) else edited.index
+        async for update in self._run(edit_user_message(history, int(index), str(edited.value)), turn):
+            yield update
+
+    @staticmethod
+    def undo(history: History) -> tuple[list[Message], str]:
+        return undo_last_turn(history)
+
+    @staticmethod
+    def mark_stopped(history: History) -> tuple[Any, ...]:
+        if history and not is_notice(history[-1]):
+            return ([*history, stopped_notice(history)], *_IDLE)
+        return (gr.skip(), *_IDLE)
+
+    async def api_chat(self, message: str, instance_id: str, system_prompt: str, temperature: float,
+                       max_tokens: float) -> AsyncGenerator[str, None]:
+        """The public ``chat`` endpoint: streams the reply text to one message."""
+        turn = self._turn(instance_id, system_prompt, temperature, max_tokens)
+        try:
+            async for text in self.reply_text(to_upstream(turn.system_prompt, [user(message)]), turn):
+                yield text
+        except SecondMeError as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
+
+
+def _header(settings: Settings) -> str:
+    title = html.escape(settings.title)
+    lines = [
+        f"# {title}",
+        "Chat with a **Second Me**, a person's own AI model, and watch its reply stream in. "
+        f"Speaks the Second Me [Chat Completion API]({API_DOC_URL}).",
+    ]
+    if settings.demo:
+        lines.append("> 🧪 **Local demo.** You are talking to a demo Second Me that runs on this machine, "
+                     "not a real person's. It tells you what it received.")
+    return "\n\n".join(lines)
+
+
+def build_app(settings: Settings | None = None, *,
+              clients: Mapping[str, AsyncSecondMeClient] | None = None) -> gr.Blocks:
+    """The page and its public ``chat`` API. ``clients`` maps each endpoint to a client;
+    by default both talk to ``settings.base_url``."""
+    settings = settings or Settings.from_env()
+    clients = clients or {
+        endpoint: AsyncSecondMeClient(settings.base_url, endpoint=endpoint, timeout=settings.timeout)
+        for endpoint in ENDPOINTS
+    }
+    if settings.lock_instance and not settings.instance_id:
+        log.warning("SECONDME_LOCK_INSTANCE is set but SECONDME_INSTANCE_ID is empty; the field stays visible")
+    ctl = ChatController(settings, clients)
+    streaming = {"concurrency_limit": settings.concurrency, "concurrency_id": "secondme-reply",
+                 "show_progress": "hidden"}
+
+    with gr.Blocks(title=settings.title, fill_height=True) as demo:
+        gr.Markdown(_header(settings), elem_id="header")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=320):
+                chatbot = gr.Chatbot(
+                    label="Conversation", elem_id="conversation", height="62vh", min_height=320,
+                    editable="user", buttons=["copy", "copy_all"], feedback_options=None,
+                    placeholder="Say hello: the reply streams in as the Second Me writes it.",
+                    sanitize_html=True, autoscroll=True,
+                )
+                with gr.Row(elem_id="composer"):
+                    message = gr.Textbox(label="Message", placeholder="Write to the Second Me…",
+                                         lines=1, max_lines=8, scale=5, min_width=160, autofocus=True)
+                    send = gr.Button("Send", variant="primary", scale=0, min_width=88)
+                    stop = gr.Button("Stop", variant="stop", scale=0, min_width=88, visible=False)
+            with gr.Column(scale=1, min_width=260, elem_id="settings"):
+                instance = gr.Textbox(label="Instance ID", value=settings.instance_id,
+                                      placeholder="the ID of the Second Me to talk to",
+                                      visible=not ctl.locked, max_lines=1)
+                system = gr.Textbox(label="System prompt", value=DEFAULT_SYSTEM_PROMPT, lines=3)
+                temperature = gr.Slider(0, 1, value=0.7, step=0.05, label="Temperature")
+                max_tokens = gr.Slider(1, MAX_TOKENS_LIMIT, value=2000, step=1, label="Max tokens")
+                with gr.Accordion("Advanced", open=False):
+                    l0 = gr.Checkbox(label="L0 retrieval", value=False,
+                                     info="Let the Second Me search its owner's documents")
+                    role_id = gr.Textbox(label="Role ID", placeholder="optional: a role its owner defined",
+                                         max_lines=1)
+                    endpoint = gr.Radio(list(ENDPOINTS), value="chat", label="Endpoint")
+                api_out = gr.Textbox(visible=False)
+                api_trigger = gr.Button(visible=False)
+
+        turn_inputs = [instance, system, temperature, max_tokens, l0, role_id, endpoint]
+        buttons = [send, stop]
+        sent = gr.on([message.submit, send.click], ctl.respond, [message, chatbot, *turn_inputs],
+                     [message, chatbot, *buttons], validator=ctl.validate_send, api_name="respond",
+                     api_visibility="undocumented", **streaming)
+        retried = chatbot.retry(ctl.retry, [chatbot, *turn_inputs], [chatbot, *buttons],
+                                validator=ctl.validate_rerun, api_visibility="undocumented", **streaming)
+        edited = chatbot.edit(ctl.edit, [chatbot, *turn_inputs], [chatbot, *buttons],
+                              validator=ctl.validate_rerun, api_visibility="undocumented", **streaming)
+        running = [sent, retried, edited]
+        stop.click(None, None, None, cancels=running, api_visibility="undocumented").then(
+            ctl.mark_stopped, chatbot, [chatbot, *buttons], queue=False, api_visibility="undocumented")
+        chatbot.undo(ctl.undo, chatbot, [chatbot, message], queue=False, api_visibility="undocumented")
+        chatbot.clear(None, None, None, cancels=running, api_visibility="undocumented").then(
+            lambda: _IDLE, None, buttons, queue=False, api_visibility="undocumented")
+        api_trigger.click(ctl.api_chat, [message, instance, system, temperature, max_tokens], api_out,
+                          validator=ctl.validate_api, api_name="chat",
+                          api_description="Send one message to a Second Me and stream its reply text.",
+                          **streaming)
+
+    demo.queue(max_size=settings.queue_size, default_concurrency_limit=settings.concurrency)
+    return demo
