@@ -167,7 +167,7 @@ class ChatController:
                       endpoint: str) -> AsyncGenerator[tuple[Any, ...], None]:
         turn = self._turn(instance_id, system_prompt, temperature, max_tokens, l0, role_id, endpoint)
         first = True
-        async for update in self._run([*history, user(message)], turn):
+        async for update in self._run([*(dict(m) for m in history), user(message)], turn):
             # The box is cleared once; later updates leave alone what is typed meanwhile.
             yield ("" if first else gr.skip(), *update)
             first = False
@@ -233,7 +233,7 @@ def build_app(settings: Settings | None = None, *,
     if settings.lock_instance and not settings.instance_id:
         log.warning("SECONDME_LOCK_INSTANCE is set but SECONDME_INSTANCE_ID is empty; the field stays visible")
     ctl = ChatController(settings, clients)
-    streaming = {"concurrency_limit": settings.concurrency, "concurrency_id": "secondme-reply",
+    streaming: dict[str, Any] = {"concurrency_limit": settings.concurrency, "concurrency_id": "secondme-reply",
                  "show_progress": "hidden"}
 
     with gr.Blocks(title=settings.title, fill_height=True) as demo:
