@@ -83,13 +83,12 @@ class ChatController:
 
     # -- checks, shown inline next to the control; nothing is sent when one fails ----------
 
-    def _settings_checks(self, instance_id: Any, temperature: Any, max_tokens: Any,
-                         endpoint: Any = "chat") -> list[dict[str, Any]]:
+    def _settings_checks(self, instance_id: Any, temperature: Any, max_tokens: Any) -> list[dict[str, Any]]:
+        # Gradio's Slider and Radio refuse values outside their range or choices themselves.
         problems = [
             "" if self.locked else _problem(validate_instance_id, instance_id),
             _problem(check_temperature, temperature),
             _problem(lambda v: check_max_tokens(v, limit=MAX_TOKENS_LIMIT), max_tokens),
-            "" if endpoint in ENDPOINTS else "Choose 'chat' or 'chat/completions'.",
         ]
         return [gr.validate(not p, p) for p in problems]
 
@@ -100,19 +99,19 @@ class ChatController:
 
     def validate_send(self, message: Any, history: Any, instance_id: Any, system_prompt: Any, temperature: Any,
                       max_tokens: Any, l0: Any, role_id: Any, endpoint: Any) -> list[dict[str, Any]]:
-        i, t, m, e = self._settings_checks(instance_id, temperature, max_tokens, endpoint)
+        i, t, m = self._settings_checks(instance_id, temperature, max_tokens)
         ok = gr.validate(True, "")
-        return [self._message_check(message), ok, i, ok, t, m, ok, ok, e]
+        return [self._message_check(message), ok, i, ok, t, m, ok, ok, ok]
 
     def validate_rerun(self, history: Any, instance_id: Any, system_prompt: Any, temperature: Any,
                        max_tokens: Any, l0: Any, role_id: Any, endpoint: Any) -> list[dict[str, Any]]:
-        i, t, m, e = self._settings_checks(instance_id, temperature, max_tokens, endpoint)
+        i, t, m = self._settings_checks(instance_id, temperature, max_tokens)
         ok = gr.validate(True, "")
-        return [ok, i, ok, t, m, ok, ok, e]
+        return [ok, i, ok, t, m, ok, ok, ok]
 
     def validate_api(self, message: Any, instance_id: Any, system_prompt: Any, temperature: Any,
                      max_tokens: Any) -> list[dict[str, Any]]:
-        i, t, m, _ = self._settings_checks(instance_id, temperature, max_tokens)
+        i, t, m = self._settings_checks(instance_id, temperature, max_tokens)
         return [self._message_check(message), i, gr.validate(True, ""), t, m]
 
     def _turn(self, instance_id: str, system_prompt: str | None, temperature: float, max_tokens: float,

@@ -1,0 +1,348 @@
+"""The web app, launched, through gradio_client: what a Space's users and API callers get."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import gradio as gr
+import pytest
+from gradio_client import Client
+from gradio_client.exceptions import AppError
+
+from secondme.server import Delta, LocalInstance, ServerThread, create_app, demo_text
+from secondme.web import Settings, build_app
+
+from .faults import CUT, FaultServer, OneByte, chunk, data, http_body, http_head, reply
+
+SYSTEM = "You are a helpful assistant."
+
+
+class Launched:
+    def __init__(self, settings: Settings) -> None:
+        self.app = build_app(settings)
+        _, self.url, _ = self.app.launch(prevent_thread_lock=True, quiet=True)
+        self.client = Client(self.url, verbose=False)
+
+    def close(self) -> None:
+        self.client.close()
+        self.app.close()
+
+
+@pytest.fixture(scope="module")
+def faults() -> Iterator[FaultServer]:
+    server = FaultServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def fault_app(faults: FaultServer) -> Iterator[Launched]:
+    launched = Launched(Settings(base_url=faults.url, timeout=1.0))
+    yield launched
+    launched.close()
+
+
+@pytest.fixture(scope="module")
+def local_app(local_server: ServerThread) -> Iterator[Launched]:
+    launched = Launched(Settings(base_url=local_server.url, instance_id="demo", demo=True))
+    yield launched
+    launched.close()
+
+
+def respond(app: Launched, message: str, history: list[dict[str, Any]], instance_id: str, *,
+            temperature: float = 0.7, max_tokens: int = 2000, l0: bool = False, role_id: str = "",
+            endpoint: str = "chat", system: str = SYSTEM) -> list[list[dict[str, Any]]]:
+    """Every conversation state the page is sent while one reply streams."""
+    history = [{**m, "content": [{"type": "text", "text": m["content"]}]} if isinstance(m["content"], str) else m
+               for m in history]  # as the browser sends it
+    job = app.client.submit(message, history, instance_id, system, temperature, max_tokens, l0, role_id,
+                            endpoint, api_name="/respond")
+    states = [out[1] for out in job]
+    states.append(job.result()[1])
+    return states
+
+
+def texts(conversation: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
+    """(role, title of a notice or "", text) for each message."""
+    return [(m["role"], (m.get("metadata") or {}).get("title", ""),
+             "".join(part["text"] for part in m["content"])) for m in conversation]
+
+
+def test_api_streams_the_reply_in_order_and_complete(local_app: Launched) -> None:
+    job = local_app.client.submit("Tell me about you", api_name="/chat")  # instance_id: the prefilled one
+    outputs = list(job)
+    final = job.result()
+    from secondme.server import ChatBody
+    expected = demo_text(ChatBody(messages=[{"role": "system", "content": SYSTEM},  # type: ignore[list-item]
+                                            {"role": "user", "content": "Tell me about you"}]),
+                         LocalInstance("demo", name="Local demo Second Me"))
+    assert final == expected
+    assert len(outputs) > 3
+    assert all(b.startswith(a) and len(b) > len(a) for a, b in zip(outputs, outputs[1:], strict=False))
+
+
+def test_page_streams_and_keeps_the_conversation(local_app: Launched) -> None:
+    states = respond(local_app, "Hello", [], "demo")
+    assert len(states) > 3
+    final = texts(states[-1])
+    assert final[0] == ("user", "", "Hello")
+    assert final[1][0] == "assistant" and "You said: “Hello”." in final[1][2]
+    # Second turn: the history the page holds goes back upstream, in order.
+    states = respond(local_app, "And again", states[-1], "demo")
+    assert "This is turn 2 of our conversation; I got 4 messages" in texts(states[-1])[-1][2]
+
+
+def test_multi_turn_history_is_sent_upstream_as_plain_messages(faults: FaultServer, fault_app: Launched) -> None:
+    faults.script("/api/chat/history/chat/completions", [http_head(), reply("Fine", ", thanks.")])
+    history = [
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": "Hello!"},
+        {"role": "user", "content": "Are you there?"},
+        {"role": "assistant", "content": "Timed out", "metadata": {"title": "⚠️ Timed out"}},
+        {"role": "user", "content": "Still there?"},
+        {"role": "assistant", "content": "Yes"},
+        {"role": "assistant", "content": "You stopped it", "metadata": {"title": "⏹ Stopped"}},
+    ]
+    states = respond(fault_app, "How are you?", history, "history", temperature=0.3, max_tokens=64, l0=True,
+                     role_id="friend", endpoint="chat/completions", system="Be brief.")
+    assert texts(states[-1])[-1] == ("assistant", "", "Fine, thanks.")
+    sent = faults.requests_to("/api/chat/history/chat/completions")[0].json()
+    assert sent == {
+        "messages": [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "Hi"},
+            {"role": "assistant", "content": "Hello!"},
+            {"role": "user", "content": "Are you there?"},
+            {"role": "user", "content": "Still there?"},
+            {"role": "assistant", "content": "Yes"},
+            {"role": "user", "content": "How are you?"},
+        ],
+        "temperature": 0.3, "max_tokens": 64, "stream": True,
+        "metadata": {"enable_l0_retrieval": True, "role_id": "friend"},
+    }
+
+
+def test_empty_system_prompt_and_role_id_are_not_sent(faults: FaultServer, fault_app: Launched) -> None:
+    faults.script("/api/chat/plain", [http_head(), reply("ok")])
+    respond(fault_app, "Hi", [], "plain", system="  ", role_id="  ")
+    sent = faults.requests_to("/api/chat/plain")[0].json()
+    assert sent["messages"] == [{"role": "user", "content": "Hi"}] and "metadata" not in sent
+
+
+ERRORS = [
+    ("offline", http_body("503 Service Unavailable", "application/json", '{"detail":"not connected"}'),
+     "⚠️ This Second Me is offline", "This Second Me is offline right now", ""),
+    ("unknown", http_body("404 Not Found", "application/json", '{"detail":"Instance not found"}'),
+     "⚠️ Unknown instance", "No Second Me was found with the instance ID “unknown”", ""),
+    ("limited", http_body("429 Too Many Requests", "application/json", "{}", {"Retry-After": "30"}),
+     "⚠️ Too many requests", "Try again in 30 s", ""),
+    ("refused", http_body("422 Unprocessable Entity", "application/json", '{"detail":"bad temperature"}'),
+     "⚠️ Invalid settings", "rejected the request as invalid: bad temperature", ""),
+    ("brokenchunk", [http_head(), data(chunk("I was saying")) + data({"error": {"message": "LLama server is not "
+                                                                                 "running"}}) + data("[DONE]")],
+     "⚠️ The reply broke off", "The Second Me reported an error: LLama server is not running", "I was saying"),
+    ("cut", [http_head(chunked=True), OneByte(b"%x\r\n%s\r\n" % (len(data(chunk("Half"))), data(chunk("Half")))),
+             0.05, CUT], "⚠️ The reply broke off", "cut off", "Half"),
+    ("stall", [http_head(), data(chunk("Before the stall")), 3.0], "⚠️ Timed out", "nothing arrived for 1 s",
+     "Before the stall"),
+    ("proxy", http_body("502 Bad Gateway", "text/html", "<html><title>Bad Gateway</title></html>"),
+     "⚠️ Service error", "had a problem: Bad Gateway (502)", ""),
+]
+
+
+@pytest.mark.parametrize("instance_id, script, title, words, partial", ERRORS, ids=[e[0] for e in ERRORS])
+def test_each_error_is_a_notice_in_the_conversation(faults: FaultServer, fault_app: Launched, instance_id: str,
+                                                    script: list[Any], title: str, words: str,
+                                                    partial: str) -> None:
+    faults.script(f"/api/chat/{instance_id}", script)
+    final = texts(respond(fault_app, "Are you there?", [], instance_id)[-1])
+    assert final[0] == ("user", "", "Are you there?")  # kept, so Retry works
+    if partial:
+        assert final[1] == ("assistant", "", partial)
+    assert final[-1][:2] == ("assistant", title) and words in final[-1][2]
+    assert len(final) == (3 if partial else 2)
+
+
+def test_connection_failure_is_a_notice(local_server: ServerThread) -> None:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    launched = Launched(Settings(base_url=dead))
+    try:
+        final = texts(respond(launched, "Hi", [], "anyone")[-1])
+    finally:
+        launched.close()
+    assert final[-1][1] == "⚠️ Connection failed" and f"Could not reach the Second Me service at {dead}" in final[-1][2]
+
+
+def test_api_error_keeps_the_partial_and_says_why(faults: FaultServer, fault_app: Launched) -> None:
+    faults.script("/api/chat/apibroken", [http_head(), data(chunk("So far")) + data({"error": "model crashed"})])
+    job = fault_app.client.submit("Hi", "apibroken", SYSTEM, 0.7, 100, api_name="/chat")
+    with pytest.raises(AppError, match="The Second Me reported an error: model crashed"):
+        job.result()
+    assert job.outputs()[-1] == "So far"
+
+
+@pytest.mark.parametrize("args, field, words", [
+    (("Hi", [], "", SYSTEM, 0.7, 100, False, "", "chat"), "instance_id", "Enter the instance ID"),
+    (("Hi", [], "../../admin", SYSTEM, 0.7, 100, False, "", "chat"), "instance_id", "letters, digits"),
+    (("   ", [], "abc", SYSTEM, 0.7, 100, False, "", "chat"), "message", "Type a message first"),
+    (("Hi", [], "abc", SYSTEM, 0.7, 2.5, False, "", "chat"), "max_tokens", "whole number"),
+])
+def test_invalid_controls_are_reported_and_send_nothing(faults: FaultServer, fault_app: Launched,
+                                                        args: tuple[Any, ...], field: str, words: str) -> None:
+    before = len(faults.seen)
+    with pytest.raises(Exception, match=words) as info:
+        fault_app.client.predict(*args, api_name="/respond")
+    assert field in str(info.value)
+    api_args = (args[0], args[2], args[3], args[4], args[5])
+    if field in ("message", "instance_id", "temperature", "max_tokens"):
+        with pytest.raises(Exception, match=words):
+            fault_app.client.predict(*api_args, api_name="/chat")
+    assert len(faults.seen) == before
+
+
+@pytest.mark.parametrize("temperature, max_tokens, endpoint", [
+    (1.5, 100, "chat"), (-0.1, 100, "chat"), (0.7, 0, "chat"), (0.7, 9000, "chat"), (0.7, 100, "other")])
+def test_out_of_range_controls_are_refused_by_gradio_and_send_nothing(
+        faults: FaultServer, fault_app: Launched, temperature: float, max_tokens: int, endpoint: str) -> None:
+    """Gradio's Slider and Radio check their own range before our validator runs (a 400 to API callers)."""
+    before = len(faults.seen)
+    with pytest.raises(Exception, match="400 Bad Request"):
+        fault_app.client.predict("Hi", [], "abc", SYSTEM, temperature, max_tokens, False, "", endpoint,
+                                 api_name="/respond")
+    if endpoint == "chat":
+        with pytest.raises(Exception, match="400 Bad Request"):
+            fault_app.client.predict("Hi", "abc", SYSTEM, temperature, max_tokens, api_name="/chat")
+    assert len(faults.seen) == before
+
+
+def test_cancelling_closes_the_upstream_connection(faults: FaultServer, fault_app: Launched) -> None:
+    steps: list[Any] = [http_head()]
+    for n in range(200):
+        steps += [data(chunk(f"word{n} ")), 0.05]
+    faults.script("/api/chat/endless", steps)
+    job = fault_app.client.submit("Talk forever", "endless", SYSTEM, 0.7, 2000, api_name="/chat")
+    deadline = time.monotonic() + 10
+    while len(job.outputs()) < 3 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(job.outputs()) >= 3
+    job.cancel()
+    cancelled_at = time.monotonic()
+    seen = faults.requests_to("/api/chat/endless")[0]
+    while seen.client_closed_at is None and time.monotonic() < cancelled_at + 3:
+        time.sleep(0.02)
+    assert seen.client_closed_at is not None, "the upstream stream was never closed"
+    assert seen.client_closed_at - cancelled_at < 1.0
+
+
+def test_a_locked_space_talks_only_to_its_instance(faults: FaultServer) -> None:
+    faults.script("/api/chat/owner", [http_head(), reply("It's me")])
+    launched = Launched(Settings(base_url=faults.url, instance_id="owner", lock_instance=True))
+    try:
+        assert launched.client.predict("Hi", "someone-else", SYSTEM, 0.7, 100, api_name="/chat") == "It's me"
+        config = launched.app.config
+        field = next(c for c in config["components"] if c.get("props", {}).get("label") == "Instance ID")
+        assert field["props"]["visible"] is False
+    finally:
+        launched.close()
+    assert not faults.requests_to("/api/chat/someone-else")
+
+
+def test_many_streams_run_at_once() -> None:
+    """Twenty API callers stream at the same time instead of waiting for each other."""
+    open_streams, most = 0, 0
+    lock = threading.Lock()
+    release = threading.Event()
+
+    async def gate(body: Any, instance: LocalInstance) -> Any:
+        nonlocal open_streams, most
+        with lock:
+            open_streams += 1
+            most = max(most, open_streams)
+        try:
+            yield Delta("started ")
+            while not release.is_set() and most < 20:
+                import asyncio
+                await asyncio.sleep(0.01)
+            yield Delta("done")
+            yield Delta(finish_reason="stop")
+        finally:
+            with lock:
+                open_streams -= 1
+
+    with ServerThread(create_app([LocalInstance("gate")], responder=gate)) as upstream:
+        launched = Launched(Settings(base_url=upstream.url, instance_id="gate"))
+        try:
+            jobs = [launched.client.submit(f"caller {n}", api_name="/chat") for n in range(20)]
+            timer = threading.Timer(30, release.set)
+            timer.start()
+            results = [job.result(timeout=60) for job in jobs]
+            timer.cancel()
+        finally:
+            launched.close()
+    assert results == ["started done"] * 20
+    assert most == 20
+
+
+def test_the_page_is_configured_for_many_users(local_app: Launched) -> None:
+    streaming = [fn for fn in local_app.app.fns.values() if fn.concurrency_id == "secondme-reply"]
+    assert len(streaming) == 4  # send, retry, edit and the chat API share one limit
+    assert {fn.concurrency_limit for fn in streaming} == {256}
+    assert local_app.app._queue.max_size == 1024
+
+
+def test_settings_from_the_environment() -> None:
+    env = {"SECONDME_BASE_URL": "http://127.0.0.1:1/", "SECONDME_INSTANCE_ID": " me ", "SECONDME_LOCK_INSTANCE": "1",
+           "SECONDME_TITLE": "Ann's Second Me", "SECONDME_CONCURRENCY": "50", "SECONDME_QUEUE_SIZE": "80"}
+    settings = Settings.from_env(env)
+    assert settings == Settings(base_url="http://127.0.0.1:1", instance_id="me", lock_instance=True,
+                                title="Ann's Second Me", concurrency=50, queue_size=80)
+    assert Settings.from_env({}).base_url == "https://app.secondme.io"
+    with pytest.raises(ValueError, match="SECONDME_CONCURRENCY must be a whole number"):
+        Settings.from_env({"SECONDME_CONCURRENCY": "many"})
+
+
+def test_title_and_demo_banner(local_app: Launched) -> None:
+    assert local_app.app.title == "Second Me Chat"
+    header = next(c for c in local_app.app.config["components"] if c.get("props", {}).get("elem_id") == "header")
+    assert "Local demo" in header["props"]["value"] and "Chat Completion API" in header["props"]["value"]
+    assert isinstance(local_app.app, gr.Blocks)
+
+
+def test_an_overloaded_space_says_it_is_busy() -> None:
+    """With the queue bounded, a caller past the limit is told to try again, not queued forever."""
+    release = threading.Event()
+
+    async def held(body: Any, instance: LocalInstance) -> Any:
+        import asyncio
+        yield Delta("held ")
+        while not release.is_set():
+            await asyncio.sleep(0.01)
+        yield Delta(finish_reason="stop")
+
+    with ServerThread(create_app([LocalInstance("held")], responder=held)) as upstream:
+        launched = Launched(Settings(base_url=upstream.url, instance_id="held", concurrency=1, queue_size=1))
+        try:
+            from gradio_client.utils import Status
+            jobs = []
+            for expected in (Status.ITERATING, Status.IN_QUEUE):  # one streaming, one waiting
+                jobs.append(launched.client.submit(f"caller {len(jobs)}", api_name="/chat"))
+                deadline = time.monotonic() + 10
+                while jobs[-1].status().code != expected and time.monotonic() < deadline:
+                    time.sleep(0.02)
+                assert jobs[-1].status().code == expected
+            extra = launched.client.submit("one too many", api_name="/chat")
+            with pytest.raises(Exception) as info:
+                extra.result(timeout=20)
+            errors = [f"{type(info.value).__name__}: {info.value}"]
+            release.set()
+            assert [job.result(timeout=20) for job in jobs] == ["held "] * 2
+        finally:
+            release.set()
+            launched.close()
+    assert errors and all("queue is full" in e.lower() for e in errors), errors

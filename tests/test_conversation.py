@@ -1,0 +1,114 @@
+"""Pure pieces of the web app: history handling and update coalescing."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from secondme import InstanceUnavailableError, StreamError
+from secondme.web.conversation import (
+    edit_user_message,
+    error_notice,
+    is_notice,
+    message_text,
+    stopped_notice,
+    to_upstream,
+    undo_last_turn,
+    until_last_user,
+)
+from secondme.web.streaming import coalesce
+
+GRADIO_HISTORY = [
+    {"role": "user", "content": [{"type": "text", "text": "Hi"}], "metadata": None},
+    {"role": "assistant", "content": [{"type": "text", "text": "Hel"}, {"type": "text", "text": "lo"}]},
+    {"role": "assistant", "content": "gone", "metadata": {"title": "⚠️ Timed out"}},
+    {"role": "user", "content": "Again"},
+    {"role": "assistant", "content": ""},
+]
+
+
+def test_to_upstream_keeps_order_and_drops_notices_and_empties() -> None:
+    assert to_upstream("Be kind.", GRADIO_HISTORY) == [
+        {"role": "system", "content": "Be kind."},
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": "Hello"},
+        {"role": "user", "content": "Again"},
+    ]
+    assert to_upstream("   ", GRADIO_HISTORY)[0] == {"role": "user", "content": "Hi"}
+
+
+def test_nothing_is_mutated() -> None:
+    history = [dict(m) for m in GRADIO_HISTORY]
+    snapshot = repr(history)
+    until_last_user(history)
+    undo_last_turn(history)
+    edit_user_message(history, 0, "new")
+    to_upstream("x", history)
+    assert repr(history) == snapshot
+
+
+def test_retry_undo_and_edit() -> None:
+    assert [message_text(m) for m in until_last_user(GRADIO_HISTORY)] == ["Hi", "Hello", "gone", "Again"]
+    kept, text = undo_last_turn(GRADIO_HISTORY)
+    assert text == "Again" and len(kept) == 3
+    assert [message_text(m) for m in edit_user_message(GRADIO_HISTORY, 0, "Hey")] == ["Hey"]
+    assert until_last_user([]) == [] and undo_last_turn([]) == ([], "")
+
+
+def test_notices() -> None:
+    offline = error_notice(InstanceUnavailableError("offline (503)", status_code=503))
+    assert offline["metadata"]["title"] == "⚠️ This Second Me is offline" and is_notice(offline)
+    assert error_notice(StreamError("cut"))["metadata"]["title"] == "⚠️ The reply broke off"
+    assert "before it began" in stopped_notice([{"role": "user", "content": "Hi"}])["content"]
+    assert "what arrived is kept" in stopped_notice([{"role": "assistant", "content": "Hal"}])["content"]
+
+
+async def _source(deltas: list[str], gate: asyncio.Event | None = None) -> AsyncIterator[str]:
+    for n, delta in enumerate(deltas):
+        if n == 1 and gate is not None:
+            await gate.wait()  # the second delta comes only once the first was shown
+        yield delta
+
+
+def test_coalesce_merges_a_fast_burst_and_ends_with_everything() -> None:
+    async def run() -> list[str]:
+        return [text async for text in coalesce(_source([f"{n} " for n in range(2000)]), interval=0.05)]
+
+    updates = asyncio.run(run())
+    assert updates[-1] == "".join(f"{n} " for n in range(2000))
+    assert len(updates) < 50
+    assert all(b.startswith(a) for a, b in zip(updates, updates[1:], strict=False))
+
+
+def test_coalesce_never_holds_a_delta_back_waiting_for_the_next() -> None:
+    async def run() -> list[str]:
+        gate = asyncio.Event()
+        seen = []
+        async for text in coalesce(_source(["first", " second"], gate), interval=0.05):
+            seen.append(text)
+            gate.set()
+        return seen
+
+    assert asyncio.run(asyncio.wait_for(run(), timeout=5)) == ["first", "first second"]
+
+
+def test_coalesce_passes_errors_on_and_closes_the_source() -> None:
+    closed = []
+
+    async def failing() -> AsyncIterator[str]:
+        try:
+            yield "partial"
+            raise StreamError("cut", partial="partial")
+        finally:
+            closed.append(True)
+
+    async def run() -> list[str]:
+        seen = []
+        with pytest.raises(StreamError):
+            async for text in coalesce(failing(), interval=0.01):
+                seen.append(text)
+        return seen
+
+    assert asyncio.run(run()) == ["partial"] and closed == [True]
