@@ -112,3 +112,28 @@ def test_coalesce_passes_errors_on_and_closes_the_source() -> None:
         return seen
 
     assert asyncio.run(run()) == ["partial"] and closed == [True]
+
+
+@pytest.mark.parametrize("text", [
+    "<script>alert(1)</script>",
+    '<img src=x onerror="alert(1)"> and <a href="javascript:alert(1)">x</a>',
+    "a < b and c > d, <!-- c --> <?php ?>",
+    "`<b>code</b>` and\n```html\n<div>block</div>\n```\nafter <i>x</i>",
+    "unterminated ```\n<div>",
+])
+def test_text_is_shown_as_written_and_sent_as_written(text: str) -> None:
+    from secondme.web.conversation import assistant, shown_as_written, user
+    shown = shown_as_written(text)
+    assert shown.replace("\u200b", "") == text
+    assert shown_as_written(shown) == shown
+    assert to_upstream("", [user(text), assistant(text)]) == [{"role": "user", "content": text},
+                                                              {"role": "assistant", "content": text}]
+    import re
+    outside_code = re.sub(r"```[\s\S]*?(```|$)|`[^`\n]*`", "", shown)
+    assert not re.search(r"<[A-Za-z/!?]", outside_code)
+
+
+def test_code_is_left_exactly_as_written() -> None:
+    from secondme.web.conversation import shown_as_written
+    text = "`<b>code</b>` and\n```html\n<div>block</div>\n```\n"
+    assert shown_as_written(text) == text

@@ -4,10 +4,16 @@ A history is a list of message dicts (``role``, ``content`` as a string or Gradi
 ``{"type": "text", "text": …}`` parts, optional ``metadata``). Notices (errors, "stopped")
 are assistant messages with a ``metadata.title``: they are shown, never sent upstream.
 Nothing here mutates the list it is given.
+
+Text is shown as it was written: Markdown renders, but HTML does not. Outside code, each
+``<`` that would open a tag is followed by an invisible U+200B, so the browser shows
+``<script>`` as text instead of dropping or running it; ``message_text`` takes it out again,
+so what goes upstream is exactly what was typed or received.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -25,6 +31,8 @@ from ..errors import (
 
 __all__ = [
     "Message",
+    "shown_as_written",
+    "as_written",
     "message_text",
     "is_notice",
     "to_upstream",
@@ -54,15 +62,31 @@ _ERROR_TITLES: tuple[tuple[type[SecondMeError], str], ...] = (
 )
 
 
+_GUARD = "\u200b"
+_TAG_OPEN = re.compile(r"<(?=[A-Za-z/!?])")
+_CODE = re.compile(r"(```[\s\S]*?(?:```|$)|`[^`\n]*`)")
+
+
+def shown_as_written(text: str) -> str:
+    """``text`` for display: tag-like ``<`` outside code gets the invisible guard."""
+    parts = _CODE.split(text)  # odd items are code, which Markdown already shows as text
+    return "".join(part if i % 2 else _TAG_OPEN.sub("<" + _GUARD, part) for i, part in enumerate(parts))
+
+
+def as_written(text: str) -> str:
+    return text.replace("<" + _GUARD, "<")
+
+
 def message_text(message: Mapping[str, Any]) -> str:
+    """The text of a message as it was written (without the display guard)."""
     content = message.get("content")
     if isinstance(content, str):
-        return content
+        return as_written(content)
     if isinstance(content, Sequence):
-        return "".join(
+        return as_written("".join(
             str(part.get("text", "")) for part in content
             if isinstance(part, Mapping) and part.get("type", "text") == "text"
-        )
+        ))
     return ""
 
 
@@ -83,15 +107,15 @@ def to_upstream(system_prompt: str, history: History) -> list[dict[str, str]]:
 
 
 def user(text: str) -> Message:
-    return {"role": "user", "content": text}
+    return {"role": "user", "content": shown_as_written(text)}
 
 
 def assistant(text: str) -> Message:
-    return {"role": "assistant", "content": text}
+    return {"role": "assistant", "content": shown_as_written(text)}
 
 
 def notice(title: str, text: str) -> Message:
-    return {"role": "assistant", "content": text, "metadata": {"title": title}}
+    return {"role": "assistant", "content": shown_as_written(text), "metadata": {"title": title}}
 
 
 def error_notice(error: SecondMeError) -> Message:

@@ -243,7 +243,7 @@ def build_app(settings: Settings | None = None, *,
                     label="Conversation", elem_id="conversation", height="62vh", min_height=320,
                     editable="user", buttons=["copy", "copy_all"], feedback_options=None,
                     placeholder="Say hello: the reply streams in as the Second Me writes it.",
-                    sanitize_html=True, autoscroll=True,
+                    sanitize_html=True, allow_tags=False, autoscroll=True,
                 )
                 with gr.Row(elem_id="composer"):
                     message = gr.Textbox(label="Message", placeholder="Write to the Second Me…",
