@@ -12,6 +12,11 @@ from secondme.server import LocalInstance, ServerThread, create_app
 from .faults import FaultServer
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--screenshots", default="", metavar="DIR",
+                     help="also save the browser tests' screenshots in DIR (e.g. assets)")
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """No test sees the developer's own settings."""

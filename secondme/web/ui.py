@@ -240,7 +240,7 @@ def build_app(settings: Settings | None = None, *,
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=320):
                 chatbot = gr.Chatbot(
-                    label="Conversation", elem_id="conversation", height="62vh", min_height=320,
+                    label="Conversation", show_label=False, elem_id="conversation", height="62vh", min_height=320,
                     editable="user", buttons=["copy", "copy_all"], feedback_options=None,
                     placeholder="Say hello: the reply streams in as the Second Me writes it.",
                     sanitize_html=True, allow_tags=False, autoscroll=True,

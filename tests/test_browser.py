@@ -1,0 +1,360 @@
+"""The page in a real browser (Debian's chromium driven by Playwright), used as a person would."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from secondme.server import ChatBody, LocalInstance, ServerThread, create_app, demo_responder
+from secondme.web import Settings, build_app, launch_options
+
+from .faults import FaultServer, chunk, data, http_body, http_head, reply
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+INSTALL_HINT = "Browser tests need Debian's chromium: sudo apt-get install -y chromium (bash tests/run.sh does it)."
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(0.03)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(INSTALL_HINT)
+        pytest.skip(INSTALL_HINT)
+    with playwright_api.sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+class Recorder:
+    """The local instance's demo responder, keeping each request it answers."""
+
+    def __init__(self) -> None:
+        self.bodies: list[ChatBody] = []
+
+    def __call__(self, body: ChatBody, instance: LocalInstance) -> Any:
+        self.bodies.append(body)
+        return demo_responder(body, instance)
+
+
+@pytest.fixture(scope="module")
+def recorder() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture(scope="module")
+def demo_url(recorder: Recorder) -> Iterator[str]:
+    """The page in --demo form, on the local instance (replies paced at 40 chunks/s)."""
+    upstream = ServerThread(create_app([LocalInstance("demo", chunks_per_second=40)], responder=recorder)).start()
+    app = build_app(Settings(base_url=upstream.url, instance_id="demo", demo=True))
+    _, url, _ = app.launch(prevent_thread_lock=True, quiet=True, **launch_options())
+    yield url
+    app.close()
+    upstream.stop()
+
+
+@pytest.fixture(scope="module")
+def faults() -> Iterator[FaultServer]:
+    server = FaultServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def fault_url(faults: FaultServer) -> Iterator[str]:
+    app = build_app(Settings(base_url=faults.url, timeout=5.0))
+    _, url, _ = app.launch(prevent_thread_lock=True, quiet=True, **launch_options())
+    yield url
+    app.close()
+
+
+class ChatPage:
+    """What a person sees and does on the page."""
+
+    def __init__(self, browser: Any, url: str, *, width: int = 1280, height: int = 900, dark: bool = False) -> None:
+        self.context = browser.new_context(viewport={"width": width, "height": height},
+                                           color_scheme="dark" if dark else "light")
+        self.page = self.context.new_page()
+        self.dialogs: list[str] = []
+        self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
+        self.page.goto(url + ("?__theme=dark" if dark else ""))
+        self.message_box.wait_for(state="visible", timeout=20000)
+
+    @property
+    def message_box(self) -> Any:
+        return self.page.get_by_role("textbox", name="Message", exact=True)
+
+    def field(self, label: str) -> Any:
+        # A field that fails validation adds its message to its accessible name.
+        return self.page.get_by_role("textbox", name=re.compile("^" + re.escape(label)))
+
+    def button(self, name: str) -> Any:
+        return self.page.get_by_role("button", name=name, exact=True)
+
+    def send(self, text: str, *, instance_id: str | None = None, enter: bool = False) -> None:
+        if instance_id is not None:
+            self.field("Instance ID").fill(instance_id)
+        self.message_box.fill(text)
+        if enter:
+            self.message_box.press("Enter")
+        else:
+            self.button("Send").click()
+
+    def messages(self) -> list[tuple[str, str]]:
+        """(user|bot, visible text) of each message in the conversation."""
+        found = self.page.query_selector_all("#conversation [data-testid='user'], #conversation [data-testid='bot']")
+        return [(el.get_attribute("data-testid") or "", el.inner_text().replace("\u200b", "").strip())
+                for el in found]
+
+    def last_bot(self) -> str:
+        bots = [text for role, text in self.messages() if role == "bot"]
+        return bots[-1] if bots else ""
+
+    def wait_for_bot(self, predicate: Callable[[str], bool], timeout: float = 15.0) -> str:
+        return wait_until(lambda: predicate(self.last_bot()) and self.last_bot(), timeout, "the reply")
+
+    def idle(self) -> bool:
+        return self.button("Send").is_visible() and not self.button("Stop").is_visible()
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def open_page(browser: Any) -> Iterator[Callable[..., ChatPage]]:
+    pages: list[ChatPage] = []
+
+    def make(url: str, **kwargs: Any) -> ChatPage:
+        pages.append(ChatPage(browser, url, **kwargs))
+        return pages[-1]
+
+    yield make
+    for page in pages:
+        page.close()
+
+
+def test_type_send_and_watch_the_reply_stream_in(open_page: Any, demo_url: str) -> None:
+    chat = open_page(demo_url)
+    chat.send("Hello from a browser", enter=True)
+    states: list[str] = []
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        text = chat.last_bot()
+        if text and (not states or text != states[-1]):
+            states.append(text)
+        if text.endswith("max tokens 2000."):
+            break
+        time.sleep(0.02)
+    assert states and states[-1].endswith("max tokens 2000."), states[-1:]
+    assert "You said: “Hello from a browser”." in states[-1]
+    assert len(states) >= 4, f"only {len(states)} states seen: the reply did not stream"
+    squashed = [re.sub(r"\s+", " ", s) for s in states]
+    assert all(b.startswith(a[: max(0, len(a) - 2)]) for a, b in zip(squashed, squashed[1:], strict=False))
+    wait_until(chat.idle, 5, "Send to come back")
+    assert chat.message_box.input_value() == ""
+
+
+def test_multi_turn_history_is_sent_upstream(open_page: Any, demo_url: str, recorder: Recorder) -> None:
+    chat = open_page(demo_url)
+    chat.field("System prompt").fill("Answer like a pirate.")
+    chat.send("First question")
+    first = chat.wait_for_bot(lambda t: t.endswith("max tokens 2000."))
+    wait_until(chat.idle, 5, "the first reply to finish")
+    before = len(recorder.bodies)
+    chat.send("Second question")
+    chat.wait_for_bot(lambda t: "turn 2" in t and t.endswith("max tokens 2000."))
+    sent = recorder.bodies[before]
+    assert [(m.role, m.content) for m in sent.messages] == [
+        ("system", "Answer like a pirate."), ("user", "First question"), ("assistant", first.strip()),
+        ("user", "Second question")]
+
+
+def test_stop_mid_reply_keeps_the_partial_and_closes_upstream(open_page: Any, fault_url: str,
+                                                              faults: FaultServer) -> None:
+    steps: list[Any] = [http_head()]
+    for n in range(300):
+        steps += [data(chunk(f"word{n} ")), 0.05]
+    faults.script("/api/chat/endless", steps)
+    chat = open_page(fault_url)
+    chat.send("Talk for a long time", instance_id="endless")
+    chat.wait_for_bot(lambda t: "word5" in t)
+    assert chat.button("Stop").is_visible()
+    chat.button("Stop").click()
+    stopped_at = time.monotonic()
+    wait_until(lambda: "Stopped" in chat.last_bot(), 5, "the stopped notice")
+    seen = faults.requests_to("/api/chat/endless")[-1]
+    wait_until(lambda: seen.client_closed_at is not None, 3, "the upstream connection to close")
+    assert seen.client_closed_at is not None and seen.client_closed_at - stopped_at < 1.0
+    bots = [text for role, text in chat.messages() if role == "bot"]
+    assert bots[0].startswith("word0 word1 word2 word3 word4 word5")
+    assert "what arrived is kept" in bots[-1]
+    kept = bots[0]
+    time.sleep(0.5)
+    assert [text for role, text in chat.messages() if role == "bot"][0] == kept  # nothing more arrives
+    wait_until(chat.idle, 5, "Send to come back")
+
+
+def test_retry_regenerates_the_last_reply(open_page: Any, fault_url: str, faults: FaultServer) -> None:
+    faults.script("/api/chat/retry", [http_head(), reply("An answer.")])
+    chat = open_page(fault_url)
+    chat.send("Question?", instance_id="retry")
+    chat.wait_for_bot(lambda t: t == "An answer.")
+    wait_until(chat.idle, 5, "the reply to finish")
+    chat.button("Retry").click()
+    wait_until(lambda: len(faults.requests_to("/api/chat/retry")) == 2, 10, "the retried request")
+    wait_until(chat.idle, 5, "the retried reply to finish")
+    first, second = (r.json()["messages"] for r in faults.requests_to("/api/chat/retry"))
+    assert first == second
+    assert chat.messages() == [("user", "Question?"), ("bot", "An answer.")]
+
+
+def test_edit_a_message_and_rerun_from_it(open_page: Any, demo_url: str) -> None:
+    chat = open_page(demo_url)
+    chat.send("Original question")
+    chat.wait_for_bot(lambda t: t.endswith("max tokens 2000."))
+    wait_until(chat.idle, 5, "the reply to finish")
+    chat.send("A follow-up")
+    chat.wait_for_bot(lambda t: "turn 2" in t and t.endswith("max tokens 2000."))
+    wait_until(chat.idle, 5, "the second reply to finish")
+    chat.button("Edit").first.click()
+    editor = chat.page.locator("#conversation textarea")
+    editor.fill("Edited question")
+    chat.button("Submit").click()
+    wait_until(lambda: len(chat.messages()) == 2 and "Edited question" in chat.last_bot()
+               and chat.last_bot().endswith("max tokens 2000."), 15, "the rerun from the edit")
+    assert chat.messages()[0] == ("user", "Edited question")
+    assert "This is turn 1" in chat.last_bot()
+
+
+def test_undo_and_clear(open_page: Any, fault_url: str, faults: FaultServer) -> None:
+    faults.script("/api/chat/undo", [http_head(), reply("Reply.")])
+    chat = open_page(fault_url)
+    chat.send("Take this back", instance_id="undo")
+    chat.wait_for_bot(lambda t: t == "Reply.")
+    wait_until(chat.idle, 5, "the reply to finish")
+    chat.button("Undo").click()
+    wait_until(lambda: chat.messages() == [], 5, "undo")
+    assert chat.message_box.input_value() == "Take this back"
+    chat.send("Keep this one")
+    chat.wait_for_bot(lambda t: t == "Reply.")
+    wait_until(chat.idle, 5, "the reply to finish")
+    chat.button("Clear").click()
+    wait_until(lambda: chat.messages() == [], 5, "clear")
+
+
+@pytest.mark.parametrize("instance_id, script, title, words", [
+    ("gone", http_body("503 Service Unavailable", "application/json", '{"detail":"not connected"}'),
+     "This Second Me is offline", "its owner's instance is not connected (503)"),
+    ("nobody", http_body("404 Not Found", "application/json", '{"detail":"Instance not found"}'),
+     "Unknown instance", "No Second Me was found with the instance ID “nobody”"),
+])
+def test_offline_and_unknown_instances_show_a_notice_in_the_conversation(
+        open_page: Any, fault_url: str, faults: FaultServer, instance_id: str, script: list[Any], title: str,
+        words: str) -> None:
+    faults.script(f"/api/chat/{instance_id}", script)
+    chat = open_page(fault_url)
+    chat.send("Are you there?", instance_id=instance_id)
+    notice = chat.wait_for_bot(lambda t: words in t)
+    assert title in notice
+    assert chat.messages()[0] == ("user", "Are you there?")
+    notice_box = chat.page.locator("#conversation [data-testid='bot']").last
+    assert notice_box.is_visible()
+
+
+def test_a_bad_instance_id_is_reported_inline_and_nothing_is_sent(open_page: Any, fault_url: str,
+                                                                   faults: FaultServer) -> None:
+    chat = open_page(fault_url)
+    before = len(faults.seen)
+    chat.send("Hello?", instance_id="not valid!")
+    settings = chat.page.locator("#settings")
+    wait_until(lambda: "can only contain letters, digits" in settings.inner_text(), 5, "the inline message")
+    chat.field("Instance ID").fill("")
+    chat.button("Send").click()
+    wait_until(lambda: "Enter the instance ID" in settings.inner_text(), 5, "the inline message")
+    time.sleep(0.3)
+    assert len(faults.seen) == before
+    assert chat.messages() == []
+    assert chat.message_box.input_value() == "Hello?"  # what was typed is not lost
+
+
+def test_markup_in_a_reply_renders_as_text_and_runs_nothing(open_page: Any, fault_url: str,
+                                                            faults: FaultServer) -> None:
+    hostile = ('Look: <script>window.__xss = 1; alert(1)</script> and <img src=x onerror="window.__xss = 2"> '
+               'and [click me](javascript:window.__xss=3) and <a href="javascript:window.__xss=4">raw link</a>')
+    faults.script("/api/chat/hostile", [http_head(), reply(hostile)])
+    chat = open_page(fault_url)
+    chat.send("<b>not bold</b> <img src=y onerror=\"window.__xss = 5\">", instance_id="hostile")
+    text = chat.wait_for_bot(lambda t: "raw link" in t)
+    assert "<script>window.__xss = 1; alert(1)</script>" in text
+    assert '<img src=x onerror="window.__xss = 2">' in text
+    assert '<a href="javascript:window.__xss=4">raw link</a>' in text
+    assert chat.messages()[0] == ("user", '<b>not bold</b> <img src=y onerror="window.__xss = 5">')
+    conversation = chat.page.locator("#conversation")
+    assert conversation.locator("script, img[src='x'], img[src='y'], b").count() == 0
+    assert conversation.locator("a[href^='javascript']").count() == 0
+    link = conversation.get_by_text("click me")
+    if link.count():
+        link.first.click()
+    time.sleep(0.3)
+    assert chat.page.evaluate("window.__xss") is None
+    assert chat.dialogs == []
+    upstream = faults.requests_to("/api/chat/hostile")[0].json()["messages"][-1]["content"]
+    assert upstream == '<b>not bold</b> <img src=y onerror="window.__xss = 5">'  # sent as typed
+
+
+def test_a_phone_shows_the_chat_and_the_controls_without_sideways_scrolling(open_page: Any, demo_url: str) -> None:
+    chat = open_page(demo_url, width=390, height=844)
+    widths = chat.page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert widths[0] <= widths[1], f"the page scrolls sideways: {widths}"
+    for control in (chat.message_box, chat.button("Send"), chat.field("Instance ID"), chat.field("System prompt")):
+        control.scroll_into_view_if_needed()
+        box = control.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
+    chat.send("Hi from my phone")
+    chat.wait_for_bot(lambda t: t.endswith("max tokens 2000."))
+    widths = chat.page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert widths[0] <= widths[1], f"the page scrolls sideways after a reply: {widths}"
+
+
+SHOTS = [("desktop-light", {}), ("desktop-dark", {"dark": True}), ("phone", {"width": 390, "height": 844})]
+
+
+@pytest.mark.parametrize("name, options", SHOTS, ids=[s[0] for s in SHOTS])
+def test_screenshots(open_page: Any, demo_url: str, tmp_path: Path, request: pytest.FixtureRequest, name: str,
+                     options: dict[str, Any]) -> None:
+    """Pictures of the page in use; ``--screenshots assets`` keeps them for README.md."""
+    chat = open_page(demo_url, **options)
+    chat.send("Hi! Who are you, and what can you do?")
+    chat.wait_for_bot(lambda t: t.endswith("max tokens 2000."))
+    wait_until(chat.idle, 5, "the reply to finish")
+    chat.send("Can you remember what I asked first?")
+    chat.wait_for_bot(lambda t: "turn 2" in t and t.endswith("max tokens 2000."))
+    wait_until(chat.idle, 5, "the reply to finish")
+    path = tmp_path / f"{name}.png"
+    chat.page.screenshot(path=str(path), full_page=name == "phone")
+    assert path.stat().st_size > 20_000
+    keep = request.config.getoption("--screenshots")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, Path(keep) / path.name)
