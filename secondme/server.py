@@ -35,6 +35,7 @@ __all__ = [
     "ChatBody",
     "create_app",
     "demo_responder",
+    "paced",
     "UpstreamResponder",
     "MODEL_NAME",
     "ServerThread",
@@ -110,13 +111,19 @@ def demo_text(body: ChatBody, instance: LocalInstance) -> str:
 async def demo_responder(body: ChatBody, instance: LocalInstance) -> AsyncGenerator[Delta, None]:
     """Streams ``demo_text`` a word at a time at the instance's pace, honouring max_tokens."""
     pieces = _PIECES.findall(demo_text(body, instance))
-    interval = 1.0 / instance.chunks_per_second if instance.chunks_per_second > 0 else 0.0
+    async for delta in paced(pieces[: body.max_tokens], instance.chunks_per_second):
+        yield delta
+    yield Delta(finish_reason="length" if len(pieces) > body.max_tokens else "stop")
+
+
+async def paced(pieces: Iterable[str], chunks_per_second: float) -> AsyncGenerator[Delta, None]:
+    """Each piece as a Delta, on a fixed schedule (no drift); 0 chunks/s means no pause at all."""
+    interval = 1.0 / chunks_per_second if chunks_per_second > 0 else 0.0
     start = time.monotonic()
-    for n, piece in enumerate(pieces[: body.max_tokens]):
+    for n, piece in enumerate(pieces):
         if interval:
             await asyncio.sleep(max(0.0, start + n * interval - time.monotonic()))
         yield Delta(piece)
-    yield Delta(finish_reason="length" if len(pieces) > body.max_tokens else "stop")
 
 
 class UpstreamResponder:

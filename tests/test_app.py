@@ -58,10 +58,12 @@ def respond(app: Launched, message: str, history: list[dict[str, Any]], instance
     """Every conversation state the page is sent while one reply streams."""
     history = [{**m, "content": [{"type": "text", "text": m["content"]}]} if isinstance(m["content"], str) else m
                for m in history]  # as the browser sends it
-    job = app.client.submit(message, history, instance_id, system, temperature, max_tokens, l0, role_id,
-                            endpoint, api_name="/respond")
-    states = [out[1] for out in job]
-    states.append(job.result()[1])
+    _, conversation = app.client.predict(message, history, instance_id, system, temperature, max_tokens, l0,
+                                         role_id, endpoint, api_name="/send")
+    job = app.client.submit(conversation, instance_id, system, temperature, max_tokens, l0, role_id, endpoint,
+                            api_name="/reply")
+    states = [conversation, *job]
+    states.append(job.result())
     return states
 
 
@@ -197,7 +199,7 @@ def test_invalid_controls_are_reported_and_send_nothing(faults: FaultServer, fau
                                                         args: tuple[Any, ...], field: str, words: str) -> None:
     before = len(faults.seen)
     with pytest.raises(Exception, match=words) as info:
-        fault_app.client.predict(*args, api_name="/respond")
+        fault_app.client.predict(*args, api_name="/send")
     assert field in str(info.value)
     api_args = (args[0], args[2], args[3], args[4], args[5])
     if field in ("message", "instance_id", "temperature", "max_tokens"):
@@ -214,7 +216,7 @@ def test_out_of_range_controls_are_refused_by_gradio_and_send_nothing(
     before = len(faults.seen)
     with pytest.raises(Exception, match="400 Bad Request"):
         fault_app.client.predict("Hi", [], "abc", SYSTEM, temperature, max_tokens, False, "", endpoint,
-                                 api_name="/respond")
+                                 api_name="/send")
     if endpoint == "chat":
         with pytest.raises(Exception, match="400 Bad Request"):
             fault_app.client.predict("Hi", "abc", SYSTEM, temperature, max_tokens, api_name="/chat")

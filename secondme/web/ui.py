@@ -152,39 +152,38 @@ class ChatController:
             yield [*history, notice("⚠️ Empty reply",
                                     "The Second Me finished without saying anything. Press ↻ to try again.")]
 
-    async def _run(self, history: list[Message], turn: Turn) -> AsyncGenerator[tuple[Any, ...], None]:
-        yield (history, *_BUSY)
-        async for conversation in self._stream_turn(history, turn):
-            history = conversation
-            yield (history, gr.skip(), gr.skip())
-        yield (history, *_IDLE)
-
     # -- events ----------------------------------------------------------------------------
+    # Each action is two steps: a quick one that updates the conversation and the buttons,
+    # then ``reply``, which streams into the conversation alone (updating other components
+    # on every step would make Gradio rebuild them each time).
 
-    async def respond(self, message: str, history: History, instance_id: str, system_prompt: str,
-                      temperature: float, max_tokens: float, l0: bool, role_id: str,
-                      endpoint: str) -> AsyncGenerator[tuple[Any, ...], None]:
-        turn = self._turn(instance_id, system_prompt, temperature, max_tokens, l0, role_id, endpoint)
-        first = True
-        async for update in self._run([*(dict(m) for m in history), user(message)], turn):
-            # The box is cleared once; later updates leave alone what is typed meanwhile.
-            yield ("" if first else gr.skip(), *update)
-            first = False
+    # The settings arrive too (the validator checks them) but only ``reply`` uses them.
+    async def accept(self, message: str, history: History, instance_id: str, system_prompt: str,
+                     temperature: float, max_tokens: float, l0: bool, role_id: str,
+                     endpoint: str) -> tuple[Any, ...]:
+        return ("", [*(dict(m) for m in history), user(message)], *_BUSY)
 
-    async def retry(self, history: History, instance_id: str, system_prompt: str, temperature: float,
-                    max_tokens: float, l0: bool, role_id: str,
-                    endpoint: str) -> AsyncGenerator[tuple[Any, ...], None]:
-        turn = self._turn(instance_id, system_prompt, temperature, max_tokens, l0, role_id, endpoint)
-        async for update in self._run(until_last_user(history), turn):
-            yield update
+    async def prepare_retry(self, history: History, instance_id: str, system_prompt: str, temperature: float,
+                            max_tokens: float, l0: bool, role_id: str, endpoint: str) -> tuple[Any, ...]:
+        return (until_last_user(history), *_BUSY)
 
-    async def edit(self, history: History, instance_id: str, system_prompt: str, temperature: float,
-                   max_tokens: float, l0: bool, role_id: str, endpoint: str,
-                   edited: gr.EditData) -> AsyncGenerator[tuple[Any, ...], None]:
-        turn = self._turn(instance_id, system_prompt, temperature, max_tokens, l0, role_id, endpoint)
+    async def prepare_edit(self, history: History, instance_id: str, system_prompt: str, temperature: float,
+                           max_tokens: float, l0: bool, role_id: str, endpoint: str,
+                           edited: gr.EditData) -> tuple[Any, ...]:
         index = edited.index[0] if isinstance(edited.index, (list, tuple)) else edited.index
-        async for update in self._run(edit_user_message(history, int(index), str(edited.value)), turn):
-            yield update
+        return (edit_user_message(history, int(index), str(edited.value)), *_BUSY)
+
+    async def reply(self, history: History, instance_id: str, system_prompt: str, temperature: float,
+                    max_tokens: float, l0: bool, role_id: str,
+                    endpoint: str) -> AsyncGenerator[list[Message], None]:
+        """Streams the reply to the conversation as it stands (it ends with the user's message)."""
+        turn = self._turn(instance_id, system_prompt, temperature, max_tokens, l0, role_id, endpoint)
+        async for conversation in self._stream_turn([dict(m) for m in history], turn):
+            yield conversation
+
+    @staticmethod
+    async def idle() -> tuple[Any, ...]:
+        return _IDLE
 
     @staticmethod
     def undo(history: History) -> tuple[list[Message], str]:
@@ -268,19 +267,26 @@ def build_app(settings: Settings | None = None, *,
 
         turn_inputs = [instance, system, temperature, max_tokens, l0, role_id, endpoint]
         buttons = [send, stop]
-        sent = gr.on([message.submit, send.click], ctl.respond, [message, chatbot, *turn_inputs],
-                     [message, chatbot, *buttons], validator=ctl.validate_send, api_name="respond",
-                     api_visibility="undocumented", **streaming)
-        retried = chatbot.retry(ctl.retry, [chatbot, *turn_inputs], [chatbot, *buttons],
-                                validator=ctl.validate_rerun, api_visibility="undocumented", **streaming)
-        edited = chatbot.edit(ctl.edit, [chatbot, *turn_inputs], [chatbot, *buttons],
-                              validator=ctl.validate_rerun, api_visibility="undocumented", **streaming)
-        running = [sent, retried, edited]
+        quick: dict[str, Any] = {"api_visibility": "undocumented", "show_progress": "hidden",
+                                 "concurrency_limit": None}
+        running = []
+        for step in (
+            gr.on([message.submit, send.click], ctl.accept, [message, chatbot, *turn_inputs],
+                  [message, chatbot, *buttons], validator=ctl.validate_send, api_name="send", **quick),
+            chatbot.retry(ctl.prepare_retry, [chatbot, *turn_inputs], [chatbot, *buttons],
+                          validator=ctl.validate_rerun, **quick),
+            chatbot.edit(ctl.prepare_edit, [chatbot, *turn_inputs], [chatbot, *buttons],
+                         validator=ctl.validate_rerun, **quick),
+        ):
+            streamed = step.success(ctl.reply, [chatbot, *turn_inputs], chatbot, api_name="reply",
+                                    api_visibility="undocumented", **streaming)
+            streamed.then(ctl.idle, None, buttons, queue=False, api_visibility="undocumented")
+            running.append(streamed)
         stop.click(None, None, None, cancels=running, api_visibility="undocumented").then(
             ctl.mark_stopped, chatbot, [chatbot, *buttons], queue=False, api_visibility="undocumented")
         chatbot.undo(ctl.undo, chatbot, [chatbot, message], queue=False, api_visibility="undocumented")
         chatbot.clear(None, None, None, cancels=running, api_visibility="undocumented").then(
-            lambda: _IDLE, None, buttons, queue=False, api_visibility="undocumented")
+            ctl.idle, None, buttons, queue=False, api_visibility="undocumented")
         api_trigger.click(ctl.api_chat, [message, instance, system, temperature, max_tokens], api_out,
                           validator=ctl.validate_api, api_name="chat",
                           api_description="Send one message to a Second Me and stream its reply text.",
