@@ -13,7 +13,7 @@ from gradio_client import Client
 from gradio_client.exceptions import AppError
 
 from secondme.server import Delta, LocalInstance, ServerThread, create_app, demo_text
-from secondme.web import Settings, build_app
+from secondme.web import Settings, build_app, launch_options
 
 from .faults import CUT, FaultServer, OneByte, chunk, data, http_body, http_head, reply
 
@@ -23,7 +23,7 @@ SYSTEM = "You are a helpful assistant."
 class Launched:
     def __init__(self, settings: Settings) -> None:
         self.app = build_app(settings)
-        _, self.url, _ = self.app.launch(prevent_thread_lock=True, quiet=True)
+        _, self.url, _ = self.app.launch(prevent_thread_lock=True, quiet=True, **launch_options(settings))
         self.client = Client(self.url, verbose=False)
 
     def close(self) -> None:
@@ -296,6 +296,8 @@ def test_the_page_is_configured_for_many_users(local_app: Launched) -> None:
     assert len(streaming) == 4  # send, retry, edit and the chat API share one limit
     assert {fn.concurrency_limit for fn in streaming} == {256}
     assert local_app.app._queue.max_size == 1024
+    # Gradio runs at most max_threads events at once, whatever the limits above say.
+    assert local_app.app._queue.max_thread_count > 256
 
 
 def test_settings_from_the_environment() -> None:

@@ -67,8 +67,9 @@ def recorder() -> Recorder:
 def demo_url(recorder: Recorder) -> Iterator[str]:
     """The page in --demo form, on the local instance (replies paced at 40 chunks/s)."""
     upstream = ServerThread(create_app([LocalInstance("demo", chunks_per_second=40)], responder=recorder)).start()
-    app = build_app(Settings(base_url=upstream.url, instance_id="demo", demo=True))
-    _, url, _ = app.launch(prevent_thread_lock=True, quiet=True, **launch_options())
+    settings = Settings(base_url=upstream.url, instance_id="demo", demo=True)
+    app = build_app(settings)
+    _, url, _ = app.launch(prevent_thread_lock=True, quiet=True, **launch_options(settings))
     yield url
     app.close()
     upstream.stop()
@@ -83,8 +84,9 @@ def faults() -> Iterator[FaultServer]:
 
 @pytest.fixture(scope="module")
 def fault_url(faults: FaultServer) -> Iterator[str]:
-    app = build_app(Settings(base_url=faults.url, timeout=5.0))
-    _, url, _ = app.launch(prevent_thread_lock=True, quiet=True, **launch_options())
+    settings = Settings(base_url=faults.url, timeout=5.0)
+    app = build_app(settings)
+    _, url, _ = app.launch(prevent_thread_lock=True, quiet=True, **launch_options(settings))
     yield url
     app.close()
 

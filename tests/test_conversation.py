@@ -61,8 +61,8 @@ def test_notices() -> None:
     offline = error_notice(InstanceUnavailableError("offline (503)", status_code=503))
     assert offline["metadata"]["title"] == "⚠️ This Second Me is offline" and is_notice(offline)
     assert error_notice(StreamError("cut"))["metadata"]["title"] == "⚠️ The reply broke off"
-    assert "before it began" in stopped_notice([{"role": "user", "content": "Hi"}])["content"]
-    assert "what arrived is kept" in stopped_notice([{"role": "assistant", "content": "Hal"}])["content"]
+    assert "before it began" in message_text(stopped_notice([{"role": "user", "content": "Hi"}]))
+    assert "what arrived is kept" in message_text(stopped_notice([{"role": "assistant", "content": "Hal"}]))
 
 
 async def _source(deltas: list[str], gate: asyncio.Event | None = None) -> AsyncIterator[str]:

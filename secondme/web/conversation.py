@@ -106,16 +106,23 @@ def to_upstream(system_prompt: str, history: History) -> list[dict[str, str]]:
     return messages
 
 
+def _message(role: str, text: str, metadata: dict[str, str] | None = None) -> Message:
+    """A message in the exact form the Chatbot sends to the browser, so the app can skip Gradio's
+    per-update postprocessing of the whole conversation."""
+    return {"role": role, "metadata": metadata, "content": [{"type": "text", "text": shown_as_written(text)}],
+            "options": None}
+
+
 def user(text: str) -> Message:
-    return {"role": "user", "content": shown_as_written(text)}
+    return _message("user", text)
 
 
 def assistant(text: str) -> Message:
-    return {"role": "assistant", "content": shown_as_written(text)}
+    return _message("assistant", text)
 
 
 def notice(title: str, text: str) -> Message:
-    return {"role": "assistant", "content": shown_as_written(text), "metadata": {"title": title}}
+    return _message("assistant", text, {"title": title})
 
 
 def error_notice(error: SecondMeError) -> Message:

@@ -14,10 +14,15 @@ from .ui import build_app
 
 __all__ = ["main", "launch_options", "start_demo_instance"]
 
+QUICK_EVENT_ROOM = 64
+
 CSS = """
 .gradio-container { max-width: 1280px !important; margin: 0 auto !important; }
 #header h1 { margin-bottom: 0.2em; }
 #composer { align-items: flex-end; }
+/* Send and Stop swap while a reply streams (ui.BUSY_JS / IDLE_JS set the class). */
+#stop-button, #composer.busy #send-button { display: none !important; }
+#composer.busy #stop-button { display: inline-flex !important; }
 @media (max-width: 640px) {
   .gradio-container { padding: 8px !important; }
   #header p { font-size: 0.92em; }
@@ -25,12 +30,15 @@ CSS = """
 """
 
 
-def launch_options() -> dict[str, Any]:
-    """What ``launch()`` is given: the look of the page (gradio 6 takes it at launch)."""
+def launch_options(settings: Settings) -> dict[str, Any]:
+    """What ``launch()`` is given: the look of the page (gradio 6 takes it at launch), and room for
+    every stream: Gradio runs at most ``max_threads`` events at once, whatever their concurrency limits,
+    so it must exceed the streaming limit by the quick steps that run beside the streams."""
     return {
         "theme": gr.themes.Soft(primary_hue="indigo", secondary_hue="slate"),
         "css": CSS,
         "footer_links": ["api", "gradio"],
+        "max_threads": settings.concurrency + QUICK_EVENT_ROOM,
     }
 
 
@@ -47,7 +55,9 @@ def main(argv: Sequence[str] | None = None, demo: gr.Blocks | None = None) -> No
     if args.demo:
         instance = start_demo_instance()
         print(f"Local demo Second Me on {instance.url} (instance 'demo')", flush=True)
-        demo = build_app(Settings.from_env(base_url=instance.url, instance_id="demo", demo=True))
-    elif demo is None:
-        demo = build_app(Settings.from_env())
-    demo.launch(**launch_options())
+        settings = Settings.from_env(base_url=instance.url, instance_id="demo", demo=True)
+        demo = build_app(settings)
+    else:
+        settings = Settings.from_env()
+        demo = demo or build_app(settings)
+    demo.launch(**launch_options(settings))

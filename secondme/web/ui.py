@@ -38,8 +38,11 @@ DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant."
 MAX_TOKENS_LIMIT = 8192
 UPDATE_INTERVAL = 0.04  # seconds: at most one UI update this often per reply
 API_DOC_URL = "https://github.com/mindverse/Second-Me/tree/master/docs"
-_BUSY = (gr.update(visible=False), gr.update(visible=True))
-_IDLE = (gr.update(visible=True), gr.update(visible=False))
+# Send and Stop swap places in the browser alone (a class on the composer row, styled by launch.CSS):
+# a Button update from the server makes Gradio rebuild the Button, which halved how many people a
+# Space could serve at once.
+BUSY_JS = "() => { document.querySelector('#composer')?.classList.add('busy'); }"
+IDLE_JS = "() => { document.querySelector('#composer')?.classList.remove('busy'); }"
 History = Sequence[Mapping[str, Any]]
 
 
@@ -97,19 +100,19 @@ class ChatController:
         ok = isinstance(message, str) and bool(message.strip())
         return gr.validate(ok, "Type a message first.")
 
-    def validate_send(self, message: Any, history: Any, instance_id: Any, system_prompt: Any, temperature: Any,
+    async def validate_send(self, message: Any, history: Any, instance_id: Any, system_prompt: Any, temperature: Any,
                       max_tokens: Any, l0: Any, role_id: Any, endpoint: Any) -> list[dict[str, Any]]:
         i, t, m = self._settings_checks(instance_id, temperature, max_tokens)
         ok = gr.validate(True, "")
         return [self._message_check(message), ok, i, ok, t, m, ok, ok, ok]
 
-    def validate_rerun(self, history: Any, instance_id: Any, system_prompt: Any, temperature: Any,
+    async def validate_rerun(self, history: Any, instance_id: Any, system_prompt: Any, temperature: Any,
                        max_tokens: Any, l0: Any, role_id: Any, endpoint: Any) -> list[dict[str, Any]]:
         i, t, m = self._settings_checks(instance_id, temperature, max_tokens)
         ok = gr.validate(True, "")
         return [ok, i, ok, t, m, ok, ok, ok]
 
-    def validate_api(self, message: Any, instance_id: Any, system_prompt: Any, temperature: Any,
+    async def validate_api(self, message: Any, instance_id: Any, system_prompt: Any, temperature: Any,
                      max_tokens: Any) -> list[dict[str, Any]]:
         i, t, m = self._settings_checks(instance_id, temperature, max_tokens)
         return [self._message_check(message), i, gr.validate(True, ""), t, m]
@@ -153,7 +156,7 @@ class ChatController:
                                     "The Second Me finished without saying anything. Press ↻ to try again.")]
 
     # -- events ----------------------------------------------------------------------------
-    # Each action is two steps: a quick one that updates the conversation and the buttons,
+    # Each action is two steps: a quick one that updates the conversation (and the box),
     # then ``reply``, which streams into the conversation alone (updating other components
     # on every step would make Gradio rebuild them each time).
 
@@ -161,17 +164,17 @@ class ChatController:
     async def accept(self, message: str, history: History, instance_id: str, system_prompt: str,
                      temperature: float, max_tokens: float, l0: bool, role_id: str,
                      endpoint: str) -> tuple[Any, ...]:
-        return ("", [*(dict(m) for m in history), user(message)], *_BUSY)
+        return ("", [*(dict(m) for m in history), user(message)])
 
     async def prepare_retry(self, history: History, instance_id: str, system_prompt: str, temperature: float,
-                            max_tokens: float, l0: bool, role_id: str, endpoint: str) -> tuple[Any, ...]:
-        return (until_last_user(history), *_BUSY)
+                            max_tokens: float, l0: bool, role_id: str, endpoint: str) -> list[Message]:
+        return until_last_user(history)
 
     async def prepare_edit(self, history: History, instance_id: str, system_prompt: str, temperature: float,
                            max_tokens: float, l0: bool, role_id: str, endpoint: str,
-                           edited: gr.EditData) -> tuple[Any, ...]:
+                           edited: gr.EditData) -> list[Message]:
         index = edited.index[0] if isinstance(edited.index, (list, tuple)) else edited.index
-        return (edit_user_message(history, int(index), str(edited.value)), *_BUSY)
+        return edit_user_message(history, int(index), str(edited.value))
 
     async def reply(self, history: History, instance_id: str, system_prompt: str, temperature: float,
                     max_tokens: float, l0: bool, role_id: str,
@@ -182,18 +185,14 @@ class ChatController:
             yield conversation
 
     @staticmethod
-    async def idle() -> tuple[Any, ...]:
-        return _IDLE
-
-    @staticmethod
     def undo(history: History) -> tuple[list[Message], str]:
         return undo_last_turn(history)
 
     @staticmethod
-    def mark_stopped(history: History) -> tuple[Any, ...]:
+    def mark_stopped(history: History) -> Any:
         if history and not is_notice(history[-1]):
-            return ([*history, stopped_notice(history)], *_IDLE)
-        return (gr.skip(), *_IDLE)
+            return [*history, stopped_notice(history)]
+        return gr.skip()
 
     async def api_chat(self, message: str, instance_id: str, system_prompt: str, temperature: float,
                        max_tokens: float) -> AsyncGenerator[str, None]:
@@ -247,8 +246,8 @@ def build_app(settings: Settings | None = None, *,
                 with gr.Row(elem_id="composer"):
                     message = gr.Textbox(label="Message", placeholder="Write to the Second Me…",
                                          lines=1, max_lines=8, scale=5, min_width=160, autofocus=True)
-                    send = gr.Button("Send", variant="primary", scale=0, min_width=88)
-                    stop = gr.Button("Stop", variant="stop", scale=0, min_width=88, visible=False)
+                    send = gr.Button("Send", variant="primary", scale=0, min_width=88, elem_id="send-button")
+                    stop = gr.Button("Stop", variant="stop", scale=0, min_width=88, elem_id="stop-button")
             with gr.Column(scale=1, min_width=260, elem_id="settings"):
                 instance = gr.Textbox(label="Instance ID", value=settings.instance_id,
                                       placeholder="the ID of the Second Me to talk to",
@@ -266,29 +265,32 @@ def build_app(settings: Settings | None = None, *,
                 api_trigger = gr.Button(visible=False)
 
         turn_inputs = [instance, system, temperature, max_tokens, l0, role_id, endpoint]
-        buttons = [send, stop]
+        # The handlers return messages already in the form the browser receives (postprocess=False),
+        # which spares Gradio a thread hop and a rebuild of the whole conversation on every update.
         quick: dict[str, Any] = {"api_visibility": "undocumented", "show_progress": "hidden",
-                                 "concurrency_limit": None}
+                                 "concurrency_limit": None, "postprocess": False}
+        browser_only: dict[str, Any] = {"api_visibility": "undocumented", "queue": False}
         running = []
         for step in (
-            gr.on([message.submit, send.click], ctl.accept, [message, chatbot, *turn_inputs],
-                  [message, chatbot, *buttons], validator=ctl.validate_send, api_name="send", **quick),
-            chatbot.retry(ctl.prepare_retry, [chatbot, *turn_inputs], [chatbot, *buttons],
-                          validator=ctl.validate_rerun, **quick),
-            chatbot.edit(ctl.prepare_edit, [chatbot, *turn_inputs], [chatbot, *buttons],
-                         validator=ctl.validate_rerun, **quick),
+            gr.on([message.submit, send.click], ctl.accept, [message, chatbot, *turn_inputs], [message, chatbot],
+                  validator=ctl.validate_send, api_name="send", **quick),
+            chatbot.retry(ctl.prepare_retry, [chatbot, *turn_inputs], chatbot, validator=ctl.validate_rerun,
+                          **quick),
+            chatbot.edit(ctl.prepare_edit, [chatbot, *turn_inputs], chatbot, validator=ctl.validate_rerun, **quick),
         ):
+            step.success(None, js=BUSY_JS, **browser_only)
             streamed = step.success(ctl.reply, [chatbot, *turn_inputs], chatbot, api_name="reply",
-                                    api_visibility="undocumented", **streaming)
-            streamed.then(ctl.idle, None, buttons, queue=False, api_visibility="undocumented")
+                                    api_visibility="undocumented", postprocess=False, **streaming)
+            streamed.then(None, js=IDLE_JS, **browser_only)
             running.append(streamed)
         stop.click(None, None, None, cancels=running, api_visibility="undocumented").then(
-            ctl.mark_stopped, chatbot, [chatbot, *buttons], queue=False, api_visibility="undocumented")
+            ctl.mark_stopped, chatbot, chatbot, queue=False, api_visibility="undocumented").then(
+            None, js=IDLE_JS, **browser_only)
         chatbot.undo(ctl.undo, chatbot, [chatbot, message], queue=False, api_visibility="undocumented")
         chatbot.clear(None, None, None, cancels=running, api_visibility="undocumented").then(
-            ctl.idle, None, buttons, queue=False, api_visibility="undocumented")
+            None, js=IDLE_JS, **browser_only)
         api_trigger.click(ctl.api_chat, [message, instance, system, temperature, max_tokens], api_out,
-                          validator=ctl.validate_api, api_name="chat",
+                          validator=ctl.validate_api, api_name="chat", postprocess=False,
                           api_description="Send one message to a Second Me and stream its reply text.",
                           **streaming)
 
