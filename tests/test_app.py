@@ -194,6 +194,11 @@ def test_api_error_keeps_the_partial_and_says_why(faults: FaultServer, fault_app
     (("Hi", [], "../../admin", SYSTEM, 0.7, 100, False, "", "chat"), "instance_id", "letters, digits"),
     (("   ", [], "abc", SYSTEM, 0.7, 100, False, "", "chat"), "message", "Type a message first"),
     (("Hi", [], "abc", SYSTEM, 0.7, 2.5, False, "", "chat"), "max_tokens", "whole number"),
+    (("Hi", [], "abc", SYSTEM, 1.5, 100, False, "", "chat"), "temperature", "from 0 to 1"),
+    (("Hi", [], "abc", SYSTEM, -0.1, 100, False, "", "chat"), "temperature", "from 0 to 1"),
+    (("Hi", [], "abc", SYSTEM, 0.7, 0, False, "", "chat"), "max_tokens", "at least 1"),
+    (("Hi", [], "abc", SYSTEM, 0.7, 9000, False, "", "chat"), "max_tokens", "at most 8192"),
+    (("Hi", [], "abc", SYSTEM, 0.7, 100, False, "", "other"), "endpoint", "must be 'chat' or"),
 ])
 def test_invalid_controls_are_reported_and_send_nothing(faults: FaultServer, fault_app: Launched,
                                                         args: tuple[Any, ...], field: str, words: str) -> None:
@@ -202,24 +207,18 @@ def test_invalid_controls_are_reported_and_send_nothing(faults: FaultServer, fau
         fault_app.client.predict(*args, api_name="/send")
     assert field in str(info.value)
     api_args = (args[0], args[2], args[3], args[4], args[5])
-    if field in ("message", "instance_id", "temperature", "max_tokens"):
+    if field != "endpoint":
         with pytest.raises(Exception, match=words):
             fault_app.client.predict(*api_args, api_name="/chat")
     assert len(faults.seen) == before
 
 
-@pytest.mark.parametrize("temperature, max_tokens, endpoint", [
-    (1.5, 100, "chat"), (-0.1, 100, "chat"), (0.7, 0, "chat"), (0.7, 9000, "chat"), (0.7, 100, "other")])
-def test_out_of_range_controls_are_refused_by_gradio_and_send_nothing(
-        faults: FaultServer, fault_app: Launched, temperature: float, max_tokens: int, endpoint: str) -> None:
-    """Gradio's Slider and Radio check their own range before our validator runs (a 400 to API callers)."""
+def test_the_reply_step_called_directly_checks_its_settings(faults: FaultServer, fault_app: Launched) -> None:
+    """The page checks before its reply step; an API caller skipping that still sends nothing."""
     before = len(faults.seen)
-    with pytest.raises(Exception, match="400 Bad Request"):
-        fault_app.client.predict("Hi", [], "abc", SYSTEM, temperature, max_tokens, False, "", endpoint,
-                                 api_name="/send")
-    if endpoint == "chat":
-        with pytest.raises(Exception, match="400 Bad Request"):
-            fault_app.client.predict("Hi", "abc", SYSTEM, temperature, max_tokens, api_name="/chat")
+    conversation = [{"role": "user", "metadata": None, "content": [{"type": "text", "text": "Hi"}], "options": None}]
+    final = fault_app.client.predict(conversation, "abc", SYSTEM, 0.7, 99999, False, "", "chat", api_name="/reply")
+    assert texts(final)[-1] == ("assistant", "⚠️ Invalid settings", "Max tokens can be at most 8192.")
     assert len(faults.seen) == before
 
 

@@ -39,6 +39,8 @@ def launch_options(settings: Settings) -> dict[str, Any]:
         "css": CSS,
         "footer_links": ["api", "gradio"],
         "max_threads": settings.concurrency + QUICK_EVENT_ROOM,
+        # Nothing of a conversation is kept anywhere, the browser included.
+        "run_history": False,
     }
 
 

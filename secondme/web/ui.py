@@ -86,14 +86,20 @@ class ChatController:
 
     # -- checks, shown inline next to the control; nothing is sent when one fails ----------
 
-    def _settings_checks(self, instance_id: Any, temperature: Any, max_tokens: Any) -> list[dict[str, Any]]:
-        # Gradio's Slider and Radio refuse values outside their range or choices themselves.
-        problems = [
+    def _settings_checks(self, instance_id: Any, temperature: Any, max_tokens: Any,
+                         endpoint: Any = "chat") -> list[dict[str, Any]]:
+        # The events skip Gradio's preprocessing (it costs a thread hop per input), so the
+        # Slider and Radio ranges are checked here too.
+        problems = self._problems(instance_id, temperature, max_tokens, endpoint)
+        return [gr.validate(not p, p) for p in problems]
+
+    def _problems(self, instance_id: Any, temperature: Any, max_tokens: Any, endpoint: Any) -> list[str]:
+        return [
             "" if self.locked else _problem(validate_instance_id, instance_id),
             _problem(check_temperature, temperature),
             _problem(lambda v: check_max_tokens(v, limit=MAX_TOKENS_LIMIT), max_tokens),
+            "" if endpoint in ENDPOINTS else "The endpoint must be 'chat' or 'chat/completions'.",
         ]
-        return [gr.validate(not p, p) for p in problems]
 
     @staticmethod
     def _message_check(message: Any) -> dict[str, Any]:
@@ -102,19 +108,19 @@ class ChatController:
 
     async def validate_send(self, message: Any, history: Any, instance_id: Any, system_prompt: Any, temperature: Any,
                       max_tokens: Any, l0: Any, role_id: Any, endpoint: Any) -> list[dict[str, Any]]:
-        i, t, m = self._settings_checks(instance_id, temperature, max_tokens)
+        i, t, m, e = self._settings_checks(instance_id, temperature, max_tokens, endpoint)
         ok = gr.validate(True, "")
-        return [self._message_check(message), ok, i, ok, t, m, ok, ok, ok]
+        return [self._message_check(message), ok, i, ok, t, m, ok, ok, e]
 
     async def validate_rerun(self, history: Any, instance_id: Any, system_prompt: Any, temperature: Any,
                        max_tokens: Any, l0: Any, role_id: Any, endpoint: Any) -> list[dict[str, Any]]:
-        i, t, m = self._settings_checks(instance_id, temperature, max_tokens)
+        i, t, m, e = self._settings_checks(instance_id, temperature, max_tokens, endpoint)
         ok = gr.validate(True, "")
-        return [ok, i, ok, t, m, ok, ok, ok]
+        return [ok, i, ok, t, m, ok, ok, e]
 
     async def validate_api(self, message: Any, instance_id: Any, system_prompt: Any, temperature: Any,
                      max_tokens: Any) -> list[dict[str, Any]]:
-        i, t, m = self._settings_checks(instance_id, temperature, max_tokens)
+        i, t, m, _ = self._settings_checks(instance_id, temperature, max_tokens)
         return [self._message_check(message), i, gr.validate(True, ""), t, m]
 
     def _turn(self, instance_id: str, system_prompt: str | None, temperature: float, max_tokens: float,
@@ -180,9 +186,14 @@ class ChatController:
                     max_tokens: float, l0: bool, role_id: str,
                     endpoint: str) -> AsyncGenerator[list[Message], None]:
         """Streams the reply to the conversation as it stands (it ends with the user's message)."""
+        conversation: list[Message] = [dict(m) for m in history]
+        problem = next((p for p in self._problems(instance_id, temperature, max_tokens, endpoint) if p), "")
+        if problem:  # only reachable by calling this step directly: the page checked first
+            yield [*conversation, error_notice(InvalidRequestError(problem))]
+            return
         turn = self._turn(instance_id, system_prompt, temperature, max_tokens, l0, role_id, endpoint)
-        async for conversation in self._stream_turn([dict(m) for m in history], turn):
-            yield conversation
+        async for update in self._stream_turn(conversation, turn):
+            yield update
 
     @staticmethod
     def undo(history: History) -> tuple[list[Message], str]:
@@ -266,9 +277,11 @@ def build_app(settings: Settings | None = None, *,
 
         turn_inputs = [instance, system, temperature, max_tokens, l0, role_id, endpoint]
         # The handlers return messages already in the form the browser receives (postprocess=False),
-        # which spares Gradio a thread hop and a rebuild of the whole conversation on every update.
+        # which spares Gradio a thread hop and a rebuild of the whole conversation on every update,
+        # and take the inputs as the browser sends them (preprocess=False): a thread hop per input.
+        fast: dict[str, Any] = {"preprocess": False, "postprocess": False}
         quick: dict[str, Any] = {"api_visibility": "undocumented", "show_progress": "hidden",
-                                 "concurrency_limit": None, "postprocess": False}
+                                 "concurrency_limit": None, **fast}
         browser_only: dict[str, Any] = {"api_visibility": "undocumented", "queue": False}
         running = []
         for step in (
@@ -280,7 +293,7 @@ def build_app(settings: Settings | None = None, *,
         ):
             step.success(None, js=BUSY_JS, **browser_only)
             streamed = step.success(ctl.reply, [chatbot, *turn_inputs], chatbot, api_name="reply",
-                                    api_visibility="undocumented", postprocess=False, **streaming)
+                                    api_visibility="undocumented", **fast, **streaming)
             streamed.then(None, js=IDLE_JS, **browser_only)
             running.append(streamed)
         stop.click(None, None, None, cancels=running, api_visibility="undocumented").then(
@@ -290,7 +303,7 @@ def build_app(settings: Settings | None = None, *,
         chatbot.clear(None, None, None, cancels=running, api_visibility="undocumented").then(
             None, js=IDLE_JS, **browser_only)
         api_trigger.click(ctl.api_chat, [message, instance, system, temperature, max_tokens], api_out,
-                          validator=ctl.validate_api, api_name="chat", postprocess=False,
+                          validator=ctl.validate_api, api_name="chat", **fast,
                           api_description="Send one message to a Second Me and stream its reply text.",
                           **streaming)
 
