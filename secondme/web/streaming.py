@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 
 __all__ = ["coalesce"]
 
 
-async def coalesce(deltas: AsyncIterator[str], interval: float = 0.04) -> AsyncGenerator[str, None]:
-    """Yield the whole text so far, at most once per ``interval`` seconds.
+async def coalesce(
+    deltas: AsyncIterator[str], interval: float | Callable[[], float] = 0.04
+) -> AsyncGenerator[str, None]:
+    """Yield the whole text so far, at most once per ``interval`` seconds (a number, or a function
+    asked before each wait, so the pace can follow the load).
 
     The first delta goes out at once; later ones wait at most ``interval`` (a timer flushes
     them even when no new delta comes); the last value yielded is always the complete text.
     The pending read is never cancelled by the timer, only when this generator is closed,
     and then the source is closed too, which closes its connection.
     """
+    pace = interval if callable(interval) else (lambda: interval)
     parts: list[str] = []
     sent = 0  # how many parts the last yield included
     last_yield = float("-inf")
@@ -25,7 +29,7 @@ async def coalesce(deltas: AsyncIterator[str], interval: float = 0.04) -> AsyncG
         while True:
             if pending is None:
                 pending = asyncio.ensure_future(anext(deltas))
-            wait = last_yield + interval - time.monotonic()
+            wait = last_yield + pace() - time.monotonic()
             if sent < len(parts) and wait <= 0:
                 sent, last_yield = len(parts), time.monotonic()
                 yield "".join(parts)

@@ -36,7 +36,12 @@ log = logging.getLogger(__name__)
 
 DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant."
 MAX_TOKENS_LIMIT = 8192
-UPDATE_INTERVAL = 0.04  # seconds: at most one UI update this often per reply
+# At most one update per reply every 40 ms; with many replies streaming at once, each waits longer
+# so that the whole app sends at most about UPDATES_PER_SECOND (each update costs the server a
+# diff, a JSON message and a socket write, all under one GIL).
+UPDATE_INTERVAL = 0.04
+UPDATES_PER_SECOND = 1000
+MAX_UPDATE_INTERVAL = 0.25
 API_DOC_URL = "https://github.com/mindverse/Second-Me/tree/master/docs"
 # Send and Stop swap places in the browser alone (a class on the composer row, styled by launch.CSS):
 # a Button update from the server makes Gradio rebuild the Button, which halved how many people a
@@ -83,6 +88,10 @@ class ChatController:
         self.settings = settings
         self.clients = clients
         self.locked = settings.lock_instance and bool(settings.instance_id)
+        self.streaming = 0  # replies streaming now, in this process
+
+    def update_interval(self) -> float:
+        return min(MAX_UPDATE_INTERVAL, max(UPDATE_INTERVAL, self.streaming / UPDATES_PER_SECOND))
 
     # -- checks, shown inline next to the control; nothing is sent when one fails ----------
 
@@ -138,13 +147,17 @@ class ChatController:
     # -- the one streaming path ------------------------------------------------------------
 
     async def reply_text(self, messages: list[dict[str, str]], turn: Turn) -> AsyncGenerator[str, None]:
-        """The reply so far, at most one update per UPDATE_INTERVAL; raises SecondMeError."""
+        """The reply so far, paced by ``update_interval``; raises SecondMeError."""
         stream = self.clients[turn.endpoint].stream_chat(
             turn.instance_id, messages, temperature=turn.temperature,
             max_tokens=turn.max_tokens, metadata=turn.metadata,
         )
-        async for text in coalesce(stream, UPDATE_INTERVAL):
-            yield text
+        self.streaming += 1
+        try:
+            async for text in coalesce(stream, self.update_interval):
+                yield text
+        finally:
+            self.streaming -= 1
 
     async def _stream_turn(self, history: list[Message], turn: Turn) -> AsyncGenerator[list[Message], None]:
         """The conversation after each update of the reply; a failure ends it with a notice,
