@@ -168,18 +168,14 @@ async def queue_event(http: httpx.AsyncClient, app_url: str, session_hash: str, 
 
 async def app_session(http: httpx.AsyncClient, app_url: str, fns: dict[str, int], message: str, max_tokens: int,
                       start: asyncio.Event) -> Session:
-    """One browser sending one message: the page's ``send`` step, then its streaming ``reply`` step."""
+    """One browser sending one message: the page's send event, streamed through the queue."""
     result = Session()
     session_hash = uuid.uuid4().hex[:11]
     turn = ["bench", SYSTEM, 0.7, max_tokens, False, "", "chat"]
     await start.wait()
     t0 = time.perf_counter()
     try:
-        sent = await queue_event(http, app_url, session_hash, fns["send"], [message, [], *turn], result, t0)
-        if sent is None:
-            return result
-        conversation = sent["output"]["data"][1]
-        done = await queue_event(http, app_url, session_hash, fns["reply"], [conversation, *turn], result, t0)
+        done = await queue_event(http, app_url, session_hash, fns["send"], [message, [], *turn], result, t0)
         if done is None:
             return result
         result.total = time.perf_counter() - t0
@@ -215,9 +211,9 @@ async def direct_session(client: AsyncSecondMeClient, message: str, max_tokens: 
 
 
 def page_fns(app_url: str) -> dict[str, int]:
-    """The fn_index of the page's send step and of the reply step that follows it."""
+    """The fn_index of the page's send event."""
     config = requests.get(f"{app_url}config", timeout=10).json()
-    return {d["api_name"]: d["id"] for d in config["dependencies"] if d.get("api_name") in ("send", "reply")}
+    return {d["api_name"]: d["id"] for d in config["dependencies"] if d.get("api_name") == "send"}
 
 
 async def run_sessions(kind: str, n: int, *, app_url: str, instance_url: str, fns: dict[str, int], chunks: int,
@@ -344,8 +340,8 @@ def report(rows: list[Row], tput: dict[str, float], long: dict[str, Any], *, chu
         f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d')}; upstream reply {chunks} chunks at "
         f"{rate:g} chunks/s; run took {elapsed:.0f} s.",
         "",
-        "### Concurrency (app = the page's send event through Gradio's queue; direct = the same streams straight "
-        "to the instance)",
+        "### Concurrency (app = the page's send event through Gradio's queue, as a browser sends it; direct = "
+        "the same streams straight to the instance)",
         "",
         "| N | TTFT p50 app / direct | TTFT p95 app / direct (Δ) | total p50 app / direct | total p95 app / direct "
         "(ratio) | errors app / direct | app CPU | app peak RSS |",

@@ -41,7 +41,8 @@ DEFAULT_BASE_URL = "https://app.secondme.io"
 Endpoint = Literal["chat", "chat/completions"]
 ENDPOINTS: tuple[Endpoint, ...] = ("chat", "chat/completions")
 ROLES = ("system", "user", "assistant")
-_INSTANCE_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+INSTANCE_ID_PATTERN = r"[A-Za-z0-9_-]{1,128}"  # also checked in the browser (web/ui.py)
+_INSTANCE_ID = re.compile(INSTANCE_ID_PATTERN)
 
 
 @dataclass(frozen=True)

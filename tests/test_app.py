@@ -58,11 +58,9 @@ def respond(app: Launched, message: str, history: list[dict[str, Any]], instance
     """Every conversation state the page is sent while one reply streams."""
     history = [{**m, "content": [{"type": "text", "text": m["content"]}]} if isinstance(m["content"], str) else m
                for m in history]  # as the browser sends it
-    _, conversation = app.client.predict(message, history, instance_id, system, temperature, max_tokens, l0,
-                                         role_id, endpoint, api_name="/send")
-    job = app.client.submit(conversation, instance_id, system, temperature, max_tokens, l0, role_id, endpoint,
-                            api_name="/reply")
-    states = [conversation, *job]
+    job = app.client.submit(message, history, instance_id, system, temperature, max_tokens, l0, role_id, endpoint,
+                            api_name="/send")
+    states = list(job)
     states.append(job.result())
     return states
 
@@ -210,15 +208,6 @@ def test_invalid_controls_are_reported_and_send_nothing(faults: FaultServer, fau
     if field != "endpoint":
         with pytest.raises(Exception, match=words):
             fault_app.client.predict(*api_args, api_name="/chat")
-    assert len(faults.seen) == before
-
-
-def test_the_reply_step_called_directly_checks_its_settings(faults: FaultServer, fault_app: Launched) -> None:
-    """The page checks before its reply step; an API caller skipping that still sends nothing."""
-    before = len(faults.seen)
-    conversation = [{"role": "user", "metadata": None, "content": [{"type": "text", "text": "Hi"}], "options": None}]
-    final = fault_app.client.predict(conversation, "abc", SYSTEM, 0.7, 99999, False, "", "chat", api_name="/reply")
-    assert texts(final)[-1] == ("assistant", "⚠️ Invalid settings", "Max tokens can be at most 8192.")
     assert len(faults.seen) == before
 
 

@@ -177,6 +177,16 @@ def test_type_send_and_watch_the_reply_stream_in(open_page: Any, demo_url: str) 
     assert chat.message_box.input_value() == ""
 
 
+def test_typing_the_next_message_while_a_reply_streams_is_kept(open_page: Any, demo_url: str) -> None:
+    chat = open_page(demo_url)
+    chat.send("First")
+    chat.wait_for_bot(lambda t: len(t) > 10)
+    chat.message_box.type("my next question")
+    chat.wait_for_bot(lambda t: t.endswith("max tokens 2000."))
+    wait_until(chat.idle, 5, "the reply to finish")
+    assert chat.message_box.input_value() == "my next question"
+
+
 def test_multi_turn_history_is_sent_upstream(open_page: Any, demo_url: str, recorder: Recorder) -> None:
     chat = open_page(demo_url)
     chat.field("System prompt").fill("Answer like a pirate.")

@@ -13,7 +13,14 @@ import gradio as gr
 
 from ..async_client import AsyncSecondMeClient
 from ..errors import InvalidRequestError, SecondMeError
-from ..protocol import ENDPOINTS, Endpoint, check_max_tokens, check_temperature, validate_instance_id
+from ..protocol import (
+    ENDPOINTS,
+    INSTANCE_ID_PATTERN,
+    Endpoint,
+    check_max_tokens,
+    check_temperature,
+    validate_instance_id,
+)
 from .conversation import (
     Message,
     assistant,
@@ -44,10 +51,31 @@ UPDATES_PER_SECOND = 1000
 MAX_UPDATE_INTERVAL = 0.25
 API_DOC_URL = "https://github.com/mindverse/Second-Me/tree/master/docs"
 # Send and Stop swap places in the browser alone (a class on the composer row, styled by launch.CSS):
-# a Button update from the server makes Gradio rebuild the Button, which halved how many people a
-# Space could serve at once.
-BUSY_JS = "() => { document.querySelector('#composer')?.classList.add('busy'); }"
+# a Button update from the server makes Gradio rebuild the Button on every message. These run in the
+# browser before their event is sent, and pass its inputs on unchanged.
+BUSY_JS = "(...inputs) => { document.querySelector('#composer')?.classList.add('busy'); return inputs; }"
 IDLE_JS = "() => { document.querySelector('#composer')?.classList.remove('busy'); }"
+
+
+def send_js(locked: bool) -> str:
+    """Runs in the browser before a message is sent: when the checks the validator makes pass, it
+    empties the message box (the conversation shows the message at once) and shows Stop. When they
+    fail it leaves everything as typed, and the validator's messages appear next to the fields."""
+    instance_check = "true" if locked else f"/^{INSTANCE_ID_PATTERN}$/.test(String(instance ?? '').trim())"
+    return f"""(message, history, instance, system, temperature, maxTokens, l0, roleId, endpoint) => {{
+  const ok = String(message ?? '').trim() !== '' && {instance_check}
+    && temperature >= 0 && temperature <= 1
+    && Number.isInteger(Number(maxTokens)) && maxTokens >= 1 && maxTokens <= {MAX_TOKENS_LIMIT}
+    && {list(ENDPOINTS)!r}.includes(endpoint);
+  if (ok) {{
+    const box = document.querySelector('#message textarea');
+    if (box) {{ box.value = ''; box.dispatchEvent(new Event('input', {{bubbles: true}})); }}
+    document.querySelector('#composer')?.classList.add('busy');
+  }}
+  return [message, history, instance, system, temperature, maxTokens, l0, roleId, endpoint];
+}}"""
+
+
 History = Sequence[Mapping[str, Any]]
 
 
@@ -99,16 +127,13 @@ class ChatController:
                          endpoint: Any = "chat") -> list[dict[str, Any]]:
         # The events skip Gradio's preprocessing (it costs a thread hop per input), so the
         # Slider and Radio ranges are checked here too.
-        problems = self._problems(instance_id, temperature, max_tokens, endpoint)
-        return [gr.validate(not p, p) for p in problems]
-
-    def _problems(self, instance_id: Any, temperature: Any, max_tokens: Any, endpoint: Any) -> list[str]:
-        return [
+        problems = [
             "" if self.locked else _problem(validate_instance_id, instance_id),
             _problem(check_temperature, temperature),
             _problem(lambda v: check_max_tokens(v, limit=MAX_TOKENS_LIMIT), max_tokens),
             "" if endpoint in ENDPOINTS else "The endpoint must be 'chat' or 'chat/completions'.",
         ]
+        return [gr.validate(not p, p) for p in problems]
 
     @staticmethod
     def _message_check(message: Any) -> dict[str, Any]:
@@ -160,8 +185,10 @@ class ChatController:
             self.streaming -= 1
 
     async def _stream_turn(self, history: list[Message], turn: Turn) -> AsyncGenerator[list[Message], None]:
-        """The conversation after each update of the reply; a failure ends it with a notice,
-        keeping what already streamed (and the user's message, so Retry works)."""
+        """The conversation (which ends with the user's message) at once, then after each update
+        of the reply; a failure ends it with a notice, keeping what already streamed (and the
+        user's message, so Retry works)."""
+        yield history
         text = ""
         try:
             async for text in self.reply_text(to_upstream(turn.system_prompt, history), turn):
@@ -175,37 +202,31 @@ class ChatController:
                                     "The Second Me finished without saying anything. Press ↻ to try again.")]
 
     # -- events ----------------------------------------------------------------------------
-    # Each action is two steps: a quick one that updates the conversation (and the box),
-    # then ``reply``, which streams into the conversation alone (updating other components
-    # on every step would make Gradio rebuild them each time).
+    # Each action is one queued event whose only output is the conversation: updating another
+    # component on every step would make Gradio rebuild it each time, and a second event per
+    # message would double the fixed cost of a message. The browser clears the message box
+    # itself (SEND_JS), once the same checks as the validator's have passed.
 
-    # The settings arrive too (the validator checks them) but only ``reply`` uses them.
-    async def accept(self, message: str, history: History, instance_id: str, system_prompt: str,
-                     temperature: float, max_tokens: float, l0: bool, role_id: str,
-                     endpoint: str) -> tuple[Any, ...]:
-        return ("", [*(dict(m) for m in history), user(message)])
+    async def respond(self, message: str, history: History, instance_id: str, system_prompt: str,
+                      temperature: float, max_tokens: float, l0: bool, role_id: str,
+                      endpoint: str) -> AsyncGenerator[list[Message], None]:
+        turn = self._turn(instance_id, system_prompt, temperature, max_tokens, l0, role_id, endpoint)
+        async for update in self._stream_turn([*(dict(m) for m in history), user(message)], turn):
+            yield update
 
-    async def prepare_retry(self, history: History, instance_id: str, system_prompt: str, temperature: float,
-                            max_tokens: float, l0: bool, role_id: str, endpoint: str) -> list[Message]:
-        return until_last_user(history)
-
-    async def prepare_edit(self, history: History, instance_id: str, system_prompt: str, temperature: float,
-                           max_tokens: float, l0: bool, role_id: str, endpoint: str,
-                           edited: gr.EditData) -> list[Message]:
-        index = edited.index[0] if isinstance(edited.index, (list, tuple)) else edited.index
-        return edit_user_message(history, int(index), str(edited.value))
-
-    async def reply(self, history: History, instance_id: str, system_prompt: str, temperature: float,
+    async def retry(self, history: History, instance_id: str, system_prompt: str, temperature: float,
                     max_tokens: float, l0: bool, role_id: str,
                     endpoint: str) -> AsyncGenerator[list[Message], None]:
-        """Streams the reply to the conversation as it stands (it ends with the user's message)."""
-        conversation: list[Message] = [dict(m) for m in history]
-        problem = next((p for p in self._problems(instance_id, temperature, max_tokens, endpoint) if p), "")
-        if problem:  # only reachable by calling this step directly: the page checked first
-            yield [*conversation, error_notice(InvalidRequestError(problem))]
-            return
         turn = self._turn(instance_id, system_prompt, temperature, max_tokens, l0, role_id, endpoint)
-        async for update in self._stream_turn(conversation, turn):
+        async for update in self._stream_turn(until_last_user(history), turn):
+            yield update
+
+    async def edit(self, history: History, instance_id: str, system_prompt: str, temperature: float,
+                   max_tokens: float, l0: bool, role_id: str, endpoint: str,
+                   edited: gr.EditData) -> AsyncGenerator[list[Message], None]:
+        turn = self._turn(instance_id, system_prompt, temperature, max_tokens, l0, role_id, endpoint)
+        index = edited.index[0] if isinstance(edited.index, (list, tuple)) else edited.index
+        async for update in self._stream_turn(edit_user_message(history, int(index), str(edited.value)), turn):
             yield update
 
     @staticmethod
@@ -268,7 +289,7 @@ def build_app(settings: Settings | None = None, *,
                     sanitize_html=True, allow_tags=False, autoscroll=True,
                 )
                 with gr.Row(elem_id="composer"):
-                    message = gr.Textbox(label="Message", placeholder="Write to the Second Me…",
+                    message = gr.Textbox(label="Message", placeholder="Write to the Second Me…", elem_id="message",
                                          lines=1, max_lines=8, scale=5, min_width=160, autofocus=True)
                     send = gr.Button("Send", variant="primary", scale=0, min_width=88, elem_id="send-button")
                     stop = gr.Button("Stop", variant="stop", scale=0, min_width=88, elem_id="stop-button")
@@ -289,26 +310,22 @@ def build_app(settings: Settings | None = None, *,
                 api_trigger = gr.Button(visible=False)
 
         turn_inputs = [instance, system, temperature, max_tokens, l0, role_id, endpoint]
-        # The handlers return messages already in the form the browser receives (postprocess=False),
-        # which spares Gradio a thread hop and a rebuild of the whole conversation on every update,
-        # and take the inputs as the browser sends them (preprocess=False): a thread hop per input.
+        # The handlers take the inputs as the browser sends them and yield messages already in the
+        # form it receives (preprocess/postprocess=False): Gradio otherwise runs each input and
+        # output through a worker thread and rebuilds the whole conversation on every update.
         fast: dict[str, Any] = {"preprocess": False, "postprocess": False}
-        quick: dict[str, Any] = {"api_visibility": "undocumented", "show_progress": "hidden",
-                                 "concurrency_limit": None, **fast}
         browser_only: dict[str, Any] = {"api_visibility": "undocumented", "queue": False}
-        running = []
-        for step in (
-            gr.on([message.submit, send.click], ctl.accept, [message, chatbot, *turn_inputs], [message, chatbot],
-                  validator=ctl.validate_send, api_name="send", **quick),
-            chatbot.retry(ctl.prepare_retry, [chatbot, *turn_inputs], chatbot, validator=ctl.validate_rerun,
-                          **quick),
-            chatbot.edit(ctl.prepare_edit, [chatbot, *turn_inputs], chatbot, validator=ctl.validate_rerun, **quick),
-        ):
-            step.success(None, js=BUSY_JS, **browser_only)
-            streamed = step.success(ctl.reply, [chatbot, *turn_inputs], chatbot, api_name="reply",
-                                    api_visibility="undocumented", **fast, **streaming)
-            streamed.then(None, js=IDLE_JS, **browser_only)
-            running.append(streamed)
+        running = [
+            gr.on([message.submit, send.click], ctl.respond, [message, chatbot, *turn_inputs], chatbot,
+                  validator=ctl.validate_send, js=send_js(ctl.locked), api_name="send",
+                  api_visibility="undocumented", **fast, **streaming),
+            chatbot.retry(ctl.retry, [chatbot, *turn_inputs], chatbot, validator=ctl.validate_rerun,
+                          js=BUSY_JS, api_visibility="undocumented", **fast, **streaming),
+            chatbot.edit(ctl.edit, [chatbot, *turn_inputs], chatbot, validator=ctl.validate_rerun,
+                         js=BUSY_JS, api_visibility="undocumented", **fast, **streaming),
+        ]
+        for event in running:
+            event.then(None, js=IDLE_JS, **browser_only)
         stop.click(None, None, None, cancels=running, api_visibility="undocumented").then(
             ctl.mark_stopped, chatbot, chatbot, queue=False, api_visibility="undocumented").then(
             None, js=IDLE_JS, **browser_only)
