@@ -310,6 +310,24 @@ def test_a_bad_instance_id_is_reported_inline_and_nothing_is_sent(open_page: Any
     assert chat.message_box.input_value() == "Hello?"  # what was typed is not lost
 
 
+def test_retry_with_a_bad_instance_id_is_reported_inline_and_sends_nothing(open_page: Any, fault_url: str,
+                                                                         faults: FaultServer) -> None:
+    faults.script("/api/chat/fine", [http_head(), reply("A reply.")])
+    chat = open_page(fault_url)
+    chat.send("Question", instance_id="fine")
+    chat.wait_for_bot(lambda t: t == "A reply.")
+    wait_until(chat.idle, 5, "the reply to finish")
+    before = len(faults.seen)
+    chat.field("Instance ID").fill("no good")
+    chat.button("Retry").click()
+    settings = chat.page.locator("#settings")
+    wait_until(lambda: "can only contain letters, digits" in settings.inner_text(), 5, "the inline message")
+    time.sleep(0.3)
+    assert len(faults.seen) == before
+    assert chat.idle(), "Stop is shown although nothing is running"
+    assert chat.messages() == [("user", "Question"), ("bot", "A reply.")]
+
+
 def test_markup_in_a_reply_renders_as_text_and_runs_nothing(open_page: Any, fault_url: str,
                                                             faults: FaultServer) -> None:
     hostile = ('Look: <script>window.__xss = 1; alert(1)</script> and <img src=x onerror="window.__xss = 2"> '

@@ -20,7 +20,7 @@ CSS = """
 .gradio-container { max-width: 1280px !important; margin: 0 auto !important; }
 #header h1 { margin-bottom: 0.2em; }
 #composer { align-items: flex-end; }
-/* Send and Stop swap while a reply streams (ui.BUSY_JS / IDLE_JS set the class). */
+/* Send and Stop swap while a reply streams (ui.busy_js and ui.IDLE_JS set the class). */
 #stop-button, #composer.busy #send-button { display: none !important; }
 #composer.busy #stop-button { display: inline-flex !important; }
 @media (max-width: 640px) {

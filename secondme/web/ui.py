@@ -51,28 +51,32 @@ UPDATES_PER_SECOND = 1000
 MAX_UPDATE_INTERVAL = 0.25
 API_DOC_URL = "https://github.com/mindverse/Second-Me/tree/master/docs"
 # Send and Stop swap places in the browser alone (a class on the composer row, styled by launch.CSS):
-# a Button update from the server makes Gradio rebuild the Button on every message. These run in the
-# browser before their event is sent, and pass its inputs on unchanged.
-BUSY_JS = "(...inputs) => { document.querySelector('#composer')?.classList.add('busy'); return inputs; }"
+# a Button update from the server makes Gradio rebuild the Button on every message.
 IDLE_JS = "() => { document.querySelector('#composer')?.classList.remove('busy'); }"
 
 
-def send_js(locked: bool) -> str:
-    """Runs in the browser before a message is sent: when the checks the validator makes pass, it
-    empties the message box (the conversation shows the message at once) and shows Stop. When they
-    fail it leaves everything as typed, and the validator's messages appear next to the fields."""
+def busy_js(locked: bool, *, sending: bool) -> str:
+    """Runs in the browser before a send, retry or edit goes to the server, and passes its inputs on
+    unchanged. When the validator's checks pass it shows Stop and, for a send, empties the message
+    box (the conversation shows the message at once). When they fail it leaves everything as it is,
+    and the validator's messages appear next to the fields."""
     instance_check = "true" if locked else f"/^{INSTANCE_ID_PATTERN}$/.test(String(instance ?? '').trim())"
-    return f"""(message, history, instance, system, temperature, maxTokens, l0, roleId, endpoint) => {{
-  const ok = String(message ?? '').trim() !== '' && {instance_check}
+    message_check = "String(message ?? '').trim() !== ''" if sending else "true"
+    params = "history, instance, system, temperature, maxTokens, l0, roleId, endpoint"
+    if sending:
+        params = "message, " + params
+    clear_box = """
+    const box = document.querySelector('#message textarea');
+    if (box) { box.value = ''; box.dispatchEvent(new Event('input', {bubbles: true})); }""" if sending else ""
+    return f"""({params}) => {{
+  const ok = {message_check} && {instance_check}
     && temperature >= 0 && temperature <= 1
     && Number.isInteger(Number(maxTokens)) && maxTokens >= 1 && maxTokens <= {MAX_TOKENS_LIMIT}
     && {list(ENDPOINTS)!r}.includes(endpoint);
-  if (ok) {{
-    const box = document.querySelector('#message textarea');
-    if (box) {{ box.value = ''; box.dispatchEvent(new Event('input', {{bubbles: true}})); }}
+  if (ok) {{{clear_box}
     document.querySelector('#composer')?.classList.add('busy');
   }}
-  return [message, history, instance, system, temperature, maxTokens, l0, roleId, endpoint];
+  return [{params}];
 }}"""
 
 
@@ -140,20 +144,21 @@ class ChatController:
         ok = isinstance(message, str) and bool(message.strip())
         return gr.validate(ok, "Type a message first.")
 
-    async def validate_send(self, message: Any, history: Any, instance_id: Any, system_prompt: Any, temperature: Any,
-                      max_tokens: Any, l0: Any, role_id: Any, endpoint: Any) -> list[dict[str, Any]]:
+    async def validate_send(self, message: Any, history: Any, instance_id: Any, system_prompt: Any,
+                            temperature: Any, max_tokens: Any, l0: Any, role_id: Any,
+                            endpoint: Any) -> list[dict[str, Any]]:
         i, t, m, e = self._settings_checks(instance_id, temperature, max_tokens, endpoint)
         ok = gr.validate(True, "")
         return [self._message_check(message), ok, i, ok, t, m, ok, ok, e]
 
     async def validate_rerun(self, history: Any, instance_id: Any, system_prompt: Any, temperature: Any,
-                       max_tokens: Any, l0: Any, role_id: Any, endpoint: Any) -> list[dict[str, Any]]:
+                             max_tokens: Any, l0: Any, role_id: Any, endpoint: Any) -> list[dict[str, Any]]:
         i, t, m, e = self._settings_checks(instance_id, temperature, max_tokens, endpoint)
         ok = gr.validate(True, "")
         return [ok, i, ok, t, m, ok, ok, e]
 
     async def validate_api(self, message: Any, instance_id: Any, system_prompt: Any, temperature: Any,
-                     max_tokens: Any) -> list[dict[str, Any]]:
+                           max_tokens: Any) -> list[dict[str, Any]]:
         i, t, m, _ = self._settings_checks(instance_id, temperature, max_tokens)
         return [self._message_check(message), i, gr.validate(True, ""), t, m]
 
@@ -205,7 +210,7 @@ class ChatController:
     # Each action is one queued event whose only output is the conversation: updating another
     # component on every step would make Gradio rebuild it each time, and a second event per
     # message would double the fixed cost of a message. The browser clears the message box
-    # itself (SEND_JS), once the same checks as the validator's have passed.
+    # itself (busy_js), once the same checks as the validator's have passed.
 
     async def respond(self, message: str, history: History, instance_id: str, system_prompt: str,
                       temperature: float, max_tokens: float, l0: bool, role_id: str,
@@ -275,8 +280,9 @@ def build_app(settings: Settings | None = None, *,
     if settings.lock_instance and not settings.instance_id:
         log.warning("SECONDME_LOCK_INSTANCE is set but SECONDME_INSTANCE_ID is empty; the field stays visible")
     ctl = ChatController(settings, clients)
-    streaming: dict[str, Any] = {"concurrency_limit": settings.concurrency, "concurrency_id": "secondme-reply",
-                 "show_progress": "hidden"}
+    streaming: dict[str, Any] = {
+        "concurrency_limit": settings.concurrency, "concurrency_id": "secondme-reply", "show_progress": "hidden",
+    }
 
     with gr.Blocks(title=settings.title, fill_height=True) as demo:
         gr.Markdown(_header(settings), elem_id="header")
@@ -317,12 +323,12 @@ def build_app(settings: Settings | None = None, *,
         browser_only: dict[str, Any] = {"api_visibility": "undocumented", "queue": False}
         running = [
             gr.on([message.submit, send.click], ctl.respond, [message, chatbot, *turn_inputs], chatbot,
-                  validator=ctl.validate_send, js=send_js(ctl.locked), api_name="send",
+                  validator=ctl.validate_send, js=busy_js(ctl.locked, sending=True), api_name="send",
                   api_visibility="undocumented", **fast, **streaming),
             chatbot.retry(ctl.retry, [chatbot, *turn_inputs], chatbot, validator=ctl.validate_rerun,
-                          js=BUSY_JS, api_visibility="undocumented", **fast, **streaming),
+                          js=busy_js(ctl.locked, sending=False), api_visibility="undocumented", **fast, **streaming),
             chatbot.edit(ctl.edit, [chatbot, *turn_inputs], chatbot, validator=ctl.validate_rerun,
-                         js=BUSY_JS, api_visibility="undocumented", **fast, **streaming),
+                         js=busy_js(ctl.locked, sending=False), api_visibility="undocumented", **fast, **streaming),
         ]
         for event in running:
             event.then(None, js=IDLE_JS, **browser_only)
