@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import http.client
 import json
+import subprocess
+import sys
 import time
 from typing import Any
 from urllib.parse import urlparse
@@ -182,3 +184,21 @@ def test_a_client_leaving_stops_the_reply() -> None:
         while not closed and time.monotonic() < deadline:
             time.sleep(0.02)
     assert closed and closed[0] - left < 1.0
+
+
+def test_terminal_chat_streams_replies_and_keeps_the_conversation(local_server: ServerThread) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "secondme", "chat", "demo", "--base-url", local_server.url, "--max-tokens", "60"],
+        input="Hello there\nAnd again\n/quit\n", capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "You said: “Hello there”." in done.stdout
+    assert "This is turn 2 of our conversation" in done.stdout
+
+
+def test_terminal_chat_reports_errors_readably(local_server: ServerThread) -> None:
+    done = subprocess.run([sys.executable, "-m", "secondme", "chat", "offline", "--base-url", local_server.url],
+                          input="Hi\n", capture_output=True, text=True, timeout=60)
+    assert "[!] This Second Me is offline right now" in done.stdout
+    listed = subprocess.run([sys.executable, "-m", "secondme", "list", "--base-url", local_server.url],
+                            capture_output=True, text=True, timeout=60)
+    assert "● demo" in listed.stdout and "○ offline" in listed.stdout
