@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 import httpx
 import uvicorn
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, HTTPException
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -269,7 +269,7 @@ def create_app(
     app.post("/api/chat/{instance_id}/chat/completions")(chat)
 
     @app.get("/api/upload/list")
-    async def directory(request: Request, page_size: int = 100) -> dict[str, Any]:
+    async def directory(page_size: int = 100) -> dict[str, Any]:
         items = [
             {
                 "upload_name": i.name,
