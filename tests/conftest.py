@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 
 from secondme import AsyncSecondMeClient, SecondMeClient, SecondMeError
 from secondme.server import LocalInstance, ServerThread, create_app
+from secondme.web import Settings, build_app, launch_options
 
 from .faults import FaultServer
 
@@ -30,6 +32,25 @@ def fault_server() -> Iterator[FaultServer]:
     server = FaultServer().start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def faults() -> Iterator[FaultServer]:
+    """A fault server shared by a module's tests (each uses paths of its own)."""
+    server = FaultServer().start()
+    yield server
+    server.stop()
+
+
+@contextmanager
+def launched_app(settings: Settings) -> Iterator[tuple[Any, str]]:
+    """The app built and launched as ``python app.py`` launches it, on a free port: (Blocks, URL)."""
+    app = build_app(settings)
+    _, url, _ = app.launch(prevent_thread_lock=True, quiet=True, **launch_options(settings))
+    try:
+        yield app, url
+    finally:
+        app.close()
 
 
 def local_instances() -> list[LocalInstance]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from typing import Any
 
 import gradio as gr
@@ -13,29 +14,25 @@ from gradio_client import Client
 from gradio_client.exceptions import AppError
 
 from secondme.server import Delta, LocalInstance, ServerThread, create_app, demo_text
-from secondme.web import Settings, build_app, launch_options
+from secondme.web import Settings
 
+from .conftest import launched_app
 from .faults import CUT, FaultServer, OneByte, chunk, data, http_body, http_head, reply
 
 SYSTEM = "You are a helpful assistant."
 
 
 class Launched:
+    """The app launched, and a gradio_client connected to it."""
+
     def __init__(self, settings: Settings) -> None:
-        self.app = build_app(settings)
-        _, self.url, _ = self.app.launch(prevent_thread_lock=True, quiet=True, **launch_options(settings))
+        self._stack = ExitStack()
+        self.app, self.url = self._stack.enter_context(launched_app(settings))
         self.client = Client(self.url, verbose=False)
 
     def close(self) -> None:
         self.client.close()
-        self.app.close()
-
-
-@pytest.fixture(scope="module")
-def faults() -> Iterator[FaultServer]:
-    server = FaultServer().start()
-    yield server
-    server.stop()
+        self._stack.close()
 
 
 @pytest.fixture(scope="module")

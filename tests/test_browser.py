@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from secondme.server import ChatBody, LocalInstance, ServerThread, create_app, demo_responder
-from secondme.web import Settings, build_app, launch_options
+from secondme.web import Settings
 
+from .conftest import launched_app
 from .faults import FaultServer, chunk, data, http_body, http_head, reply
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -66,29 +67,15 @@ def recorder() -> Recorder:
 @pytest.fixture(scope="module")
 def demo_url(recorder: Recorder) -> Iterator[str]:
     """The page in --demo form, on the local instance (replies paced at 40 chunks/s)."""
-    upstream = ServerThread(create_app([LocalInstance("demo", chunks_per_second=40)], responder=recorder)).start()
-    settings = Settings(base_url=upstream.url, instance_id="demo", demo=True)
-    app = build_app(settings)
-    _, url, _ = app.launch(prevent_thread_lock=True, quiet=True, **launch_options(settings))
-    yield url
-    app.close()
-    upstream.stop()
-
-
-@pytest.fixture(scope="module")
-def faults() -> Iterator[FaultServer]:
-    server = FaultServer().start()
-    yield server
-    server.stop()
+    with ServerThread(create_app([LocalInstance("demo", chunks_per_second=40)], responder=recorder)) as upstream:
+        with launched_app(Settings(base_url=upstream.url, instance_id="demo", demo=True)) as (_, url):
+            yield url
 
 
 @pytest.fixture(scope="module")
 def fault_url(faults: FaultServer) -> Iterator[str]:
-    settings = Settings(base_url=faults.url, timeout=5.0)
-    app = build_app(settings)
-    _, url, _ = app.launch(prevent_thread_lock=True, quiet=True, **launch_options(settings))
-    yield url
-    app.close()
+    with launched_app(Settings(base_url=faults.url, timeout=5.0)) as (_, url):
+        yield url
 
 
 class ChatPage:

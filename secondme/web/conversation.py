@@ -137,20 +137,22 @@ def stopped_notice(history: History) -> Message:
     return notice("⏹ Stopped", text + " Press ↻ to regenerate it.")
 
 
+def _last_user(history: History) -> int | None:
+    return next((i for i in range(len(history) - 1, -1, -1) if history[i].get("role") == "user"), None)
+
+
 def until_last_user(history: History) -> list[Message]:
     """The history up to and including the last user message (what Retry answers again)."""
-    for i in range(len(history) - 1, -1, -1):
-        if history[i].get("role") == "user":
-            return [dict(m) for m in history[: i + 1]]
-    return []
+    i = _last_user(history)
+    return [] if i is None else [dict(m) for m in history[: i + 1]]
 
 
 def undo_last_turn(history: History) -> tuple[list[Message], str]:
     """The history before the last user message, and that message's text to edit again."""
-    for i in range(len(history) - 1, -1, -1):
-        if history[i].get("role") == "user":
-            return [dict(m) for m in history[:i]], message_text(history[i])
-    return [dict(m) for m in history], ""
+    i = _last_user(history)
+    if i is None:
+        return [dict(m) for m in history], ""
+    return [dict(m) for m in history[:i]], message_text(history[i])
 
 
 def edit_user_message(history: History, index: int, text: str) -> list[Message]:

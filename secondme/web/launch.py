@@ -14,7 +14,9 @@ from .ui import build_app
 
 __all__ = ["main", "launch_options", "start_demo_instance"]
 
-QUICK_EVENT_ROOM = 64
+# Room above the streaming limit, so that limit, not Gradio's job slots, is what holds streams
+# back; the same number sizes Gradio's thread pool for the few plain functions (undo, stop).
+THREAD_ROOM = 64
 
 CSS = """
 .gradio-container { max-width: 1280px !important; margin: 0 auto !important; }
@@ -32,13 +34,12 @@ CSS = """
 
 def launch_options(settings: Settings) -> dict[str, Any]:
     """What ``launch()`` is given: the look of the page (gradio 6 takes it at launch), and room for
-    every stream: Gradio runs at most ``max_threads`` events at once, whatever their concurrency limits,
-    so it must exceed the streaming limit by the quick steps that run beside the streams."""
+    every stream: Gradio runs at most ``max_threads`` events at once, whatever their concurrency limits."""
     return {
         "theme": gr.themes.Soft(primary_hue="indigo", secondary_hue="slate"),
         "css": CSS,
         "footer_links": ["api", "gradio"],
-        "max_threads": settings.concurrency + QUICK_EVENT_ROOM,
+        "max_threads": settings.concurrency + THREAD_ROOM,
         # Nothing of a conversation is kept anywhere, the browser included.
         "run_history": False,
     }
