@@ -61,11 +61,13 @@ async def _reply_deltas(client: AsyncSecondMeClient, request: ChatRequest) -> As
                 delta = reply.feed(data)
                 if delta:
                     yield delta
-                if reply.done:
+                if reply.finished:  # complete: [DONE] may never come
                     return
         except httpx.TimeoutException as exc:
             raise client.options.timeout_error(partial=reply.text) from exc
         except httpx.TransportError as exc:
+            if reply.finished:  # the finish reason arrived: only the goodbye was lost
+                return
             raise StreamError(
                 "The reply was cut off: the connection to the Second Me broke.",
                 partial=reply.text,

@@ -41,7 +41,7 @@ def _chat(args: argparse.Namespace) -> int:
     history: list[dict[str, str]] = []
     if args.system:
         history.append({"role": "system", "content": args.system})
-    print(f"Chatting with {args.instance_id} at {client.base_url}. "
+    print(f"Chatting with {args.instance_id} at {client.options.safe_base_url}. "
           "Ctrl-C stops a reply; /reset forgets the conversation; Ctrl-D or /quit leaves.")
     while True:
         try:

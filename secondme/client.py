@@ -20,6 +20,7 @@ from .errors import (
     APITimeoutError,
     StreamError,
     error_for_status,
+    redact_url,
 )
 from .protocol import (
     DEFAULT_BASE_URL,
@@ -75,21 +76,29 @@ class ClientOptions:
             headers["Authorization"] = f"Bearer {self.api_key}"
         return headers
 
+    @property
+    def safe_base_url(self) -> str:
+        """The base URL without credentials: what a log or the operator's terminal may show."""
+        return redact_url(self.base_url)
+
+    # The messages name no address and no credentials: a public page shows them to visitors.
     def connection_error(self, exc: BaseException) -> APIConnectionError:
         return APIConnectionError(
-            f"Could not reach the Second Me service at {self.base_url}. "
-            f"Check the address and your connection. ({type(exc).__name__})"
+            "Could not reach the Second Me service. Check the address and your connection. "
+            f"({type(exc).__name__})",
+            url=self.safe_base_url,
         )
 
     def timeout_error(self, *, partial: str = "", connecting: bool = False) -> APITimeoutError:
         if connecting:
             return APITimeoutError(
-                f"The Second Me service at {self.base_url} did not answer within "
-                f"{self.connect_timeout:g} s."
+                f"The Second Me service did not answer within {self.connect_timeout:g} s.",
+                url=self.safe_base_url,
             )
         return APITimeoutError(
             f"The Second Me went quiet: nothing arrived for {self.timeout:g} s.",
             partial=partial,
+            url=self.safe_base_url,
         )
 
 
@@ -114,7 +123,7 @@ def _reply_deltas(client: SecondMeClient, request: ChatRequest) -> Generator[str
                 delta = reply.feed(event.data)
                 if delta:
                     yield delta
-                if reply.done:
+                if reply.finished:  # complete: [DONE] may never come
                     return
         except (
             urllib3.exceptions.ReadTimeoutError,
@@ -127,6 +136,8 @@ def _reply_deltas(client: SecondMeClient, request: ChatRequest) -> Generator[str
             requests.exceptions.RequestException,
             OSError,
         ) as exc:
+            if reply.finished:  # the finish reason arrived: only the goodbye was lost
+                return
             raise StreamError(
                 "The reply was cut off: the connection to the Second Me broke.",
                 partial=reply.text,

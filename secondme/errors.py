@@ -23,6 +23,7 @@ import re
 import time
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 __all__ = [
     "SecondMeError",
@@ -36,6 +37,7 @@ __all__ = [
     "StreamError",
     "error_for_status",
     "error_detail",
+    "redact_url",
 ]
 
 _MAX_DETAIL = 300
@@ -94,7 +96,15 @@ class RateLimitError(APIStatusError):
 
 
 class APIConnectionError(SecondMeError):
-    """The service could not be reached, or the connection failed."""
+    """The service could not be reached, or the connection failed.
+
+    The message names no address: a page shows it to anonymous visitors. ``url`` is the
+    address that was tried, without any credentials, for the operator's log or terminal.
+    """
+
+    def __init__(self, message: str, *, partial: str = "", url: str = "") -> None:
+        super().__init__(message, partial=partial)
+        self.url = url
 
 
 class APITimeoutError(APIConnectionError):
@@ -103,6 +113,20 @@ class APITimeoutError(APIConnectionError):
 
 class StreamError(SecondMeError):
     """The reply stream carried an error or ended before it finished; see ``partial``."""
+
+
+def redact_url(url: str) -> str:
+    """``url`` without a user name or password (and without query or fragment), fit for a log."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    netloc = f"{host}:{port}" if port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def _one_line(text: str) -> str:

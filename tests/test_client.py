@@ -85,6 +85,21 @@ def test_finish_reason_then_end_without_done_is_complete(fault_server: FaultServ
     assert "".join(deltas) == "cut by max_tokens"
 
 
+@pytest.mark.parametrize("ending", ["no chunked terminator", "reset", "no done, chunked"])
+def test_a_reply_whose_finish_reason_arrived_is_complete_however_the_connection_ends(
+        fault_server: FaultServer, collect: Any, ending: str) -> None:
+    body = reply("all", " of it", finish="stop", done=ending == "reset")
+    steps: list[Any] = [http_head(chunked=True), b"%x\r\n%s\r\n" % (len(body), body)]
+    if ending == "reset":
+        steps += [0.05, CUT]
+    elif ending == "no done, chunked":
+        steps.append(b"0\r\n\r\n")
+    fault_server.script("/api/chat/abc", steps)
+    deltas, error = collect(fault_server.url, "abc", HELLO)
+    assert error is None
+    assert "".join(deltas) == "all of it"
+
+
 def test_end_before_any_finish_reason_is_broken_and_keeps_the_partial(fault_server: FaultServer,
                                                                       collect: Any) -> None:
     fault_server.script("/api/chat/abc", [http_head(), reply("half a ", "rep", finish=None, done=False)])
@@ -194,7 +209,30 @@ def test_cannot_connect(collect: Any) -> None:
         port = s.getsockname()[1]
     deltas, error = collect(f"http://127.0.0.1:{port}", "abc", HELLO)
     assert isinstance(error, APIConnectionError) and not isinstance(error, APITimeoutError)
-    assert f"Could not reach the Second Me service at http://127.0.0.1:{port}" in str(error)
+    assert str(error).startswith("Could not reach the Second Me service.")
+    assert "127.0.0.1" not in str(error)  # visitors of a page never see the server's addresses
+    assert error.url == f"http://127.0.0.1:{port}"  # the operator's log and terminal still can
+
+
+def test_credentials_in_the_base_url_never_reach_an_error(collect: Any) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    deltas, error = collect(f"http://user:s3cret@127.0.0.1:{port}", "abc", HELLO)
+    assert isinstance(error, APIConnectionError)
+    assert "s3cret" not in str(error) and "user" not in str(error)
+    assert error.url == f"http://127.0.0.1:{port}"
+
+
+def test_timeout_errors_name_no_address() -> None:
+    from secondme.client import ClientOptions
+
+    options = ClientOptions.resolve("http://u:pw@10.0.0.7:8000", endpoint="chat", timeout=5,
+                                    connect_timeout=2, api_key=None)
+    for error in (options.timeout_error(connecting=True), options.timeout_error(partial="so far")):
+        assert isinstance(error, APITimeoutError)
+        assert "pw" not in str(error) and "10.0.0.7" not in str(error)
+        assert error.url == "http://10.0.0.7:8000"
 
 
 def test_chat_completions_endpoint_and_metadata(fault_server: FaultServer, collect: Any) -> None:
