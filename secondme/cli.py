@@ -17,6 +17,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .server import LocalInstance, UpstreamResponder, create_app, demo_responder
+    from .serving import server_config
 
     instances = [LocalInstance(i, chunks_per_second=args.rate) for i in args.instance]
     instances += [LocalInstance(i, online=False) for i in args.offline_instance]
@@ -32,7 +33,7 @@ def _serve(args: argparse.Namespace) -> int:
     print(f"  OpenAI SDK base_url: {where}/api/chat/{args.instance[0]}", flush=True)
     if args.upstream:
         print(f"  replies relayed to {args.upstream} (model {args.upstream_model})", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    uvicorn.Server(server_config(app, host=args.host, port=args.port)).run()
     return 0
 
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import socket
-import threading
 import time
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
@@ -20,14 +18,16 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import httpx
-import uvicorn
-from fastapi import FastAPI, HTTPException
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware import Middleware
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from .async_client import sse_data
 from .errors import SecondMeError, error_for_status
 from .protocol import ReplyAssembler
+from .serving import BodyLimit, ServerThread
 
 __all__ = [
     "LocalInstance",
@@ -42,6 +42,10 @@ __all__ = [
 ]
 
 MODEL_NAME = "lpm-registry-model"
+# What one request may ask of the local instance.
+MAX_TOKENS = 32_768
+MAX_MESSAGES = 1_000
+MAX_BODY_BYTES = 8 * 1024 * 1024
 
 
 @dataclass
@@ -71,12 +75,12 @@ class Message(BaseModel):
 class ChatBody(BaseModel):
     """The request body of the Chat Completion API, validated as FastAPI does (422)."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
 
-    messages: list[Message] = Field(min_length=1)
+    messages: list[Message] = Field(min_length=1, max_length=MAX_MESSAGES)
     metadata: dict[str, Any] | None = None
     temperature: float = Field(0.7, ge=0, le=1)
-    max_tokens: int = Field(2000, ge=1)
+    max_tokens: int = Field(2000, ge=1, le=MAX_TOKENS)
     stream: bool = True
 
 
@@ -215,11 +219,14 @@ async def _sse_reply(
     yield "data: [DONE]\n\n"
 
 
-async def _whole_reply(deltas: AsyncIterator[Delta]) -> dict[str, Any]:
+async def _whole_reply(deltas: AsyncGenerator[Delta, None]) -> dict[str, Any]:
     parts, finish = [], "stop"
-    async for delta in deltas:
-        parts.append(delta.text)
-        finish = delta.finish_reason or finish
+    try:
+        async for delta in deltas:
+            parts.append(delta.text)
+            finish = delta.finish_reason or finish
+    finally:
+        await deltas.aclose()
     return {
         "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
         "object": "chat.completion",
@@ -235,6 +242,21 @@ async def _whole_reply(deltas: AsyncIterator[Delta]) -> dict[str, Any]:
     }
 
 
+async def _unless_client_leaves(request: Request, work: Any, poll: float = 0.2) -> Any:
+    """The result of ``work``, or None as soon as the client has gone (the work is cancelled)."""
+    task = asyncio.ensure_future(work)
+    try:
+        while not task.done():
+            await asyncio.wait({task}, timeout=poll)
+            if not task.done() and await request.is_disconnected():
+                return None
+        return task.result()
+    finally:
+        if not task.done():
+            task.cancel()
+            await asyncio.wait({task})
+
+
 def create_app(
     instances: Iterable[LocalInstance] = (LocalInstance("demo"),),
     *,
@@ -243,8 +265,17 @@ def create_app(
 ) -> FastAPI:
     """The local instance as an ASGI app. ``app.state.instances`` maps ID to LocalInstance;
     set an instance's ``online`` to False and its chat answers 503."""
-    app = FastAPI(title="Local Second Me", docs_url=None, redoc_url=None)
+    app = FastAPI(title="Local Second Me", docs_url=None, redoc_url=None,
+                  middleware=[Middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)])
     app.state.instances = {i.instance_id: i for i in instances}
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's own 422 echoes the input back: a NaN cannot be encoded (a 500 instead), and a
+        # large message would be sent back whole. Say where and what, never the value.
+        detail = [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+                  for e in exc.errors()]
+        return JSONResponse({"detail": detail}, status_code=422)
 
     def find(instance_id: str) -> LocalInstance:
         instance = app.state.instances.get(instance_id)
@@ -254,11 +285,12 @@ def create_app(
             raise HTTPException(503, detail=f"Instance {instance_id} is not connected")
         return instance
 
-    async def chat(instance_id: str, body: ChatBody) -> Any:
+    async def chat(instance_id: str, body: ChatBody, request: Request) -> Any:
         instance = find(instance_id)
         deltas = responder(body, instance)
         if not body.stream:
-            return JSONResponse(await _whole_reply(deltas))
+            reply = await _unless_client_leaves(request, _whole_reply(deltas))
+            return JSONResponse(reply) if reply is not None else Response(status_code=499)
         return StreamingResponse(
             _sse_reply(deltas, heartbeat_interval),
             media_type="text/event-stream",
@@ -291,46 +323,3 @@ def create_app(
         }
 
     return app
-
-
-class ServerThread:
-    """Runs an ASGI app with uvicorn on a loopback port in a background thread.
-
-    ``port=0`` takes a free port; ``url`` is where it listens. ``stop()`` (or leaving the
-    ``with`` block) shuts it down.
-    """
-
-    def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning") -> None:
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind((host, port))
-        self.host, self.port = self._sock.getsockname()[:2]
-        config = uvicorn.Config(app, log_level=log_level, access_log=False, timeout_graceful_shutdown=1)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True, name=f"uvicorn:{self.port}"
-        )
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def start(self, timeout: float = 10.0) -> ServerThread:
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"the server on {self.url} did not start")
-            time.sleep(0.01)
-        return self
-
-    def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=5)
-        self._sock.close()
-
-    def __enter__(self) -> ServerThread:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
