@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -32,7 +33,7 @@ def free_port() -> int:
     ("max_tokens", "NaN"), ("max_tokens", "Infinity"),
 ])
 def test_non_finite_numbers_are_a_422_not_a_500(local_server: ServerThread, field: str, raw: str) -> None:
-    body = '{"messages": [{"role": "user", "content": "Hi"}], "%s": %s}' % (field, raw)
+    body = '{"messages": [{"role": "user", "content": "Hi"}], "' + field + '": ' + raw + "}"
     answer = requests.post(local_server.url + "/api/chat/demo", data=body,
                            headers={"content-type": "application/json"}, timeout=10)
     assert answer.status_code == 422
@@ -146,7 +147,6 @@ def test_serve_ends_within_two_seconds_while_replies_stream(served: tuple[subpro
         except requests.exceptions.RequestException as exc:
             holder.append(exc)
 
-    import threading
     asking = threading.Thread(target=ask_whole, daemon=True)
     asking.start()
     time.sleep(0.5)
