@@ -47,7 +47,8 @@ async def sse_data(response: httpx.Response) -> AsyncGenerator[str, None]:
             yield event.data
 
 
-async def _reply_deltas(client: AsyncSecondMeClient, request: ChatRequest) -> AsyncGenerator[str, None]:
+async def _reply_deltas(client: AsyncSecondMeClient, request: ChatRequest,
+                        reply: ReplyAssembler) -> AsyncGenerator[str, None]:
     response = await client._send(request)
     try:
         if _is_json(response.headers.get("content-type", "")):
@@ -55,7 +56,6 @@ async def _reply_deltas(client: AsyncSecondMeClient, request: ChatRequest) -> As
             if text:
                 yield text
             return
-        reply = ReplyAssembler()
         try:
             async for data in sse_data(response):
                 delta = reply.feed(data)
@@ -84,9 +84,11 @@ class AsyncChatStream(AsyncIterator[str]):
     """
 
     def __init__(self, client: AsyncSecondMeClient, request: ChatRequest) -> None:
+        #: The reply as it arrives: its text chunks, finish reason and the time of its first text.
+        self.reply = ReplyAssembler()
         # The generator holds no reference back to this object, so dropping the stream
         # (a ``break`` out of a loop over it) finalizes it and closes the connection.
-        self._gen = _reply_deltas(client, request)
+        self._gen = _reply_deltas(client, request, self.reply)
 
     def __aiter__(self) -> AsyncChatStream:
         return self

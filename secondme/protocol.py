@@ -10,6 +10,7 @@ import json
 import logging
 import math
 import re
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -218,6 +219,12 @@ class ReplyAssembler:
     parts: list[str] = field(default_factory=list)
     finish_reason: str | None = None
     done: bool = False
+    first_text_at: float | None = None  # time.monotonic() when the first text arrived
+
+    @property
+    def chunks(self) -> int:
+        """How many chunks carried text."""
+        return len(self.parts)
 
     @property
     def text(self) -> str:
@@ -238,6 +245,8 @@ class ReplyAssembler:
         if chunk.finish_reason:
             self.finish_reason = chunk.finish_reason
         if chunk.text:
+            if not self.parts:
+                self.first_text_at = time.monotonic()
             self.parts.append(chunk.text)
         return chunk.text
 

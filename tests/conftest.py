@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -22,9 +23,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """No test sees the developer's own settings."""
-    for name in ("SECONDME_BASE_URL", "SECONDME_API_KEY", "SECONDME_INSTANCE_ID",
-                 "SECONDME_LOCK_INSTANCE", "SECONDME_TITLE", "SECONDME_CONCURRENCY"):
-        monkeypatch.delenv(name, raising=False)
+    for name in list(os.environ):
+        if name.startswith(("SECONDME_", "GRADIO_SERVER_")):
+            monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture
@@ -46,7 +47,7 @@ def faults() -> Iterator[FaultServer]:
 def launched_app(settings: Settings) -> Iterator[tuple[Any, str]]:
     """The app built and launched as ``python app.py`` launches it, on a free port: (Blocks, URL)."""
     app = build_app(settings)
-    _, url, _ = app.launch(prevent_thread_lock=True, quiet=True, **launch_options(settings))
+    _, url, _ = app.launch(prevent_thread_lock=True, quiet=True, **launch_options(app))
     try:
         yield app, url
     finally:

@@ -9,6 +9,7 @@ connection was found closed by the client.
 from __future__ import annotations
 
 import json
+import select
 import socket
 import socketserver
 import struct
@@ -81,6 +82,17 @@ def reply(*texts: str, finish: str | None = "stop", done: bool = True, eol: str 
     return out
 
 
+def _pause(conn: socket.socket, seconds: float) -> None:
+    """Sleep, but notice at once when the client closes the connection (it reads as EOF)."""
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        readable, _, _ = select.select([conn], [], [], min(left, 0.02))
+        if readable:
+            if conn.recv(1, socket.MSG_PEEK) == b"":
+                raise ConnectionResetError("the client closed the connection")
+            time.sleep(min(left, 0.02))  # bytes we do not read: keep waiting
+
+
 class FaultServer:
     """Serves scripts by path on 127.0.0.1, on a free port, until ``stop()``."""
 
@@ -150,7 +162,7 @@ class FaultServer:
                     conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                     break
                 if isinstance(step, float):
-                    time.sleep(step)
+                    _pause(conn, step)
                 elif isinstance(step, OneByte):
                     for i in range(len(step.data)):
                         conn.sendall(step.data[i:i + 1])

@@ -163,17 +163,23 @@ def test_each_error_is_a_notice_in_the_conversation(faults: FaultServer, fault_a
     assert len(final) == (3 if partial else 2)
 
 
-def test_connection_failure_is_a_notice(local_server: ServerThread) -> None:
+def test_connection_failure_is_a_notice_that_shows_no_address(caplog: pytest.LogCaptureFixture) -> None:
     import socket
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
-    launched = Launched(Settings(base_url=dead))
+        port = s.getsockname()[1]
+    launched = Launched(Settings(base_url=f"http://admin:hunter2@127.0.0.1:{port}"))
     try:
-        final = texts(respond(launched, "Hi", [], "anyone")[-1])
+        with caplog.at_level("INFO", logger="secondme"):
+            final = texts(respond(launched, "Hi", [], "anyone")[-1])
     finally:
         launched.close()
-    assert final[-1][1] == "⚠️ Connection failed" and f"Could not reach the Second Me service at {dead}" in final[-1][2]
+    assert final[-1][1] == "⚠️ Connection failed"
+    assert final[-1][2].startswith("Could not reach the Second Me service.")
+    assert "hunter2" not in final[-1][2] and "127.0.0.1" not in final[-1][2]
+    logged = [r.getMessage() for r in caplog.records if r.name == "secondme.web"]
+    assert any(f"at http://127.0.0.1:{port}" in line for line in logged), logged
+    assert not any("hunter2" in line or "admin" in line for line in logged)
 
 
 def test_api_error_keeps_the_partial_and_says_why(faults: FaultServer, fault_app: Launched) -> None:

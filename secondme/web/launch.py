@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import sys
 from collections.abc import Sequence
 from typing import Any
 
 import gradio as gr
+from fastapi.middleware import Middleware
 
 from ..server import LocalInstance, ServerThread, create_app
+from ..serving import BodyLimit
 from .settings import Settings
-from .ui import build_app
+from .ui import ChatBlocks, build_app
 
 __all__ = ["main", "launch_options", "start_demo_instance"]
 
@@ -32,10 +36,19 @@ CSS = """
 """
 
 
-def launch_options(settings: Settings) -> dict[str, Any]:
-    """What ``launch()`` is given: the look of the page (gradio 6 takes it at launch), and room for
-    every stream: Gradio runs at most ``max_threads`` events at once, whatever their concurrency limits."""
+def launch_options(app: ChatBlocks) -> dict[str, Any]:
+    """What ``launch()`` is given: the look of the page (gradio 6 takes it at launch); room for
+    every stream (Gradio runs at most ``max_threads`` events at once, whatever their concurrency
+    limits); a cap on request bodies, so a huge message is refused before it is read; and the watch
+    that ends a reply when its visitor leaves."""
+    settings = app.settings
     return {
+        "app_kwargs": {"middleware": [
+            Middleware(BodyLimit, max_bytes=settings.limits.body_bytes, detail=(
+                f"The request is too large. A message can have at most {settings.max_message_chars:,} "
+                f"characters and a conversation {settings.max_conversation_chars:,}.")),
+            Middleware(app.visitors.middleware),
+        ]},
         "theme": gr.themes.Soft(primary_hue="indigo", secondary_hue="slate"),
         "css": CSS,
         "footer_links": ["api", "gradio"],
@@ -50,7 +63,7 @@ def start_demo_instance() -> ServerThread:
     return ServerThread(create_app([LocalInstance("demo", chunks_per_second=30)])).start()
 
 
-def main(argv: Sequence[str] | None = None, demo: gr.Blocks | None = None) -> None:
+def main(argv: Sequence[str] | None = None, demo: ChatBlocks | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python app.py", description="Second Me Chat, a Gradio web chat.")
     parser.add_argument("--demo", action="store_true",
                         help="chat with a local demo Second Me started in this process (no network needed)")
@@ -63,4 +76,17 @@ def main(argv: Sequence[str] | None = None, demo: gr.Blocks | None = None) -> No
     else:
         settings = Settings.from_env()
         demo = demo or build_app(settings)
-    demo.launch(**launch_options(settings))
+    _log_to_stdout()
+    demo.launch(**launch_options(demo))
+
+
+def _log_to_stdout() -> None:
+    """The app's own log lines (one per reply; never message text or keys) on stdout, where a Space
+    shows them. Only the ``secondme`` loggers: others (httpx's among them) would print URLs."""
+    logger = logging.getLogger("secondme")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False

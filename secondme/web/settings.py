@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..protocol import DEFAULT_BASE_URL
+from .checks import Limits
 
 __all__ = ["Settings"]
 
@@ -39,6 +40,12 @@ class Settings:
     queue_size: int = 1024
     timeout: float = 60.0
     demo: bool = False
+    max_message_chars: int = Limits.message_chars
+    max_conversation_chars: int = Limits.conversation_chars
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(message_chars=self.max_message_chars, conversation_chars=self.max_conversation_chars)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -50,5 +57,7 @@ class Settings:
             title=env.get("SECONDME_TITLE", "").strip() or cls.title,
             concurrency=_int(env, "SECONDME_CONCURRENCY", cls.concurrency),
             queue_size=_int(env, "SECONDME_QUEUE_SIZE", cls.queue_size),
+            max_message_chars=_int(env, "SECONDME_MAX_MESSAGE_CHARS", cls.max_message_chars),
+            max_conversation_chars=_int(env, "SECONDME_MAX_CONVERSATION_CHARS", cls.max_conversation_chars),
         )
         return replace(settings, **overrides)

@@ -1,75 +1,68 @@
-"""The Gradio page. ``build_app(settings, clients=…)`` returns the Blocks; no HTTP here:
-every reply comes through an ``AsyncSecondMeClient``."""
+"""The Gradio page: its layout and wiring. The handlers are in controller.py, the checks in
+checks.py; no HTTP here."""
 
 from __future__ import annotations
 
 import html
 import logging
-from collections.abc import AsyncGenerator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 import gradio as gr
+import pydantic
 
 from ..async_client import AsyncSecondMeClient
-from ..errors import InvalidRequestError, SecondMeError
-from ..protocol import (
-    ENDPOINTS,
-    INSTANCE_ID_PATTERN,
-    Endpoint,
-    check_max_tokens,
-    check_temperature,
-    validate_instance_id,
-)
-from .conversation import (
-    Message,
-    assistant,
-    edit_user_message,
-    error_notice,
-    is_notice,
-    notice,
-    stopped_notice,
-    to_upstream,
-    undo_last_turn,
-    until_last_user,
-    user,
-)
+from ..protocol import ENDPOINTS, INSTANCE_ID_PATTERN
+from .checks import MAX_ROLE_ID_CHARS, MAX_SYSTEM_PROMPT_CHARS, MAX_TOKENS_LIMIT
+from .controller import ChatController
 from .settings import Settings
-from .streaming import coalesce
+from .visitors import Visitors
 
-__all__ = ["build_app", "DEFAULT_SYSTEM_PROMPT", "MAX_TOKENS_LIMIT"]
+__all__ = ["build_app", "ChatBlocks", "DEFAULT_SYSTEM_PROMPT", "MAX_TOKENS_LIMIT"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("secondme.web")
 
 DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant."
-MAX_TOKENS_LIMIT = 8192
-# At most one update per reply every 40 ms; with many replies streaming at once, each waits longer
-# so that the whole app sends at most about UPDATES_PER_SECOND (each update costs the server a
-# diff, a JSON message and a socket write, all under one GIL).
-UPDATE_INTERVAL = 0.04
-UPDATES_PER_SECOND = 1000
-MAX_UPDATE_INTERVAL = 0.25
 API_DOC_URL = "https://github.com/mindverse/Second-Me/tree/master/docs"
 # Send and Stop swap places in the browser alone (a class on the composer row, styled by launch.CSS):
 # a Button update from the server makes Gradio rebuild the Button on every message.
-IDLE_JS = "() => { document.querySelector('#composer')?.classList.remove('busy'); }"
+IDLE_JS = "() => { window.secondmePending = null; document.querySelector('#composer')?.classList.remove('busy'); }"
+# When an event fails before it streams (the queue is full, the server refused it), Send comes
+# back and the message the browser had emptied from the box is put back, unless something new
+# was typed since.
+RESTORE_JS = """(message) => {
+  document.querySelector('#composer')?.classList.remove('busy');
+  const pending = window.secondmePending;
+  window.secondmePending = null;
+  return (pending && !String(message ?? '').trim()) ? pending : message;
+}"""
 
 
-def busy_js(locked: bool, *, sending: bool) -> str:
+def busy_js(locked: bool, limits: Any, *, sending: bool) -> str:
     """Runs in the browser before a send, retry or edit goes to the server, and passes its inputs on
     unchanged. When the validator's checks pass it shows Stop and, for a send, empties the message
-    box (the conversation shows the message at once). When they fail it leaves everything as it is,
-    and the validator's messages appear next to the fields."""
+    box (the conversation shows the message at once; RESTORE_JS puts it back if the event fails).
+    When they fail it leaves everything as it is, and the validator's messages appear next to the
+    fields. Lengths are counted in code points, as Python counts them."""
     instance_check = "true" if locked else f"/^{INSTANCE_ID_PATTERN}$/.test(String(instance ?? '').trim())"
-    message_check = "String(message ?? '').trim() !== ''" if sending else "true"
+    message_check = (f"typeof message === 'string' && text(message, {limits.message_chars}) && message.trim() !== ''"
+                     if sending else "true")
     params = "history, instance, system, temperature, maxTokens, l0, roleId, endpoint"
     if sending:
         params = "message, " + params
     clear_box = """
+    window.secondmePending = message;
     const box = document.querySelector('#message textarea');
     if (box) { box.value = ''; box.dispatchEvent(new Event('input', {bubbles: true})); }""" if sending else ""
     return f"""({params}) => {{
+  const text = (v, most) => v == null || (typeof v === 'string' && [...v].length <= most
+    && (typeof v.isWellFormed !== 'function' || v.isWellFormed()));
+  const said = (m) => (Array.isArray(m?.content) ? m.content.map(p => p?.text ?? '').join('')
+    : String(m?.content ?? '')).replaceAll('<\u200b', '<');
   const ok = {message_check} && {instance_check}
+    && Array.isArray(history)
+    && history.reduce((n, m) => n + [...said(m)].length, 0) <= {limits.conversation_chars}
+    && text(system, {MAX_SYSTEM_PROMPT_CHARS}) && text(roleId, {MAX_ROLE_ID_CHARS}) && typeof l0 === 'boolean'
     && temperature >= 0 && temperature <= 1
     && Number.isInteger(Number(maxTokens)) && maxTokens >= 1 && maxTokens <= {MAX_TOKENS_LIMIT}
     && {list(ENDPOINTS)!r}.includes(endpoint);
@@ -80,179 +73,28 @@ def busy_js(locked: bool, *, sending: bool) -> str:
 }}"""
 
 
-History = Sequence[Mapping[str, Any]]
+class ChatBlocks(gr.Blocks):
+    """The page's Blocks, with what its launch needs (``launch.launch_options``) and no message text
+    in the server's log."""
 
+    settings: Settings
+    visitors: Visitors
 
-@dataclass(frozen=True)
-class Turn:
-    """The settings one reply is asked for with."""
+    def validate_inputs(self, block_fn: Any, inputs: list[Any]) -> None:
+        # Gradio's own check prints every value it received, message text included, to the log.
+        if len(inputs) < len(block_fn.inputs):
+            raise ValueError(f"An event handler ({block_fn.name}) received {len(inputs)} input values instead "
+                             f"of {len(block_fn.inputs)}.")
 
-    instance_id: str
-    system_prompt: str
-    temperature: float
-    max_tokens: int
-    l0_retrieval: bool = False
-    role_id: str = ""
-    endpoint: Endpoint = "chat"
-
-    @property
-    def metadata(self) -> dict[str, Any] | None:
-        metadata: dict[str, Any] = {}
-        if self.l0_retrieval:
-            metadata["enable_l0_retrieval"] = True
-        if self.role_id.strip():
-            metadata["role_id"] = self.role_id.strip()
-        return metadata or None
-
-
-def _problem(check: Any, value: Any) -> str:
-    try:
-        check(value)
-    except InvalidRequestError as exc:
-        return str(exc)
-    return ""
-
-
-class ChatController:
-    """The page's event handlers, for one app and its clients."""
-
-    def __init__(self, settings: Settings, clients: Mapping[str, AsyncSecondMeClient]) -> None:
-        self.settings = settings
-        self.clients = clients
-        self.locked = settings.lock_instance and bool(settings.instance_id)
-        self.streaming = 0  # replies streaming now, in this process
-
-    def update_interval(self) -> float:
-        return min(MAX_UPDATE_INTERVAL, max(UPDATE_INTERVAL, self.streaming / UPDATES_PER_SECOND))
-
-    # -- checks, shown inline next to the control; nothing is sent when one fails ----------
-
-    def _settings_checks(self, instance_id: Any, temperature: Any, max_tokens: Any,
-                         endpoint: Any = "chat") -> list[dict[str, Any]]:
-        # The events skip Gradio's preprocessing (it costs a thread hop per input), so the
-        # Slider and Radio ranges are checked here too.
-        problems = [
-            "" if self.locked else _problem(validate_instance_id, instance_id),
-            _problem(check_temperature, temperature),
-            _problem(lambda v: check_max_tokens(v, limit=MAX_TOKENS_LIMIT), max_tokens),
-            "" if endpoint in ENDPOINTS else "The endpoint must be 'chat' or 'chat/completions'.",
-        ]
-        return [gr.validate(not p, p) for p in problems]
-
-    @staticmethod
-    def _message_check(message: Any) -> dict[str, Any]:
-        ok = isinstance(message, str) and bool(message.strip())
-        return gr.validate(ok, "Type a message first.")
-
-    async def validate_send(self, message: Any, history: Any, instance_id: Any, system_prompt: Any,
-                            temperature: Any, max_tokens: Any, l0: Any, role_id: Any,
-                            endpoint: Any) -> list[dict[str, Any]]:
-        i, t, m, e = self._settings_checks(instance_id, temperature, max_tokens, endpoint)
-        ok = gr.validate(True, "")
-        return [self._message_check(message), ok, i, ok, t, m, ok, ok, e]
-
-    async def validate_rerun(self, history: Any, instance_id: Any, system_prompt: Any, temperature: Any,
-                             max_tokens: Any, l0: Any, role_id: Any, endpoint: Any) -> list[dict[str, Any]]:
-        i, t, m, e = self._settings_checks(instance_id, temperature, max_tokens, endpoint)
-        ok = gr.validate(True, "")
-        return [ok, i, ok, t, m, ok, ok, e]
-
-    async def validate_api(self, message: Any, instance_id: Any, system_prompt: Any, temperature: Any,
-                           max_tokens: Any) -> list[dict[str, Any]]:
-        i, t, m, _ = self._settings_checks(instance_id, temperature, max_tokens)
-        return [self._message_check(message), i, gr.validate(True, ""), t, m]
-
-    def _turn(self, instance_id: str, system_prompt: str | None, temperature: float, max_tokens: float,
-              l0: bool = False, role_id: str | None = "", endpoint: str = "chat") -> Turn:
-        return Turn(
-            instance_id=self.settings.instance_id if self.locked else str(instance_id or "").strip(),
-            system_prompt=system_prompt or "",
-            temperature=float(temperature),
-            max_tokens=int(max_tokens),
-            l0_retrieval=bool(l0),
-            role_id=role_id or "",
-            endpoint="chat/completions" if endpoint == "chat/completions" else "chat",
-        )
-
-    # -- the one streaming path ------------------------------------------------------------
-
-    async def reply_text(self, messages: list[dict[str, str]], turn: Turn) -> AsyncGenerator[str, None]:
-        """The reply so far, paced by ``update_interval``; raises SecondMeError."""
-        stream = self.clients[turn.endpoint].stream_chat(
-            turn.instance_id, messages, temperature=turn.temperature,
-            max_tokens=turn.max_tokens, metadata=turn.metadata,
-        )
-        self.streaming += 1
+    async def preprocess_data(self, block_fn: Any, inputs: list[Any], state: Any, explicit_call: bool = False) -> Any:
+        # Gradio checks each value against its component's data model even without preprocessing,
+        # and pydantic's error quotes the value: say where and what, never the text.
         try:
-            async for text in coalesce(stream, self.update_interval):
-                yield text
-        finally:
-            self.streaming -= 1
-
-    async def _stream_turn(self, history: list[Message], turn: Turn) -> AsyncGenerator[list[Message], None]:
-        """The conversation (which ends with the user's message) at once, then after each update
-        of the reply; a failure ends it with a notice, keeping what already streamed (and the
-        user's message, so Retry works)."""
-        yield history
-        text = ""
-        try:
-            async for text in self.reply_text(to_upstream(turn.system_prompt, history), turn):
-                yield [*history, assistant(text)]
-        except SecondMeError as exc:
-            kept = exc.partial if len(exc.partial) > len(text) else text
-            yield [*history, *([assistant(kept)] if kept else []), error_notice(exc)]
-            return
-        if not text:
-            yield [*history, notice("⚠️ Empty reply",
-                                    "The Second Me finished without saying anything. Press ↻ to try again.")]
-
-    # -- events ----------------------------------------------------------------------------
-    # Each action is one queued event whose only output is the conversation: updating another
-    # component on every step would make Gradio rebuild it each time, and a second event per
-    # message would double the fixed cost of a message. The browser clears the message box
-    # itself (busy_js), once the same checks as the validator's have passed.
-
-    async def respond(self, message: str, history: History, instance_id: str, system_prompt: str,
-                      temperature: float, max_tokens: float, l0: bool, role_id: str,
-                      endpoint: str) -> AsyncGenerator[list[Message], None]:
-        turn = self._turn(instance_id, system_prompt, temperature, max_tokens, l0, role_id, endpoint)
-        async for update in self._stream_turn([*(dict(m) for m in history), user(message)], turn):
-            yield update
-
-    async def retry(self, history: History, instance_id: str, system_prompt: str, temperature: float,
-                    max_tokens: float, l0: bool, role_id: str,
-                    endpoint: str) -> AsyncGenerator[list[Message], None]:
-        turn = self._turn(instance_id, system_prompt, temperature, max_tokens, l0, role_id, endpoint)
-        async for update in self._stream_turn(until_last_user(history), turn):
-            yield update
-
-    async def edit(self, history: History, instance_id: str, system_prompt: str, temperature: float,
-                   max_tokens: float, l0: bool, role_id: str, endpoint: str,
-                   edited: gr.EditData) -> AsyncGenerator[list[Message], None]:
-        turn = self._turn(instance_id, system_prompt, temperature, max_tokens, l0, role_id, endpoint)
-        index = edited.index[0] if isinstance(edited.index, (list, tuple)) else edited.index
-        async for update in self._stream_turn(edit_user_message(history, int(index), str(edited.value)), turn):
-            yield update
-
-    @staticmethod
-    def undo(history: History) -> tuple[list[Message], str]:
-        return undo_last_turn(history)
-
-    @staticmethod
-    def mark_stopped(history: History) -> Any:
-        if history and not is_notice(history[-1]):
-            return [*history, stopped_notice(history)]
-        return gr.skip()
-
-    async def api_chat(self, message: str, instance_id: str, system_prompt: str, temperature: float,
-                       max_tokens: float) -> AsyncGenerator[str, None]:
-        """The public ``chat`` endpoint: streams the reply text to one message."""
-        turn = self._turn(instance_id, system_prompt, temperature, max_tokens)
-        try:
-            async for text in self.reply_text(to_upstream(turn.system_prompt, [user(message)]), turn):
-                yield text
-        except SecondMeError as exc:
-            raise gr.Error(str(exc), print_exception=False) from None
+            return await super().preprocess_data(block_fn, inputs, state, explicit_call)
+        except pydantic.ValidationError as exc:
+            where = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:3])
+            what = "The conversation" if "Chatbot" in exc.title else "An input"
+            raise ValueError(f"{what} could not be read ({where}).") from None
 
 
 def _header(settings: Settings) -> str:
@@ -269,7 +111,7 @@ def _header(settings: Settings) -> str:
 
 
 def build_app(settings: Settings | None = None, *,
-              clients: Mapping[str, AsyncSecondMeClient] | None = None) -> gr.Blocks:
+              clients: Mapping[str, AsyncSecondMeClient] | None = None) -> ChatBlocks:
     """The page and its public ``chat`` API. ``clients`` maps each endpoint to a client;
     by default both talk to ``settings.base_url``."""
     settings = settings or Settings.from_env()
@@ -279,12 +121,13 @@ def build_app(settings: Settings | None = None, *,
     }
     if settings.lock_instance and not settings.instance_id:
         log.warning("SECONDME_LOCK_INSTANCE is set but SECONDME_INSTANCE_ID is empty; the field stays visible")
-    ctl = ChatController(settings, clients)
+    visitors = Visitors()
+    ctl = ChatController(settings, clients, visitors)
     streaming: dict[str, Any] = {
         "concurrency_limit": settings.concurrency, "concurrency_id": "secondme-reply", "show_progress": "hidden",
     }
 
-    with gr.Blocks(title=settings.title, fill_height=True) as demo:
+    with ChatBlocks(title=settings.title, fill_height=True) as demo:
         gr.Markdown(_header(settings), elem_id="header")
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=320):
@@ -309,7 +152,7 @@ def build_app(settings: Settings | None = None, *,
                 with gr.Accordion("Advanced", open=False):
                     l0 = gr.Checkbox(label="L0 retrieval", value=False,
                                      info="Let the Second Me search its owner's documents")
-                    role_id = gr.Textbox(label="Role ID", placeholder="optional: a role its owner defined",
+                    role_id = gr.Textbox(label="Role ID", value="", placeholder="optional: a role its owner defined",
                                          max_lines=1)
                     endpoint = gr.Radio(list(ENDPOINTS), value="chat", label="Endpoint")
                 api_out = gr.Textbox(visible=False)
@@ -321,17 +164,19 @@ def build_app(settings: Settings | None = None, *,
         # output through a worker thread and rebuilds the whole conversation on every update.
         fast: dict[str, Any] = {"preprocess": False, "postprocess": False}
         browser_only: dict[str, Any] = {"api_visibility": "undocumented", "queue": False}
+        rerun_js = busy_js(ctl.locked, settings.limits, sending=False)
         running = [
             gr.on([message.submit, send.click], ctl.respond, [message, chatbot, *turn_inputs], chatbot,
-                  validator=ctl.validate_send, js=busy_js(ctl.locked, sending=True), api_name="send",
+                  validator=ctl.validate_send, js=busy_js(ctl.locked, settings.limits, sending=True), api_name="send",
                   api_visibility="undocumented", **fast, **streaming),
-            chatbot.retry(ctl.retry, [chatbot, *turn_inputs], chatbot, validator=ctl.validate_rerun,
-                          js=busy_js(ctl.locked, sending=False), api_visibility="undocumented", **fast, **streaming),
-            chatbot.edit(ctl.edit, [chatbot, *turn_inputs], chatbot, validator=ctl.validate_rerun,
-                         js=busy_js(ctl.locked, sending=False), api_visibility="undocumented", **fast, **streaming),
+            chatbot.retry(ctl.retry, [chatbot, *turn_inputs], chatbot, validator=ctl.validate_rerun, js=rerun_js,
+                          api_visibility="undocumented", **fast, **streaming),
+            chatbot.edit(ctl.edit, [chatbot, *turn_inputs], chatbot, validator=ctl.validate_rerun, js=rerun_js,
+                         api_visibility="undocumented", **fast, **streaming),
         ]
         for event in running:
             event.then(None, js=IDLE_JS, **browser_only)
+            event.failure(None, message, message, js=RESTORE_JS, **browser_only)
         stop.click(None, None, None, cancels=running, api_visibility="undocumented").then(
             ctl.mark_stopped, chatbot, chatbot, queue=False, api_visibility="undocumented").then(
             None, js=IDLE_JS, **browser_only)
@@ -344,4 +189,5 @@ def build_app(settings: Settings | None = None, *,
                           **streaming)
 
     demo.queue(max_size=settings.queue_size, default_concurrency_limit=settings.concurrency)
+    demo.settings, demo.visitors = settings, visitors
     return demo
