@@ -375,3 +375,71 @@ def test_screenshots(open_page: Any, demo_url: str, tmp_path: Path, request: pyt
     if keep:
         Path(keep).mkdir(parents=True, exist_ok=True)
         shutil.copy(path, Path(keep) / path.name)
+
+
+CONTRAST_JS = """(el) => {
+  const rgb = (c) => c.match(/[\\d.]+/g).slice(0, 3).map(Number);
+  const lum = (c) => { const [r, g, b] = rgb(c).map(v => { v /= 255; return v <= 0.03928 ? v / 12.92
+    : Math.pow((v + 0.055) / 1.055, 2.4); }); return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+  let bg = el;
+  while (bg && getComputedStyle(bg).backgroundColor.match(/rgba\\(.*, 0\\)$|transparent/)) bg = bg.parentElement;
+  const [a, b] = [lum(getComputedStyle(el).color), lum(getComputedStyle(bg).backgroundColor)];
+  return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+}"""
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_a_failure_is_unmistakable_and_a_stop_stays_quiet(open_page: Any, fault_url: str, faults: FaultServer,
+                                                         dark: bool) -> None:
+    faults.script("/api/chat/down", http_body("503 Service Unavailable", "application/json", "{}"))
+    chat = open_page(fault_url, dark=dark)
+    chat.send("Are you there?", instance_id="down")
+    alert = chat.page.locator("#conversation [role='alert']")
+    alert.wait_for(state="visible", timeout=10000)
+    assert "This Second Me is offline" in alert.inner_text()
+    body = alert.locator(".content p").first
+    assert body.is_visible()  # open, not collapsed
+    for text in (body, alert.locator(".title p").first):
+        assert text.evaluate(CONTRAST_JS) > 4.5 + 0.5
+    assert float(body.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")) >= 14
+    # A stopped reply's notice is not an alert.
+    steps: list[Any] = [http_head()]
+    for n in range(100):
+        steps += [data(chunk(f"w{n} ")), 0.05]
+    faults.script("/api/chat/stoppable", steps)
+    wait_until(chat.idle, 5, "Send to come back")
+    chat.send("Talk", instance_id="stoppable")
+    chat.wait_for_bot(lambda t: "w3" in t)
+    chat.button("Stop").click()
+    wait_until(lambda: "Stopped" in chat.last_bot(), 5, "the stopped notice")
+    assert alert.count() == 1
+
+
+def test_a_full_queue_gives_the_message_back_and_send_returns(browser: Any, faults: FaultServer) -> None:
+    from gradio_client import Client
+    from gradio_client.utils import Status
+
+    faults.script("/api/chat/busy", [http_head(), data(chunk("held")), 30.0])
+    settings = Settings(base_url=faults.url, instance_id="busy", concurrency=1, queue_size=1)
+    with launched_app(settings) as (_, url):
+        client = Client(url, verbose=False)
+        jobs = []
+        try:
+            for expected in (Status.ITERATING, Status.IN_QUEUE):  # the one slot busy, the one place taken
+                jobs.append(client.submit(f"caller {len(jobs)}", api_name="/chat"))
+                wait_until(lambda want=expected: jobs[-1].status().code == want, 10, f"a caller {expected}")
+            chat = ChatPage(browser, url)
+            try:
+                chat.send("Please keep this message")
+                wait_until(lambda: chat.message_box.input_value() == "Please keep this message", 10,
+                           "the message to come back to the box")
+                wait_until(chat.idle, 5, "Send to come back")
+                assert chat.messages() == []
+                assert "busy" in chat.page.locator("body").inner_text().lower() or \
+                    "queue" in chat.page.locator("body").inner_text().lower()
+            finally:
+                chat.close()
+        finally:
+            for job in jobs:
+                job.cancel()
+            client.close()

@@ -20,6 +20,7 @@ from ..errors import APIConnectionError, SecondMeError
 from ..protocol import Endpoint
 from .checks import Checks
 from .conversation import (
+    ERROR_MARK,
     Message,
     assistant,
     edit_user_message,
@@ -179,7 +180,7 @@ class ChatController:
             yield [*history, *([assistant(kept)] if kept else []), error_notice(exc)]
             return
         if not text:
-            yield [*history, notice("⚠️ Empty reply",
+            yield [*history, notice(f"{ERROR_MARK} Empty reply",
                                     "The Second Me finished without saying anything. Press ↻ to try again.")]
 
     # -- events ----------------------------------------------------------------------------

@@ -40,6 +40,7 @@ __all__ = [
     "assistant",
     "notice",
     "error_notice",
+    "ERROR_MARK",
     "stopped_notice",
     "until_last_user",
     "undo_last_turn",
@@ -125,9 +126,12 @@ def notice(title: str, text: str) -> Message:
     return _message("assistant", text, {"title": title})
 
 
+ERROR_MARK = "⚠️"  # an error notice's title starts with it; the page styles and announces those (launch.py)
+
+
 def error_notice(error: SecondMeError) -> Message:
     title = next((t for kind, t in _ERROR_TITLES if isinstance(error, kind)), "Something went wrong")
-    return notice(f"⚠️ {title}", str(error))
+    return notice(f"{ERROR_MARK} {title}", str(error))
 
 
 def stopped_notice(history: History) -> Message:

@@ -13,6 +13,7 @@ from fastapi.middleware import Middleware
 
 from ..server import LocalInstance, ServerThread, create_app
 from ..serving import BodyLimit
+from .conversation import ERROR_MARK
 from .settings import Settings
 from .ui import ChatBlocks, build_app
 
@@ -29,11 +30,39 @@ CSS = """
 /* Send and Stop swap while a reply streams (ui.busy_js and ui.IDLE_JS set the class). */
 #stop-button, #composer.busy #send-button { display: none !important; }
 #composer.busy #stop-button { display: inline-flex !important; }
+/* A failure is unmistakable: error notices (marked by HEAD's script) are red, open and full size.
+   Text on background: 8.6:1 light, 11:1 dark. A stopped reply's notice stays quiet. */
+#conversation .thought-group.error-notice {
+  --notice-fg: #7a1010; --notice-bg: #fdecec; --notice-edge: #b42318;
+  background: var(--notice-bg) !important; border: 1px solid var(--notice-edge) !important;
+  border-left-width: 4px !important; color: var(--notice-fg) !important;
+}
+.dark #conversation .thought-group.error-notice { --notice-fg: #ffd0d0; --notice-bg: #3b1212; --notice-edge: #e06666; }
+#conversation .error-notice .prose, #conversation .error-notice p {
+  color: var(--notice-fg) !important; font-size: var(--text-md) !important;
+}
+#conversation .error-notice .title p { font-weight: 600; }
 @media (max-width: 640px) {
   .gradio-container { padding: 8px !important; }
   #header p { font-size: 0.92em; }
 }
 """
+
+
+# Marks each error notice as it appears: a class for the CSS above, and role="alert" so a screen
+# reader announces it. The Chatbot gives titled messages no hook of their own; the title's mark is ours.
+HEAD = """<script>
+(() => {
+  const mark = (root) => root.querySelectorAll?.('#conversation .thought-group:not(.error-notice)').forEach((group) => {
+    const title = group.querySelector('.title');
+    if (title && title.textContent.trim().startsWith('{mark}')) {
+      group.classList.add('error-notice');
+      group.setAttribute('role', 'alert');
+    }
+  });
+  new MutationObserver(() => mark(document)).observe(document.documentElement, {childList: true, subtree: true});
+})();
+</script>""".replace("{mark}", ERROR_MARK)
 
 
 def launch_options(app: ChatBlocks) -> dict[str, Any]:
@@ -51,6 +80,7 @@ def launch_options(app: ChatBlocks) -> dict[str, Any]:
         ]},
         "theme": gr.themes.Soft(primary_hue="indigo", secondary_hue="slate"),
         "css": CSS,
+        "head": HEAD,
         "footer_links": ["api", "gradio"],
         "max_threads": settings.concurrency + THREAD_ROOM,
         # Nothing of a conversation is kept anywhere, the browser included.
