@@ -5,6 +5,8 @@
 local Second Me-compatible instance; ``python -m secondme chat`` is a terminal chat.
 """
 
+__version__ = "0.3.0"
+
 from .async_client import AsyncChatStream, AsyncSecondMeClient
 from .client import ChatStream, SecondMeClient
 from .errors import (
@@ -21,6 +23,7 @@ from .errors import (
 from .protocol import DEFAULT_BASE_URL, Instance
 
 __all__ = [
+    "__version__",
     "SecondMeClient",
     "AsyncSecondMeClient",
     "ChatStream",

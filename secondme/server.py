@@ -22,12 +22,12 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware import Middleware
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .async_client import sse_data
-from .errors import SecondMeError, error_for_status
+from .errors import SecondMeError, error_for_status, redact_url
 from .protocol import ReplyAssembler
-from .serving import BodyLimit, ServerThread
+from .serving import AnnouncingServer, BodyLimit, ServerThread, server_config
 
 __all__ = [
     "LocalInstance",
@@ -39,6 +39,7 @@ __all__ = [
     "UpstreamResponder",
     "MODEL_NAME",
     "ServerThread",
+    "serve",
 ]
 
 MODEL_NAME = "lpm-registry-model"
@@ -68,8 +69,37 @@ class Delta:
 
 
 class Message(BaseModel):
+    """One message, as the Second Me API takes it. What OpenAI clients also send is read the way a
+    Second Me would plausibly read it: content as a list of text parts is joined into one text, and
+    the ``developer`` role is the system role under its newer name. Anything else is refused, saying why."""
+
     role: Literal["system", "user", "assistant"]
     content: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _openai_shapes(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if data.get("role") == "developer":
+            data["role"] = "system"
+        elif data.get("role") in ("tool", "function"):
+            raise ValueError("tool and function messages are not supported: a Second Me takes system, user "
+                             "and assistant messages")
+        content = data.get("content")
+        if isinstance(content, list):
+            kinds = {part.get("type") if isinstance(part, dict) else type(part).__name__ for part in content}
+            if kinds - {"text"}:
+                raise ValueError(f"only text content is supported, not {', '.join(sorted(map(str, kinds - {'text'})))}")
+            if not all(isinstance(part.get("text"), str) for part in content):
+                raise ValueError("each text part needs a 'text' string")
+            data["content"] = "".join(part["text"] for part in content)
+        return data
+
+
+class StreamOptions(BaseModel):
+    include_usage: bool = False
 
 
 class ChatBody(BaseModel):
@@ -82,6 +112,31 @@ class ChatBody(BaseModel):
     temperature: float = Field(0.7, ge=0, le=1)
     max_tokens: int = Field(2000, ge=1, le=MAX_TOKENS)
     stream: bool = True
+    n: int = 1
+    stream_options: StreamOptions | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _newer_names(cls, data: Any) -> Any:
+        # OpenAI's newer name for max_tokens; when both are sent, the newer one counts.
+        if isinstance(data, dict) and data.get("max_completion_tokens") is not None:
+            data = {**data, "max_tokens": data["max_completion_tokens"]}
+        return data
+
+    @field_validator("n")
+    @classmethod
+    def _one_reply(cls, n: int) -> int:
+        if n != 1:
+            raise ValueError("a Second Me writes one reply at a time: n must be 1")
+        return n
+
+    @property
+    def include_usage(self) -> bool:
+        return bool(self.stream_options and self.stream_options.include_usage)
+
+    def prompt_tokens(self) -> int:
+        """A rough count (words), for ``usage``: the demo has no tokenizer."""
+        return sum(len(m.content.split()) for m in self.messages)
 
 
 Responder = Callable[[ChatBody, LocalInstance], AsyncGenerator[Delta, None]]
@@ -169,25 +224,35 @@ class UpstreamResponder:
             ) from exc
 
 
-def _chunk(reply_id: str, created: int, delta: dict[str, Any], finish_reason: str | None) -> str:
-    body = {
+def _chunk(reply_id: str, created: int, delta: dict[str, Any] | None, finish_reason: str | None,
+           usage: dict[str, int] | None = None) -> str:
+    body: dict[str, Any] = {
         "id": reply_id,
         "object": "chat.completion.chunk",
         "created": created,
         "model": MODEL_NAME,
         "system_fingerprint": None,
-        "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
+        "choices": [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
     }
+    if usage is not None:
+        body["usage"] = usage
     return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
 
 
+def _usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
+    return {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens}
+
+
 async def _sse_reply(
-    deltas: AsyncGenerator[Delta, None], heartbeat_interval: float
+    deltas: AsyncGenerator[Delta, None], heartbeat_interval: float, usage_for: int | None = None
 ) -> AsyncIterator[str]:
-    """The SSE lines of one reply, as the hosted service relays them from an instance."""
+    """The SSE lines of one reply, as the hosted service relays them from an instance; with
+    ``usage_for`` (the prompt's size), a last chunk with ``usage``, as OpenAI's ``include_usage`` asks."""
     reply_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     created = int(time.time())
     beats = 0
+    written = 0
     yield ": initial heartbeat\n\n"
     yield _chunk(reply_id, created, {"role": "assistant"}, None)
     pending: asyncio.Future[Delta] = asyncio.ensure_future(anext(deltas))
@@ -205,8 +270,11 @@ async def _sse_reply(
             if delta.finish_reason:
                 yield _chunk(reply_id, created, {}, delta.finish_reason)
             elif delta.text:
+                written += 1
                 yield _chunk(reply_id, created, {"content": delta.text}, None)
             pending = asyncio.ensure_future(anext(deltas))
+        if usage_for is not None:
+            yield _chunk(reply_id, created, None, None, _usage(usage_for, written))
     except Exception as exc:  # the instance reports every failure inside the stream
         message = str(exc) if isinstance(exc, SecondMeError) else f"{type(exc).__name__}"
         error = {"message": message, "type": "server_error", "code": "service_unavailable"}
@@ -219,7 +287,7 @@ async def _sse_reply(
     yield "data: [DONE]\n\n"
 
 
-async def _whole_reply(deltas: AsyncGenerator[Delta, None]) -> dict[str, Any]:
+async def _whole_reply(deltas: AsyncGenerator[Delta, None], prompt_tokens: int) -> dict[str, Any]:
     parts, finish = [], "stop"
     try:
         async for delta in deltas:
@@ -239,6 +307,7 @@ async def _whole_reply(deltas: AsyncGenerator[Delta, None]) -> dict[str, Any]:
                 "finish_reason": finish,
             }
         ],
+        "usage": _usage(prompt_tokens, sum(1 for p in parts if p)),
     }
 
 
@@ -289,10 +358,10 @@ def create_app(
         instance = find(instance_id)
         deltas = responder(body, instance)
         if not body.stream:
-            reply = await _unless_client_leaves(request, _whole_reply(deltas))
+            reply = await _unless_client_leaves(request, _whole_reply(deltas, body.prompt_tokens()))
             return JSONResponse(reply) if reply is not None else Response(status_code=499)
         return StreamingResponse(
-            _sse_reply(deltas, heartbeat_interval),
+            _sse_reply(deltas, heartbeat_interval, body.prompt_tokens() if body.include_usage else None),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
@@ -323,3 +392,23 @@ def create_app(
         }
 
     return app
+
+
+def serve(*, host: str, port: int, instances: list[str], offline: list[str], rate: float, heartbeat: float,
+          upstream: str | None = None, upstream_model: str = "default", upstream_key: str | None = None) -> int:
+    """``secondme serve``: the local instance on ``host:port`` until Ctrl-C or SIGTERM (within 2 s)."""
+    served = [LocalInstance(i, chunks_per_second=rate) for i in instances]
+    served += [LocalInstance(i, online=False) for i in offline]
+    responder: Responder = (UpstreamResponder(upstream, model=upstream_model, api_key=upstream_key)
+                            if upstream else demo_responder)
+    app = create_app(served, responder=responder, heartbeat_interval=heartbeat)
+    where = f"http://{host}:{port}"
+    print(f"Local Second Me on {where}  (instances: {', '.join(instances)})", flush=True)
+    print(f"  chat:  POST {where}/api/chat/{instances[0]}", flush=True)
+    print(f"  OpenAI SDK base_url: {where}/api/chat/{instances[0]}", flush=True)
+    if upstream:
+        print(f"  replies relayed to {redact_url(upstream)} (model {upstream_model}); an OpenAI-compatible server "
+              "has no roles or L0 retrieval, so role_id and enable_l0_retrieval are not passed on", flush=True)
+    print("Ctrl-C stops it.", flush=True)
+    AnnouncingServer(server_config(app, host=host, port=port)).run()
+    return 0

@@ -15,7 +15,8 @@ import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-__all__ = ["BodyLimit", "header_deadline_protocol", "server_config", "ServerThread", "HEADER_TIMEOUT"]
+__all__ = ["BodyLimit", "header_deadline_protocol", "server_config", "AnnouncingServer", "ServerThread",
+           "HEADER_TIMEOUT"]
 
 HEADER_TIMEOUT = 10.0  # seconds a client may take to send a request's headers
 SHUTDOWN_GRACE = 1  # seconds open requests get to finish once the server is told to stop
@@ -124,6 +125,18 @@ def server_config(app: Any, *, host: str = "127.0.0.1", port: int = 0, log_level
     return uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False,
                           http=header_deadline_protocol(header_timeout),
                           timeout_graceful_shutdown=SHUTDOWN_GRACE)
+
+
+class AnnouncingServer(uvicorn.Server):
+    """uvicorn's server, saying on Ctrl-C or SIGTERM how many open replies it is about to close."""
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        if not self.should_exit:
+            cycles = [getattr(c, "cycle", None) for c in self.server_state.connections]
+            busy = sum(1 for cycle in cycles if cycle is not None and not cycle.response_complete)
+            said = f"closing {busy} open {'reply' if busy == 1 else 'replies'}" if busy else "no replies open"
+            print(f"Stopping ({said}).", flush=True)
+        super().handle_exit(sig, frame)
 
 
 class ServerThread:

@@ -21,4 +21,14 @@ fi
 python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 python -m ruff check .
 python -m mypy
+
+# Known vulnerabilities in the pinned run-time requirements. pip-audit asks PyPI's JSON API; where
+# that cannot be reached (some mirrors serve only the package index), say so rather than pass blind.
+if python -c "import urllib.request; urllib.request.urlopen('https://pypi.org/pypi/pip/json', timeout=5)" 2>/dev/null
+then
+  python -m pip_audit --strict --no-deps --disable-pip --progress-spinner off -r requirements.txt
+else
+  echo "pip-audit skipped: PyPI's vulnerability data (pypi.org/pypi/<name>/json) is not reachable from here."
+fi
+
 python -m pytest "$@"

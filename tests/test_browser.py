@@ -443,3 +443,17 @@ def test_a_full_queue_gives_the_message_back_and_send_returns(browser: Any, faul
             for job in jobs:
                 job.cancel()
             client.close()
+
+
+def test_closing_the_tab_releases_a_silent_upstream(open_page: Any, fault_url: str, faults: FaultServer) -> None:
+    faults.script("/api/chat/quiet", [http_head(), data(chunk("Let me think")), 30.0, reply("late")])
+    chat = open_page(fault_url)
+    chat.send("A hard question", instance_id="quiet")
+    chat.wait_for_bot(lambda t: "Let me think" in t)
+    chat.page.close()
+    closed_tab = time.monotonic()
+    seen = faults.requests_to("/api/chat/quiet")[-1]
+    wait_until(lambda: seen.client_closed_at is not None, 5, "the upstream connection to close")
+    released = seen.client_closed_at - closed_tab
+    print(f"upstream released {released:.2f} s after the tab closed")
+    assert released < 1.0

@@ -1,0 +1,220 @@
+"""The ``secondme`` command, run as a person runs it: in a subprocess, and the chat in a pseudo-terminal."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pexpect
+import pytest
+import requests
+
+from secondme import __version__
+from secondme.server import ServerThread
+
+from .faults import FaultServer, chunk, data, http_head
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def secondme(*args: str, stdin: str = "", env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "secondme", *args], input=stdin, capture_output=True, text=True,
+                          timeout=60, env={**os.environ, **(env or {})}, cwd=ROOT)
+
+
+def test_version() -> None:
+    done = secondme("--version")
+    assert done.returncode == 0 and done.stdout.strip() == f"secondme {__version__}"
+
+
+@pytest.mark.parametrize("command", [[], ["chat"], ["ask"], ["instances"], ["serve"]])
+def test_help_reads_well(command: list[str]) -> None:
+    done = secondme(*command, "--help")
+    assert done.returncode == 0 and done.stdout.startswith("usage: secondme")
+    assert "``" not in done.stdout and ":class:" not in done.stdout  # no raw reStructuredText
+
+
+def test_every_option_has_help() -> None:
+    import argparse
+
+    from secondme.cli import build_parser
+
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, sub in [("secondme", parser), *subparsers.choices.items()]:
+        for action in sub._actions:
+            if not isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)):
+                assert action.help, f"{name} {action.option_strings or action.dest} has no help"
+
+
+def test_ask_prints_only_the_reply(local_server: ServerThread) -> None:
+    done = secondme("ask", "demo", "What do you hear?", "--base-url", local_server.url, "--max-tokens", "200")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Hello from Local demo Second Me")
+    assert "You said: “What do you hear?”." in done.stdout and done.stderr == ""
+
+
+def test_ask_reads_the_question_from_stdin(local_server: ServerThread) -> None:
+    done = secondme("ask", "demo", "--base-url", local_server.url, stdin="A question from a pipe\n")
+    assert done.returncode == 0, done.stderr
+    assert "You said: “A question from a pipe”." in done.stdout
+
+
+def test_ask_uses_the_environment_base_url(local_server: ServerThread) -> None:
+    done = secondme("ask", "demo", "Hi", env={"SECONDME_BASE_URL": local_server.url})
+    assert done.returncode == 0 and "You said: “Hi”." in done.stdout
+
+
+@pytest.mark.parametrize("instance, code, words", [
+    ("nobody", 3, "No Second Me was found"),
+    ("offline", 4, "offline right now"),
+])
+def test_ask_exit_status_says_what_failed(local_server: ServerThread, instance: str, code: int, words: str) -> None:
+    done = secondme("ask", instance, "Hi", "--base-url", local_server.url)
+    assert done.returncode == code
+    assert done.stdout == "" and words in done.stderr
+
+
+def test_ask_other_failures_and_bad_arguments(fault_server: FaultServer) -> None:
+    fault_server.script("/api/chat/broken", [http_head(), data(chunk("Half an ans")) + data({"error": "crashed"})])
+    done = secondme("ask", "broken", "Hi", "--base-url", fault_server.url)
+    assert done.returncode == 1
+    assert done.stdout == "Half an ans\n" and "crashed" in done.stderr
+    bad = secondme("ask", "not valid!", "Hi", "--base-url", fault_server.url)
+    assert bad.returncode == 2 and "letters, digits" in bad.stderr
+    assert secondme("ask", "abc", "Hi", "--temperature", "3", "--base-url", fault_server.url).returncode == 2
+    assert not fault_server.requests_to("/api/chat/not")
+
+
+def test_a_connection_error_points_at_a_running_local_instance() -> None:
+    from secondme.server import LocalInstance, create_app
+
+    env = {"SECONDME_BASE_URL": ""}
+    try:
+        with ServerThread(create_app([LocalInstance("demo")]), port=8765):
+            done = secondme("ask", "demo", "Hi", env={**env, "SECONDME_BASE_URL": ""})
+            assert done.returncode == 1
+            assert "A local Second Me is running on http://127.0.0.1:8765: pass --base-url" in done.stderr
+    except OSError:
+        pytest.skip("port 8765 is taken on this machine")
+    done = secondme("ask", "demo", "Hi", env=env)
+    assert "Is `secondme serve` running? Pass --base-url http://127.0.0.1:8765" in done.stderr
+
+
+def test_instances_lists_online_first(local_server: ServerThread) -> None:
+    done = secondme("instances", "--base-url", local_server.url)
+    assert done.returncode == 0
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("● ") and lines[-1].startswith("○ offline")
+
+
+@pytest.fixture
+def chat(local_server: ServerThread, tmp_path: Path) -> Iterator[pexpect.spawn]:
+    child = pexpect.spawn(sys.executable, ["-m", "secondme", "chat", "demo", "--base-url", local_server.url,
+                                           "--max-tokens", "60"], cwd=str(tmp_path), encoding="utf-8", timeout=20,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), "TERM": "dumb"})
+    child.expect("/help lists the commands")
+    child.expect("you> ")
+    yield child
+    child.terminate(force=True)
+
+
+def test_chat_in_a_terminal_with_its_commands(chat: pexpect.spawn, tmp_path: Path) -> None:
+    chat.sendline("/help")
+    chat.expect("/max-tokens N")
+    chat.sendline("/system Speak plainly.")
+    chat.expect(r"\(system prompt: Speak plainly.\)")
+    chat.sendline("/temperature 2")
+    chat.expect("Temperature must be a number from 0 to 1")
+    chat.sendline("/temperature 0.3")
+    chat.expect(r"\(temperature 0.3\)")
+    chat.sendline("/bogus")
+    chat.expect("Unknown command /bogus")
+    chat.sendline("First message")
+    chat.expect("temperature 0.3")
+    chat.expect("you> ")
+    chat.sendline("//slash sent as text")
+    chat.expect("You said: “/slash sent as text”")
+    chat.expect("turn 2")
+    chat.expect("you> ")
+    chat.sendline("/save talk.md")
+    chat.expect(r"saved 4 messages")
+    saved = (tmp_path / "talk.md").read_text()
+    assert "# Conversation with demo" in saved and "Speak plainly." in saved and "First message" in saved
+    chat.sendline("/reset")
+    chat.expect("conversation forgotten")
+    chat.sendline("Again")
+    chat.expect("turn 1")
+    chat.expect("you> ")
+    chat.sendline("/quit")
+    chat.expect(pexpect.EOF)
+    chat.close()
+    assert chat.exitstatus == 0
+
+
+def test_chat_ctrl_c_stops_a_reply_and_twice_at_the_prompt_quits(local_server: ServerThread) -> None:
+    child = pexpect.spawn(sys.executable, ["-m", "secondme", "chat", "slow", "--base-url", local_server.url],
+                          encoding="utf-8", timeout=20, env={**os.environ, "PYTHONPATH": str(ROOT), "TERM": "dumb"})
+    child.expect("you> ")
+    child.sendline("Tell me everything")
+    child.expect("Hello from")
+    child.sendintr()
+    child.expect(r"\[stopped\]")
+    child.expect("you> ")
+    child.sendintr()
+    child.expect("Press Ctrl-C again")
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+
+
+def test_chat_refuses_a_malformed_id_before_anything() -> None:
+    done = secondme("chat", "bad id!", "--base-url", "http://127.0.0.1:9")
+    assert done.returncode == 2 and "letters, digits" in done.stderr
+
+
+def test_serve_says_what_it_closes_and_stops_within_two_seconds(tmp_path: Path) -> None:
+    from .test_server_limits import free_port
+
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "secondme", "serve", "--port", str(port), "--rate", "2"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                requests.get(url + "/api/upload/list", timeout=1)
+                break
+            except requests.exceptions.ConnectionError:
+                time.sleep(0.1)
+        streams = [requests.post(url + "/api/chat/demo", json={"messages": [{"role": "user", "content": "Hi"}]},
+                                 stream=True, timeout=10) for _ in range(2)]
+        time.sleep(0.3)
+        process.send_signal(signal.SIGINT)
+        started = time.monotonic()
+        out, _ = process.communicate(timeout=10)
+        assert time.monotonic() - started < 2.0
+        assert "Stopping (closing 2 open replies)." in out
+        for stream in streams:
+            stream.close()
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+def test_upstream_key_comes_from_the_environment() -> None:
+    from secondme.cli import build_parser
+
+    os.environ["SECONDME_UPSTREAM_KEY"] = "from-env"
+    try:
+        args = build_parser().parse_args(["serve", "--upstream", "http://127.0.0.1:9/v1"])
+    finally:
+        del os.environ["SECONDME_UPSTREAM_KEY"]
+    assert args.upstream_key == "from-env"
