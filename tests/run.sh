@@ -13,8 +13,9 @@ if [ ${#need[@]} -gt 0 ]; then
     echo "Installing ${need[*]} for the browser tests…"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
   else
-    echo "The browser tests need Debian's packages: run 'sudo apt-get install -y ${need[*]}', then this again." >&2
-    exit 1
+    echo "Not root, so the browser tests' Debian packages are not installed: ${need[*]}." >&2
+    echo "Run 'sudo apt-get install -y ${need[*]}' to run them too; the other tests run now, and" >&2
+    echo "pytest lists the browser tests as skipped, with this reason." >&2
   fi
 fi
 

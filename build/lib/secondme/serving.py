@@ -1,0 +1,183 @@
+"""Serving an ASGI app safely: a cap on request bodies, a deadline for request headers, a bounded
+shutdown. Used by the local instance (``secondme serve``, ``--demo``) and, for the body cap, the web app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import time
+from typing import Any
+
+import h11
+import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+__all__ = ["BodyLimit", "header_deadline_protocol", "server_config", "AnnouncingServer", "ServerThread",
+           "HEADER_TIMEOUT"]
+
+HEADER_TIMEOUT = 10.0  # seconds a client may take to send a request's headers
+SHUTDOWN_GRACE = 1  # seconds open requests get to finish once the server is told to stop
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """ASGI middleware: a request body over ``max_bytes`` is refused with 413 and a JSON ``detail``,
+    before it is read when its Content-Length says so, else as soon as the count passes the cap,
+    so a huge request never sits in memory."""
+
+    def __init__(self, app: Any, *, max_bytes: int, detail: str = "") -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.detail = detail or f"The request is too large: at most {max_bytes:,} bytes are accepted."
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope.get("headers") or ()).get(b"content-length", b"")
+        if length.strip().isdigit() and int(length) > self.max_bytes:
+            await self._refuse(send)
+            return
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message: Message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _TooLarge
+            return message
+
+        async def watched_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, watched_send)
+        except _TooLarge:
+            if started:
+                raise
+            await self._refuse(send)
+
+    async def _refuse(self, send: Any) -> None:
+        body = json.dumps({"detail": self.detail}).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                                (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body})
+
+
+def header_deadline_protocol(seconds: float = HEADER_TIMEOUT) -> type[H11Protocol]:
+    """uvicorn's h11 protocol, closing a connection whose request headers take longer than ``seconds``
+    (uvicorn itself waits for them forever, so a client trickling headers holds a connection)."""
+
+    class HeaderDeadlineProtocol(H11Protocol):
+        _deadline: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm()
+
+        def data_received(self, data: bytes) -> None:
+            if self.conn.their_state is h11.IDLE:
+                self._arm()  # the first bytes of a request (or of the next one on a kept-alive connection)
+            super().data_received(data)
+            if self.conn.their_state is not h11.IDLE:
+                self._disarm()  # the headers are complete
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def _arm(self) -> None:
+            if self._deadline is None:
+                self._deadline = self.loop.call_later(seconds, self._too_slow)
+
+        def _disarm(self) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+
+        def _too_slow(self) -> None:
+            self._deadline = None
+            if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+                self.transport.close()
+
+    return HeaderDeadlineProtocol
+
+
+def server_config(app: Any, *, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning",
+                  header_timeout: float = HEADER_TIMEOUT) -> uvicorn.Config:
+    """How the local instance is served: h11 with a header deadline; on a stop, open requests
+    (streams included) get ``SHUTDOWN_GRACE`` seconds, then they are cancelled."""
+    return uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False,
+                          http=header_deadline_protocol(header_timeout),
+                          timeout_graceful_shutdown=SHUTDOWN_GRACE)
+
+
+class AnnouncingServer(uvicorn.Server):
+    """uvicorn's server, saying on Ctrl-C or SIGTERM how many open replies it is about to close."""
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        if not self.should_exit:
+            cycles = [getattr(c, "cycle", None) for c in self.server_state.connections]
+            busy = sum(1 for cycle in cycles if cycle is not None and not cycle.response_complete)
+            said = f"closing {busy} open {'reply' if busy == 1 else 'replies'}" if busy else "no replies open"
+            print(f"Stopping ({said}).", flush=True)
+        super().handle_exit(sig, frame)
+
+
+class ServerThread:
+    """Runs an ASGI app with uvicorn on a loopback port in a background thread.
+
+    ``port=0`` takes a free port; ``url`` is where it listens. ``stop()`` (or leaving the
+    ``with`` block) shuts it down.
+    """
+
+    def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning",
+                 header_timeout: float = HEADER_TIMEOUT) -> None:
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind((host, port))
+        self.host, self.port = self._sock.getsockname()[:2]
+        config = server_config(app, host=host, port=self.port, log_level=log_level, header_timeout=header_timeout)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True, name=f"uvicorn:{self.port}"
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 10.0) -> ServerThread:
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the server on {self.url} did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=5)
+        self._sock.close()
+
+    def __enter__(self) -> ServerThread:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,242 @@
+"""The page's event handlers and validators. No HTTP here: every reply comes through an
+``AsyncSecondMeClient``; no layout either (ui.py).
+
+Inputs are addressed by name: each event's inputs are listed once (``SEND``, ``RERUN``, ``API``),
+and its validator answers for each name in that order.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncGenerator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import gradio as gr
+
+from ..async_client import AsyncSecondMeClient
+from ..errors import APIConnectionError, SecondMeError
+from ..protocol import Endpoint
+from .checks import Checks
+from .conversation import (
+    ERROR_MARK,
+    Message,
+    assistant,
+    edit_user_message,
+    error_notice,
+    is_notice,
+    notice,
+    stopped_notice,
+    to_upstream,
+    undo_last_turn,
+    until_last_user,
+    user,
+)
+from .settings import Settings
+from .streaming import coalesce
+from .visitors import Visitors
+
+__all__ = ["ChatController", "Turn", "SEND", "RERUN", "API", "UPDATE_INTERVAL", "UPDATES_PER_SECOND"]
+
+log = logging.getLogger("secondme.web")
+
+# At most one update per reply every 40 ms; with many replies streaming at once, each waits longer
+# so that the whole app sends at most about UPDATES_PER_SECOND (each update costs the server a
+# diff, a JSON message and a socket write, all under one GIL).
+UPDATE_INTERVAL = 0.04
+UPDATES_PER_SECOND = 1000
+MAX_UPDATE_INTERVAL = 0.25
+
+TURN = ("instance_id", "system_prompt", "temperature", "max_tokens", "l0", "role_id", "endpoint")
+SEND = ("message", "history", *TURN)
+RERUN = ("history", *TURN)
+API = ("message", "instance_id", "system_prompt", "temperature", "max_tokens")
+
+History = Sequence[Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class Turn:
+    """The settings one reply is asked for with."""
+
+    instance_id: str
+    system_prompt: str
+    temperature: float
+    max_tokens: int
+    l0_retrieval: bool = False
+    role_id: str = ""
+    endpoint: Endpoint = "chat"
+
+    @property
+    def metadata(self) -> dict[str, Any] | None:
+        metadata: dict[str, Any] = {}
+        if self.l0_retrieval:
+            metadata["enable_l0_retrieval"] = True
+        if self.role_id.strip():
+            metadata["role_id"] = self.role_id.strip()
+        return metadata or None
+
+
+def _answers(names: Sequence[str], problems: Mapping[str, str]) -> list[dict[str, Any]]:
+    return [gr.validate(not problems.get(name), problems.get(name, "")) for name in names]
+
+
+class ChatController:
+    """The page's event handlers, for one app and its clients."""
+
+    def __init__(self, settings: Settings, clients: Mapping[str, AsyncSecondMeClient],
+                 visitors: Visitors | None = None) -> None:
+        self.settings = settings
+        self.clients = clients
+        self.visitors = visitors or Visitors()
+        self.locked = settings.lock_instance and bool(settings.instance_id)
+        self.checks = Checks(settings.limits, self.locked)
+        self.streaming = 0  # replies streaming now, in this process
+
+    def update_interval(self) -> float:
+        return min(MAX_UPDATE_INTERVAL, max(UPDATE_INTERVAL, self.streaming / UPDATES_PER_SECOND))
+
+    # -- validators: problems appear next to their field, and nothing is sent ----------------
+    # The events skip Gradio's preprocessing (it costs a thread hop per input), so every value is
+    # checked here as the browser or an API caller sent it.
+
+    async def validate_send(self, message: Any, history: Any, instance_id: Any, system_prompt: Any,
+                            temperature: Any, max_tokens: Any, l0: Any, role_id: Any,
+                            endpoint: Any) -> list[dict[str, Any]]:
+        values = dict(zip(SEND, (message, history, instance_id, system_prompt, temperature, max_tokens, l0,
+                                 role_id, endpoint), strict=True))
+        problems = {**self.checks.settings(values), "message": self.checks.message(message),
+                    "history": self.checks.conversation(history)}
+        return _answers(SEND, problems)
+
+    async def validate_rerun(self, history: Any, instance_id: Any, system_prompt: Any, temperature: Any,
+                             max_tokens: Any, l0: Any, role_id: Any, endpoint: Any) -> list[dict[str, Any]]:
+        values = dict(zip(RERUN, (history, instance_id, system_prompt, temperature, max_tokens, l0, role_id,
+                                  endpoint), strict=True))
+        return _answers(RERUN, {**self.checks.settings(values), "history": self.checks.rerun(history)})
+
+    async def validate_api(self, message: Any, instance_id: Any, system_prompt: Any, temperature: Any,
+                           max_tokens: Any) -> list[dict[str, Any]]:
+        values = dict(zip(API, (message, instance_id, system_prompt, temperature, max_tokens), strict=True))
+        return _answers(API, {**self.checks.settings(values), "message": self.checks.message(message)})
+
+    def _turn(self, instance_id: str, system_prompt: str | None, temperature: float, max_tokens: float,
+              l0: bool = False, role_id: str | None = "", endpoint: str = "chat") -> Turn:
+        """The checked inputs as a Turn; a locked page answers from its own instance whatever was sent."""
+        return Turn(
+            instance_id=self.settings.instance_id if self.locked else instance_id.strip(),
+            system_prompt=system_prompt or "",
+            temperature=float(temperature),
+            max_tokens=int(max_tokens),
+            l0_retrieval=l0,
+            role_id=role_id or "",
+            endpoint="chat/completions" if endpoint == "chat/completions" else "chat",
+        )
+
+    # -- the one streaming path ------------------------------------------------------------
+
+    async def reply_text(self, messages: list[dict[str, str]], turn: Turn,
+                         session: str = "") -> AsyncGenerator[str, None]:
+        """The reply so far, paced by ``update_interval``; raises SecondMeError. Ends early when
+        the session's visitor leaves. Logs one line when it ends: never text, never keys."""
+        stream = self.clients[turn.endpoint].stream_chat(
+            turn.instance_id, messages, temperature=turn.temperature,
+            max_tokens=turn.max_tokens, metadata=turn.metadata,
+        )
+        left = self.visitors.watch(session)
+        started, outcome = time.monotonic(), "stopped"
+        self.streaming += 1
+        try:
+            async for text in coalesce(stream, self.update_interval, left):
+                yield text
+            outcome = "visitor left" if left.done() else (stream.reply.finish_reason or "done")
+        except SecondMeError as exc:
+            outcome = f"error {type(exc).__name__}"
+            if isinstance(exc, APIConnectionError) and exc.url:
+                outcome += f" at {exc.url}"  # already without credentials
+            raise
+        finally:
+            self.streaming -= 1
+            self.visitors.unwatch(session, left)
+            first = stream.reply.first_text_at
+            log.info("reply instance=%s endpoint=%s outcome=%s ttft=%s duration=%.2fs chunks=%d",
+                     turn.instance_id, turn.endpoint, outcome,
+                     f"{first - started:.2f}s" if first is not None else "-",
+                     time.monotonic() - started, stream.reply.chunks)
+
+    async def _stream_turn(self, history: list[Message], turn: Turn,
+                           session: str) -> AsyncGenerator[list[Message], None]:
+        """The conversation (which ends with the user's message) at once, then after each update
+        of the reply; a failure ends it with a notice, keeping what already streamed (and the
+        user's message, so Retry works)."""
+        yield history
+        text = ""
+        try:
+            async for text in self.reply_text(to_upstream(turn.system_prompt, history), turn, session):
+                yield [*history, assistant(text)]
+        except SecondMeError as exc:
+            kept = exc.partial if len(exc.partial) > len(text) else text
+            yield [*history, *([assistant(kept)] if kept else []), error_notice(exc)]
+            return
+        if not text:
+            yield [*history, notice(f"{ERROR_MARK} Empty reply",
+                                    "The Second Me finished without saying anything. Press ↻ to try again.")]
+
+    # -- events ----------------------------------------------------------------------------
+    # Each action is one queued event whose only output is the conversation: updating another
+    # component on every step would make Gradio rebuild it each time, and a second event per
+    # message would double the fixed cost of a message. The browser clears the message box
+    # itself (ui.busy_js), once the same checks as the validator's have passed.
+
+    async def respond(self, message: str, history: History, instance_id: str, system_prompt: str,
+                      temperature: float, max_tokens: float, l0: bool, role_id: str, endpoint: str,
+                      request: gr.Request) -> AsyncGenerator[list[Message], None]:
+        turn = self._turn(instance_id, system_prompt, temperature, max_tokens, l0, role_id, endpoint)
+        async for update in self._stream_turn([*(dict(m) for m in history), user(message)], turn,
+                                              request.session_hash or ""):
+            yield update
+
+    async def retry(self, history: History, instance_id: str, system_prompt: str, temperature: float,
+                    max_tokens: float, l0: bool, role_id: str, endpoint: str,
+                    request: gr.Request) -> AsyncGenerator[list[Message], None]:
+        turn = self._turn(instance_id, system_prompt, temperature, max_tokens, l0, role_id, endpoint)
+        async for update in self._stream_turn(until_last_user(history), turn, request.session_hash or ""):
+            yield update
+
+    async def edit(self, history: History, instance_id: str, system_prompt: str, temperature: float,
+                   max_tokens: float, l0: bool, role_id: str, endpoint: str, edited: gr.EventData,
+                   request: gr.Request) -> AsyncGenerator[list[Message], None]:
+        # gr.EventData, not gr.EditData: the latter fails with a bare error on data it does not expect.
+        problem, index, text = self.checks.edited(history, edited._data)
+        if problem:
+            raise gr.Error(problem, title="Edit not sent", print_exception=False)
+        turn = self._turn(instance_id, system_prompt, temperature, max_tokens, l0, role_id, endpoint)
+        async for update in self._stream_turn(edit_user_message(history, index, text), turn,
+                                              request.session_hash or ""):
+            yield update
+
+    def undo(self, history: Any) -> tuple[Any, Any]:
+        if self.checks.conversation(history):
+            return gr.skip(), gr.skip()
+        return undo_last_turn(history)
+
+    def mark_stopped(self, history: Any) -> Any:
+        if not self.checks.conversation(history) and history and not is_notice(history[-1]):
+            return [*history, stopped_notice(history)]
+        return gr.skip()
+
+    async def api_chat(self, message: str, instance_id: str, system_prompt: str, temperature: float,
+                       max_tokens: float, request: gr.Request) -> AsyncGenerator[str, None]:
+        """The public ``chat`` endpoint: streams the reply text to one message. On a failure the
+        caller gets all the text that arrived, then the error."""
+        turn = self._turn(instance_id, system_prompt, temperature, max_tokens)
+        text = ""
+        try:
+            async for text in self.reply_text(to_upstream(turn.system_prompt, [user(message)]), turn,
+                                              request.session_hash or ""):
+                yield text
+        except SecondMeError as exc:
+            if len(exc.partial) > len(text):
+                yield exc.partial
+            raise gr.Error(str(exc), print_exception=False) from None

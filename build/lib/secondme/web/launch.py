@@ -1,0 +1,122 @@
+"""Running the app: ``python app.py`` and ``python app.py --demo``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import gradio as gr
+from fastapi.middleware import Middleware
+
+from ..server import LocalInstance, ServerThread, create_app
+from ..serving import BodyLimit
+from .conversation import ERROR_MARK
+from .settings import Settings
+from .ui import ChatBlocks, build_app
+
+__all__ = ["main", "launch_options", "start_demo_instance"]
+
+# Room above the streaming limit, so that limit, not Gradio's job slots, is what holds streams
+# back; the same number sizes Gradio's thread pool for the few plain functions (undo, stop).
+THREAD_ROOM = 64
+
+CSS = """
+.gradio-container { max-width: 1280px !important; margin: 0 auto !important; }
+#header h1 { margin-bottom: 0.2em; }
+#composer { align-items: flex-end; }
+/* Send and Stop swap while a reply streams (ui.busy_js and ui.IDLE_JS set the class). */
+#stop-button, #composer.busy #send-button { display: none !important; }
+#composer.busy #stop-button { display: inline-flex !important; }
+/* A failure is unmistakable: error notices (marked by HEAD's script) are red, open and full size.
+   Text on background: 8.6:1 light, 11:1 dark. A stopped reply's notice stays quiet. */
+#conversation .thought-group.error-notice {
+  --notice-fg: #7a1010; --notice-bg: #fdecec; --notice-edge: #b42318;
+  background: var(--notice-bg) !important; border: 1px solid var(--notice-edge) !important;
+  border-left-width: 4px !important; color: var(--notice-fg) !important;
+}
+.dark #conversation .thought-group.error-notice { --notice-fg: #ffd0d0; --notice-bg: #3b1212; --notice-edge: #e06666; }
+#conversation .error-notice .prose, #conversation .error-notice p {
+  color: var(--notice-fg) !important; font-size: var(--text-md) !important;
+}
+#conversation .error-notice .title p { font-weight: 600; }
+@media (max-width: 640px) {
+  .gradio-container { padding: 8px !important; }
+  #header p { font-size: 0.92em; }
+}
+"""
+
+
+# Marks each error notice as it appears: a class for the CSS above, and role="alert" so a screen
+# reader announces it. The Chatbot gives titled messages no hook of their own; the title's mark is ours.
+HEAD = """<script>
+(() => {
+  const mark = (root) => root.querySelectorAll?.('#conversation .thought-group:not(.error-notice)').forEach((group) => {
+    const title = group.querySelector('.title');
+    if (title && title.textContent.trim().startsWith('{mark}')) {
+      group.classList.add('error-notice');
+      group.setAttribute('role', 'alert');
+    }
+  });
+  new MutationObserver(() => mark(document)).observe(document.documentElement, {childList: true, subtree: true});
+})();
+</script>""".replace("{mark}", ERROR_MARK)
+
+
+def launch_options(app: ChatBlocks) -> dict[str, Any]:
+    """What ``launch()`` is given: the look of the page (gradio 6 takes it at launch); room for
+    every stream (Gradio runs at most ``max_threads`` events at once, whatever their concurrency
+    limits); a cap on request bodies, so a huge message is refused before it is read; and the watch
+    that ends a reply when its visitor leaves."""
+    settings = app.settings
+    return {
+        "app_kwargs": {"middleware": [
+            Middleware(BodyLimit, max_bytes=settings.limits.body_bytes, detail=(
+                f"The request is too large. A message can have at most {settings.max_message_chars:,} "
+                f"characters and a conversation {settings.max_conversation_chars:,}.")),
+            Middleware(app.visitors.middleware),
+        ]},
+        "theme": gr.themes.Soft(primary_hue="indigo", secondary_hue="slate"),
+        "css": CSS,
+        "head": HEAD,
+        "footer_links": ["api", "gradio"],
+        "max_threads": settings.concurrency + THREAD_ROOM,
+        # Nothing of a conversation is kept anywhere, the browser included.
+        "run_history": False,
+    }
+
+
+def start_demo_instance() -> ServerThread:
+    """The local Second Me for ``--demo``, on a free loopback port of this process."""
+    return ServerThread(create_app([LocalInstance("demo", chunks_per_second=30)])).start()
+
+
+def main(argv: Sequence[str] | None = None, demo: ChatBlocks | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python app.py", description="Second Me Chat, a Gradio web chat.")
+    parser.add_argument("--demo", action="store_true",
+                        help="chat with a local demo Second Me started in this process (no network needed)")
+    args = parser.parse_args(argv)
+    if args.demo:
+        instance = start_demo_instance()
+        print(f"Local demo Second Me on {instance.url} (instance 'demo')", flush=True)
+        settings = Settings.from_env(base_url=instance.url, instance_id="demo", demo=True)
+        demo = build_app(settings)
+    else:
+        settings = Settings.from_env()
+        demo = demo or build_app(settings)
+    _log_to_stdout()
+    demo.launch(**launch_options(demo))
+
+
+def _log_to_stdout() -> None:
+    """The app's own log lines (one per reply; never message text or keys) on stdout, where a Space
+    shows them. Only the ``secondme`` loggers: others (httpx's among them) would print URLs."""
+    logger = logging.getLogger("secondme")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False

@@ -1,0 +1,63 @@
+"""The web app's settings, read from the server's environment when the app is built."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ..protocol import DEFAULT_BASE_URL
+from .checks import Limits
+
+__all__ = ["Settings"]
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def _int(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1, not {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the page needs to know; the base URL never comes from the browser."""
+
+    base_url: str = DEFAULT_BASE_URL
+    instance_id: str = ""
+    lock_instance: bool = False
+    title: str = "Second Me Chat"
+    concurrency: int = 256
+    queue_size: int = 1024
+    timeout: float = 60.0
+    demo: bool = False
+    max_message_chars: int = Limits.message_chars
+    max_conversation_chars: int = Limits.conversation_chars
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(message_chars=self.max_message_chars, conversation_chars=self.max_conversation_chars)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        env = os.environ if environ is None else environ
+        settings = cls(
+            base_url=(env.get("SECONDME_BASE_URL") or DEFAULT_BASE_URL).rstrip("/"),
+            instance_id=env.get("SECONDME_INSTANCE_ID", "").strip(),
+            lock_instance=env.get("SECONDME_LOCK_INSTANCE", "").strip().lower() in _TRUE,
+            title=env.get("SECONDME_TITLE", "").strip() or cls.title,
+            concurrency=_int(env, "SECONDME_CONCURRENCY", cls.concurrency),
+            queue_size=_int(env, "SECONDME_QUEUE_SIZE", cls.queue_size),
+            max_message_chars=_int(env, "SECONDME_MAX_MESSAGE_CHARS", cls.max_message_chars),
+            max_conversation_chars=_int(env, "SECONDME_MAX_CONVERSATION_CHARS", cls.max_conversation_chars),
+        )
+        return replace(settings, **overrides)

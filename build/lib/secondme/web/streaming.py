@@ -1,0 +1,72 @@
+"""Coalescing a stream of text deltas into at most one update per interval."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+
+__all__ = ["coalesce"]
+
+
+async def coalesce(
+    deltas: AsyncIterator[str], interval: float | Callable[[], float] = 0.04,
+    until: asyncio.Future[None] | None = None,
+) -> AsyncGenerator[str, None]:
+    """Yield the whole text so far, at most once per ``interval`` seconds (a number, or a function
+    asked before each wait, so the pace can follow the load).
+
+    When ``until`` resolves (the reader has gone), the pending read is cancelled at once, even
+    while this generator waits at a ``yield``, which closes the source's connection, and the
+    generator ends.
+
+    The first delta goes out at once; later ones wait at most ``interval`` (a timer flushes
+    them even when no new delta comes); the last value yielded is always the complete text.
+    The pending read is never cancelled by the timer, only when this generator is closed,
+    and then the source is closed too, which closes its connection.
+    """
+    pace = interval if callable(interval) else (lambda: interval)
+    parts: list[str] = []
+    sent = 0  # how many parts the last yield included
+    last_yield = float("-inf")
+    pending: asyncio.Future[str] | None = None
+
+    def stop_reading(_: object) -> None:
+        if pending is not None:
+            pending.cancel()
+
+    if until is not None:
+        until.add_done_callback(stop_reading)
+    try:
+        while True:
+            if until is not None and until.done():
+                break
+            if pending is None:
+                pending = asyncio.ensure_future(anext(deltas))
+            wait = last_yield + pace() - time.monotonic()
+            if sent < len(parts) and wait <= 0:
+                sent, last_yield = len(parts), time.monotonic()
+                yield "".join(parts)
+                continue
+            done, _ = await asyncio.wait({pending}, timeout=wait if sent < len(parts) else None)
+            if not done:
+                continue  # the timer fired: the loop flushes what is waiting
+            if pending.cancelled():
+                break  # the reader has gone (stop_reading)
+            try:
+                parts.append(pending.result())
+            except StopAsyncIteration:
+                pending = None
+                break
+            pending = None
+        if sent < len(parts):
+            yield "".join(parts)
+    finally:
+        if until is not None:
+            until.remove_done_callback(stop_reading)
+        if pending is not None and not pending.done():
+            pending.cancel()
+            await asyncio.wait({pending})
+        aclose = getattr(deltas, "aclose", None)
+        if aclose is not None:
+            await aclose()

@@ -1,0 +1,106 @@
+"""What a Space and `pip install` get: the front matter agrees with the pins, and the package installs."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import tomllib
+import venv
+import zipfile
+from pathlib import Path
+
+import pytest
+
+import secondme
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def front_matter() -> dict[str, str]:
+    """The README's YAML front matter, raw: each top-level ``key: value`` as written."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.match(r"---\n(.*?)\n---\n", text, re.S)
+    assert block, "README.md has no front matter"
+    return {k: v.strip() for k, v in re.findall(r"^(\w+):[ \t]*(.*)$", block.group(1), re.M)}
+
+
+def pins(path: Path) -> dict[str, str]:
+    found = {}
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line and not line.startswith("-"):
+            name, _, version = line.partition("==")
+            found[name.strip().lower()] = version.strip()
+    return found
+
+
+def test_the_space_python_is_quoted_and_every_pin_has_a_release_for_it(tmp_path: Path) -> None:
+    raw = front_matter()["python_version"]
+    assert re.fullmatch(r'"3\.\d+(\.\d+)?"', raw), f"python_version must be quoted (YAML reads 3.10 as 3.1): {raw}"
+    python = raw.strip('"')
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--dry-run", "--quiet", "--no-deps", "--ignore-installed",
+         "--only-binary=:all:", "--python-version", python, "--target", str(tmp_path), "-r",
+         str(ROOT / "requirements.txt")], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, f"a pinned requirement has no release for Python {python}:\n{done.stderr[-2000:]}"
+
+
+def test_the_space_sdk_version_is_the_pinned_gradio() -> None:
+    assert front_matter()["sdk_version"] == pins(ROOT / "requirements.txt")["gradio"]
+
+
+def test_the_license_named_is_shipped() -> None:
+    assert front_matter()["license"] == "apache-2.0"
+    assert "Apache License" in (ROOT / "LICENSE").read_text() and "Version 2.0" in (ROOT / "LICENSE").read_text()
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["license"] == "Apache-2.0"
+
+
+def test_the_package_dependencies_are_the_pins() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = dict(dep.lower().split("==") for dep in project["dependencies"])
+    assert declared == pins(ROOT / "requirements.txt")
+    assert project["requires-python"] == ">=3.11"
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(ROOT)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return next(out.glob("secondme_chat-*.whl"))
+
+
+def test_the_wheel_holds_the_package_alone(wheel: Path) -> None:
+    assert wheel.name.startswith(f"secondme_chat-{secondme.__version__}-")
+    names = zipfile.ZipFile(wheel).namelist()
+    tops = {n.split("/")[0] for n in names if not n.startswith("secondme_chat-")}
+    assert tops == {"secondme"}, tops
+    assert "secondme/web/ui.py" in names
+    entry_points = next(n for n in names if n.endswith("entry_points.txt"))
+    assert "secondme = secondme.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+
+
+@pytest.mark.parametrize("how", ["wheel", "editable"])
+def test_installed_into_a_fresh_venv_it_runs_from_outside_the_checkout(wheel: Path, tmp_path: Path,
+                                                                         how: str) -> None:
+    # The venv sees this machine's packages (so nothing is downloaded), but not the checkout.
+    env_dir = tmp_path / "venv"
+    venv.create(env_dir, system_site_packages=True, with_pip=True)
+    bin_dir = env_dir / "bin"
+    target = [str(wheel)] if how == "wheel" else ["-e", str(ROOT)]
+    done = subprocess.run([str(bin_dir / "python"), "-m", "pip", "install", "--quiet", "--no-deps", *target],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    version = subprocess.run([str(bin_dir / "secondme"), "--version"], capture_output=True, text=True,
+                             cwd=tmp_path, env=env, timeout=60)
+    assert version.returncode == 0 and version.stdout.strip() == f"secondme {secondme.__version__}"
+    where = subprocess.run([str(bin_dir / "python"), "-c", "import secondme, secondme.web; print(secondme.__file__)"],
+                           capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
+    assert where.returncode == 0, where.stderr[-2000:]
+    expected = env_dir if how == "wheel" else ROOT
+    assert Path(where.stdout.strip()).is_relative_to(expected)
