@@ -9,6 +9,7 @@ from contextlib import ExitStack
 from typing import Any
 
 import gradio as gr
+import httpx
 import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
@@ -237,13 +238,43 @@ def test_a_locked_space_talks_only_to_its_instance(faults: FaultServer) -> None:
     faults.script("/api/chat/owner", [http_head(), reply("It's me")])
     launched = Launched(Settings(base_url=faults.url, instance_id="owner", lock_instance=True))
     try:
-        assert launched.client.predict("Hi", "someone-else", SYSTEM, 0.7, 100, api_name="/chat") == "It's me"
+        # The API offers no instance ID at all.
+        assert launched.client.predict("Hi", SYSTEM, 0.7, 100, api_name="/chat") == "It's me"
+        api = launched.client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/chat"]
+        assert [p["parameter_name"] for p in api["parameters"]] == ["message", "system_prompt", "temperature",
+                                                                    "max_tokens"]
+        # The page's own events go to the owner whatever instance the browser sends.
+        history = [{"role": "user", "content": "Earlier"}, {"role": "assistant", "content": "Yes"}]
+        sent = respond(launched, "Hi", [], "someone-else")
+        assert texts(sent[-1])[-1] == ("assistant", "", "It's me")
+        as_browser = [{**m, "content": [{"type": "text", "text": m["content"]}]} for m in history]
+        launched.client.predict(as_browser, "someone-else", SYSTEM, 0.7, 100, False, "", "chat", api_name="/retry")
+        edit = next(i for i, fn in launched.app.fns.items() if fn.name == "edit")
+        body = {"data": [as_browser, "someone-else", SYSTEM, 0.7, 100, False, "", "chat"], "fn_index": edit,
+                "session_hash": "locked-edit", "event_data": {"index": 0, "value": "Edited"}, "trigger_id": None}
+        assert httpx.post(launched.url + "gradio_api/queue/join", json=body, timeout=10).status_code == 200
+        with httpx.stream("GET", launched.url + "gradio_api/queue/data", params={"session_hash": "locked-edit"},
+                          timeout=10) as stream:
+            assert any("close_stream" in line for line in stream.iter_lines())
         config = launched.app.config
         field = next(c for c in config["components"] if c.get("props", {}).get("label") == "Instance ID")
         assert field["props"]["visible"] is False
     finally:
         launched.close()
+    assert len(faults.requests_to("/api/chat/owner")) == 4
     assert not faults.requests_to("/api/chat/someone-else")
+
+
+def test_lock_without_an_instance_warns_and_keeps_the_field(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING", logger="secondme"):
+        launched = Launched(Settings(base_url="http://127.0.0.1:9", lock_instance=True))
+    try:
+        field = next(c for c in launched.app.config["components"] if c.get("props", {}).get("label") == "Instance ID")
+        assert field["props"]["visible"] is True
+        assert any("SECONDME_LOCK_INSTANCE is set but SECONDME_INSTANCE_ID is empty" in r.getMessage()
+                   for r in caplog.records)
+    finally:
+        launched.close()
 
 
 def test_many_streams_run_at_once() -> None:

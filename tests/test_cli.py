@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -218,3 +219,37 @@ def test_upstream_key_comes_from_the_environment() -> None:
     finally:
         del os.environ["SECONDME_UPSTREAM_KEY"]
     assert args.upstream_key == "from-env"
+
+
+def readme_terminal_examples() -> list[str]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("## In the terminal"):text.index("## The local Second Me")]
+    block = section[section.index("```bash\n") + 8:section.index("\n```", section.index("```bash"))]
+    return [line.split("  #")[0].strip() for line in block.splitlines() if line.strip()]
+
+
+def test_the_readme_terminal_examples_work_offline_as_written() -> None:
+    serve, *examples = readme_terminal_examples()
+    assert serve == "python -m secondme serve"
+    try:
+        with socket.create_connection(("127.0.0.1", 8765), timeout=0.5):
+            pytest.skip("port 8765 is taken on this machine")
+    except OSError:
+        pass
+    process = subprocess.Popen(serve.split(), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                requests.get("http://127.0.0.1:8765/api/upload/list", timeout=1)
+                break
+            except requests.exceptions.ConnectionError:
+                time.sleep(0.1)
+        for line in examples:
+            done = subprocess.run(["bash", "-c", line], cwd=ROOT, input="/quit\n", capture_output=True, text=True,
+                                  timeout=60, env={k: v for k, v in os.environ.items() if k != "SECONDME_BASE_URL"})
+            assert done.returncode == 0, (line, done.stderr)
+            assert done.stdout.strip(), line
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=10)

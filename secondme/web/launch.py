@@ -83,6 +83,8 @@ def launch_options(app: ChatBlocks) -> dict[str, Any]:
         "head": HEAD,
         "footer_links": ["api", "gradio"],
         "max_threads": settings.concurrency + THREAD_ROOM,
+        # An MCP server at /gradio_api/mcp/ whose one tool is the public chat endpoint.
+        "mcp_server": settings.mcp,
         # Nothing of a conversation is kept anywhere, the browser included.
         "run_history": False,
     }
@@ -97,15 +99,16 @@ def main(argv: Sequence[str] | None = None, demo: ChatBlocks | None = None) -> N
     parser = argparse.ArgumentParser(prog="python app.py", description="Second Me Chat, a Gradio web chat.")
     parser.add_argument("--demo", action="store_true",
                         help="chat with a local demo Second Me started in this process (no network needed)")
+    parser.add_argument("--mcp", action="store_true",
+                        help="also serve the chat as an MCP tool at /gradio_api/mcp/ (as SECONDME_MCP=1 does)")
     args = parser.parse_args(argv)
+    overrides: dict[str, Any] = {"mcp": True} if args.mcp else {}
     if args.demo:
         instance = start_demo_instance()
         print(f"Local demo Second Me on {instance.url} (instance 'demo')", flush=True)
-        settings = Settings.from_env(base_url=instance.url, instance_id="demo", demo=True)
-        demo = build_app(settings)
-    else:
-        settings = Settings.from_env()
-        demo = demo or build_app(settings)
+        overrides.update(base_url=instance.url, instance_id="demo", demo=True)
+    if overrides or demo is None:
+        demo = build_app(Settings.from_env(**overrides))
     _log_to_stdout()
     demo.launch(**launch_options(demo))
 

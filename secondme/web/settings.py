@@ -40,6 +40,7 @@ class Settings:
     queue_size: int = 1024
     timeout: float = 60.0
     demo: bool = False
+    mcp: bool = False
     max_message_chars: int = Limits.message_chars
     max_conversation_chars: int = Limits.conversation_chars
 
@@ -54,6 +55,7 @@ class Settings:
             base_url=(env.get("SECONDME_BASE_URL") or DEFAULT_BASE_URL).rstrip("/"),
             instance_id=env.get("SECONDME_INSTANCE_ID", "").strip(),
             lock_instance=env.get("SECONDME_LOCK_INSTANCE", "").strip().lower() in _TRUE,
+            mcp=env.get("SECONDME_MCP", "").strip().lower() in _TRUE,
             title=env.get("SECONDME_TITLE", "").strip() or cls.title,
             concurrency=_int(env, "SECONDME_CONCURRENCY", cls.concurrency),
             queue_size=_int(env, "SECONDME_QUEUE_SIZE", cls.queue_size),

@@ -37,7 +37,7 @@ from .settings import Settings
 from .streaming import coalesce
 from .visitors import Visitors
 
-__all__ = ["ChatController", "Turn", "SEND", "RERUN", "API", "UPDATE_INTERVAL", "UPDATES_PER_SECOND"]
+__all__ = ["ChatController", "Turn", "SEND", "RERUN", "API", "API_LOCKED", "UPDATE_INTERVAL", "UPDATES_PER_SECOND"]
 
 log = logging.getLogger("secondme.web")
 
@@ -52,6 +52,7 @@ TURN = ("instance_id", "system_prompt", "temperature", "max_tokens", "l0", "role
 SEND = ("message", "history", *TURN)
 RERUN = ("history", *TURN)
 API = ("message", "instance_id", "system_prompt", "temperature", "max_tokens")
+API_LOCKED = ("message", "system_prompt", "temperature", "max_tokens")  # a locked page answers as its instance
 
 History = Sequence[Mapping[str, Any]]
 
@@ -119,7 +120,15 @@ class ChatController:
     async def validate_api(self, message: Any, instance_id: Any, system_prompt: Any, temperature: Any,
                            max_tokens: Any) -> list[dict[str, Any]]:
         values = dict(zip(API, (message, instance_id, system_prompt, temperature, max_tokens), strict=True))
-        return _answers(API, {**self.checks.settings(values), "message": self.checks.message(message)})
+        return _answers(API, self._api_problems(values))
+
+    async def validate_api_locked(self, message: Any, system_prompt: Any, temperature: Any,
+                                  max_tokens: Any) -> list[dict[str, Any]]:
+        values = dict(zip(API_LOCKED, (message, system_prompt, temperature, max_tokens), strict=True))
+        return _answers(API_LOCKED, self._api_problems(values))
+
+    def _api_problems(self, values: Mapping[str, Any]) -> dict[str, str]:
+        return {**self.checks.settings(values), "message": self.checks.message(values.get("message"))}
 
     def _turn(self, instance_id: str, system_prompt: str | None, temperature: float, max_tokens: float,
               l0: bool = False, role_id: str | None = "", endpoint: str = "chat") -> Turn:
@@ -226,10 +235,16 @@ class ChatController:
             return [*history, stopped_notice(history)]
         return gr.skip()
 
-    async def api_chat(self, message: str, instance_id: str, system_prompt: str, temperature: float,
-                       max_tokens: float, request: gr.Request) -> AsyncGenerator[str, None]:
-        """The public ``chat`` endpoint: streams the reply text to one message. On a failure the
-        caller gets all the text that arrived, then the error."""
+    async def ask(self, message: str, instance_id: str, system_prompt: str, temperature: float,
+                  max_tokens: float, request: gr.Request) -> AsyncGenerator[str, None]:
+        """The public endpoint (``chat``, and the MCP tool): the reply text to one message, streamed.
+        On a failure the caller gets all the text that arrived, then the error. The inputs are checked
+        here too: an MCP call does not pass through the queue's validator."""
+        values = {"message": message, "system_prompt": system_prompt, "temperature": temperature,
+                  "max_tokens": max_tokens, **({} if self.locked else {"instance_id": instance_id})}
+        problems = [p for p in self._api_problems(values).values() if p]
+        if problems:
+            raise gr.Error(" ".join(problems), title="Not sent", print_exception=False)
         turn = self._turn(instance_id, system_prompt, temperature, max_tokens)
         text = ""
         try:

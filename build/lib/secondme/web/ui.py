@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
 import gradio as gr
@@ -71,6 +71,44 @@ def busy_js(locked: bool, limits: Any, *, sending: bool) -> str:
   }}
   return [{params}];
 }}"""
+
+
+def public_endpoint(ctl: ChatController) -> Any:
+    """The function behind the public ``chat`` endpoint and the MCP tool: Gradio names the tool after
+    it and reads its docstring for the tool's description. A locked page takes no instance ID."""
+    if ctl.locked:
+        async def ask_this_second_me(message: str, system_prompt: str, temperature: float, max_tokens: float,
+                                     request: gr.Request) -> AsyncGenerator[str, None]:
+            """Ask this Second Me (a person's own AI model) one question and get its reply. Each call is a
+            new conversation.
+
+            Args:
+                message: what to say or ask.
+                system_prompt: instructions for the reply, sent before the message (may be empty).
+                temperature: from 0 (focused) to 1 (varied).
+                max_tokens: the longest reply, in tokens (1 to 8192).
+            """
+            async for text in ctl.ask(message, "", system_prompt, temperature, max_tokens, request):
+                yield text
+
+        return ask_this_second_me
+
+    async def ask_a_second_me(message: str, instance_id: str, system_prompt: str, temperature: float,
+                              max_tokens: float, request: gr.Request) -> AsyncGenerator[str, None]:
+        """Ask a Second Me (a person's own AI model) one question and get its reply. Each call is a new
+        conversation.
+
+        Args:
+            message: what to say or ask.
+            instance_id: the Second Me's instance ID (letters, digits, '-' and '_').
+            system_prompt: instructions for the reply, sent before the message (may be empty).
+            temperature: from 0 (focused) to 1 (varied).
+            max_tokens: the longest reply, in tokens (1 to 8192).
+        """
+        async for text in ctl.ask(message, instance_id, system_prompt, temperature, max_tokens, request):
+            yield text
+
+    return ask_a_second_me
 
 
 class ChatBlocks(gr.Blocks):
@@ -183,9 +221,11 @@ def build_app(settings: Settings | None = None, *,
         chatbot.undo(ctl.undo, chatbot, [chatbot, message], queue=False, api_visibility="undocumented")
         chatbot.clear(None, None, None, cancels=running, api_visibility="undocumented").then(
             None, js=IDLE_JS, **browser_only)
-        api_trigger.click(ctl.api_chat, [message, instance, system, temperature, max_tokens], api_out,
-                          validator=ctl.validate_api, api_name="chat", **fast,
-                          api_description="Send one message to a Second Me and stream its reply text.",
+        api_inputs = [message, system, temperature, max_tokens] if ctl.locked else [
+            message, instance, system, temperature, max_tokens]
+        api_trigger.click(public_endpoint(ctl), api_inputs, api_out,
+                          validator=ctl.validate_api_locked if ctl.locked else ctl.validate_api, api_name="chat",
+                          **fast,
                           **streaming)
 
     demo.queue(max_size=settings.queue_size, default_concurrency_limit=settings.concurrency)

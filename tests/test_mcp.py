@@ -1,0 +1,90 @@
+"""The chat as an MCP tool, through the official ``mcp`` client: one tool, described, that asks a Second Me."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from mcp import ClientSession
+from mcp.client.streamable_http import streamable_http_client
+
+from secondme.web import Settings
+
+from .conftest import launched_app
+from .faults import FaultServer, http_head, reply
+from .test_server_limits import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def with_mcp(url: str, call: tuple[str, dict[str, Any]] | None = None) -> tuple[list[Any], Any]:
+    """The server's tools, and the result of one call."""
+
+    async def main() -> tuple[list[Any], Any]:
+        async with streamable_http_client(url.rstrip("/") + "/gradio_api/mcp/") as (read, write, _):
+            async with ClientSession(read, write) as session:
+                await session.initialize()
+                tools = (await session.list_tools()).tools
+                result = await session.call_tool(*call) if call else None
+                return tools, result
+
+    return asyncio.run(main())
+
+
+@pytest.fixture(scope="module")
+def demo_app_with_mcp() -> Iterator[str]:
+    """``python app.py --demo --mcp``, as a person runs it."""
+    port = free_port()
+    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
+    process = subprocess.Popen([sys.executable, "app.py", "--demo", "--mcp"], cwd=ROOT, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url + "/gradio_api/info", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def test_one_tool_that_asks_the_second_me(demo_app_with_mcp: str) -> None:
+    tools, result = with_mcp(demo_app_with_mcp, ("ask_a_second_me", {"message": "Hello over MCP"}))
+    assert [t.name for t in tools] == ["ask_a_second_me"]  # no other event of the page is a tool
+    tool = tools[0]
+    assert tool.description.startswith("Ask a Second Me")
+    assert set(tool.inputSchema["properties"]) == {"message", "instance_id", "system_prompt", "temperature",
+                                                   "max_tokens"}
+    assert tool.inputSchema["required"] == ["message"]
+    assert all(p["description"] for p in tool.inputSchema["properties"].values())
+    assert not result.isError
+    assert "You said: “Hello over MCP”." in result.content[0].text
+
+
+def test_bad_arguments_are_refused_with_a_reason(demo_app_with_mcp: str) -> None:
+    _, result = with_mcp(demo_app_with_mcp, ("ask_a_second_me", {"message": "Hi", "temperature": 5}))
+    assert result.isError and "Temperature must be a number from 0 to 1" in result.content[0].text
+    _, result = with_mcp(demo_app_with_mcp, ("ask_a_second_me", {"message": "Hi", "instance_id": "../x"}))
+    assert result.isError and "letters, digits" in result.content[0].text
+
+
+def test_a_locked_space_offers_no_instance_id(fault_server: FaultServer) -> None:
+    fault_server.script("/api/chat/owner", [http_head(), reply("It is the owner.")])
+    settings = Settings(base_url=fault_server.url, instance_id="owner", lock_instance=True, mcp=True)
+    with launched_app(settings) as (_, url):
+        tools, result = with_mcp(url, ("ask_this_second_me", {"message": "Who are you?"}))
+    assert [t.name for t in tools] == ["ask_this_second_me"]
+    assert "instance_id" not in tools[0].inputSchema["properties"]
+    assert result.content[0].text == "It is the owner."
+    assert len(fault_server.requests_to("/api/chat/owner")) == 1
