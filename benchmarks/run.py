@@ -25,6 +25,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -293,7 +294,7 @@ def throughput(chunks: int) -> dict[str, float]:
                 t0 = time.perf_counter()
                 if name.startswith("raw read"):
                     response = requests.post(f"{server.url}/api/chat/bench", json={}, stream=True)
-                    source = iter(lambda r=response: r.raw.read1(65536), b"")
+                    source = iter(partial(response.raw.read1, 65536), b"")
                     if "framing" in name:
                         count = sum(1 for _ in sseclient.SSEClient(source).events()) - 2
                     else:

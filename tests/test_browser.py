@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -86,9 +85,13 @@ class ChatPage:
                                            color_scheme="dark" if dark else "light")
         self.page = self.context.new_page()
         self.dialogs: list[str] = []
-        self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
+        self.page.on("dialog", self._dismiss)
         self.page.goto(url + ("?__theme=dark" if dark else ""))
         self.message_box.wait_for(state="visible", timeout=20000)
+
+    def _dismiss(self, dialog: Any) -> None:
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
 
     @property
     def message_box(self) -> Any:
@@ -331,8 +334,8 @@ def test_markup_in_a_reply_renders_as_text_and_runs_nothing(open_page: Any, faul
     assert conversation.locator("script, img[src='x'], img[src='y'], b").count() == 0
     assert conversation.locator("a[href^='javascript']").count() == 0
     link = conversation.get_by_text("click me")
-    if link.count():
-        link.first.click()
+    assert link.count() == 1  # the Markdown link is there, as text or a harmless link: click it
+    link.first.click()
     time.sleep(0.3)
     assert chat.page.evaluate("window.__xss") is None
     assert chat.dialogs == []
@@ -358,9 +361,13 @@ SHOTS = [("desktop-light", {}), ("desktop-dark", {"dark": True}), ("phone", {"wi
 
 
 @pytest.mark.parametrize("name, options", SHOTS, ids=[s[0] for s in SHOTS])
-def test_screenshots(open_page: Any, demo_url: str, tmp_path: Path, request: pytest.FixtureRequest, name: str,
+def test_screenshots(open_page: Any, demo_url: str, request: pytest.FixtureRequest, name: str,
                      options: dict[str, Any]) -> None:
-    """Pictures of the page in use; ``--screenshots assets`` keeps them for README.md."""
+    """Not a test: the command that takes README's pictures of the page in use,
+    ``python -m pytest tests/test_browser.py -k screenshots --screenshots assets``."""
+    keep = request.config.getoption("--screenshots")
+    if not keep:
+        pytest.skip("takes README's screenshots only when asked: --screenshots DIR")
     chat = open_page(demo_url, **options)
     chat.send("Hi! Who are you, and what can you do?")
     chat.wait_for_bot(lambda t: t.endswith("max tokens 2000."))
@@ -368,13 +375,8 @@ def test_screenshots(open_page: Any, demo_url: str, tmp_path: Path, request: pyt
     chat.send("Can you remember what I asked first?")
     chat.wait_for_bot(lambda t: "turn 2" in t and t.endswith("max tokens 2000."))
     wait_until(chat.idle, 5, "the reply to finish")
-    path = tmp_path / f"{name}.png"
-    chat.page.screenshot(path=str(path), full_page=name == "phone")
-    assert path.stat().st_size > 20_000
-    keep = request.config.getoption("--screenshots")
-    if keep:
-        Path(keep).mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, Path(keep) / path.name)
+    Path(keep).mkdir(parents=True, exist_ok=True)
+    chat.page.screenshot(path=str(Path(keep) / f"{name}.png"), full_page=name == "phone")
 
 
 CONTRAST_JS = """(el) => {
@@ -423,11 +425,12 @@ def test_a_full_queue_gives_the_message_back_and_send_returns(browser: Any, faul
     settings = Settings(base_url=faults.url, instance_id="busy", concurrency=1, queue_size=1)
     with launched_app(settings) as (_, url):
         client = Client(url, verbose=False)
-        jobs = []
+        jobs: list[Any] = []
         try:
             for expected in (Status.ITERATING, Status.IN_QUEUE):  # the one slot busy, the one place taken
                 jobs.append(client.submit(f"caller {len(jobs)}", api_name="/chat"))
-                wait_until(lambda want=expected: jobs[-1].status().code == want, 10, f"a caller {expected}")
+                job, want = jobs[-1], expected
+                wait_until(lambda: job.status().code == want, 10, f"a caller {want}")  # noqa: B023
             chat = ChatPage(browser, url)
             try:
                 chat.send("Please keep this message")
@@ -454,6 +457,7 @@ def test_closing_the_tab_releases_a_silent_upstream(open_page: Any, fault_url: s
     closed_tab = time.monotonic()
     seen = faults.requests_to("/api/chat/quiet")[-1]
     wait_until(lambda: seen.client_closed_at is not None, 5, "the upstream connection to close")
+    assert seen.client_closed_at is not None
     released = seen.client_closed_at - closed_tab
     print(f"upstream released {released:.2f} s after the tab closed")
     assert released < 1.0

@@ -253,3 +253,20 @@ def test_the_readme_terminal_examples_work_offline_as_written() -> None:
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=10)
+
+
+def test_serve_upstream_says_once_what_it_does_not_pass_on() -> None:
+    from .test_server_limits import free_port
+
+    process = subprocess.Popen([sys.executable, "-m", "secondme", "serve", "--port", str(free_port()), "--upstream",
+                                "http://user:secret@127.0.0.1:9/v1"], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, cwd=ROOT)
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline() for _ in range(5)]
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=10)
+    said = "".join(lines)
+    assert "replies relayed to http://127.0.0.1:9/v1" in said and "secret" not in said
+    assert said.count("role_id and enable_l0_retrieval are not passed on") == 1

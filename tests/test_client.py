@@ -273,7 +273,7 @@ def test_bad_input_is_refused_before_sending(fault_server: FaultServer, instance
     assert fault_server.seen == []
 
 
-def test_deltas_arrive_as_sent(fault_server: FaultServer, collect: Any) -> None:
+def test_deltas_arrive_as_sent(fault_server: FaultServer) -> None:
     steps: list[Any] = [http_head(chunked=True)]
     for n in range(5):
         event = data(chunk(f"part{n} ")) if n < 4 else data(chunk("end", finish="stop")) + data("[DONE]")
@@ -302,7 +302,7 @@ def test_deltas_arrive_as_sent(fault_server: FaultServer, collect: Any) -> None:
     assert times[0] < 0.15 and all(0.12 < b - a < 0.35 for a, b in itertools.pairwise(times)), times
 
 
-def test_closing_early_closes_the_connection(fault_server: FaultServer, collect: Any) -> None:
+def test_closing_early_closes_the_connection(fault_server: FaultServer) -> None:
     steps: list[Any] = [http_head()]
     for n in range(100):
         steps += [data(chunk(f"{n} ")), 0.05]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -20,7 +21,7 @@ from secondme.web.conversation import (
 )
 from secondme.web.streaming import coalesce
 
-GRADIO_HISTORY = [
+GRADIO_HISTORY: list[dict[str, Any]] = [
     {"role": "user", "content": [{"type": "text", "text": "Hi"}], "metadata": None},
     {"role": "assistant", "content": [{"type": "text", "text": "Hel"}, {"type": "text", "text": "lo"}]},
     {"role": "assistant", "content": "gone", "metadata": {"title": "⚠️ Timed out"}},

@@ -28,7 +28,7 @@ def raw_events(url: str, body: dict[str, Any]) -> list[str]:
     with requests.post(url, json=body, stream=True, timeout=10) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
-        return [line for line in response.iter_lines(decode_unicode=True) if line]
+        return [str(line) for line in response.iter_lines(decode_unicode=True) if line]
 
 
 @pytest.mark.parametrize("route", ["/api/chat/demo", "/api/chat/demo/chat/completions"])
@@ -116,7 +116,7 @@ def test_not_streamed_is_one_chat_completion(local_server: ServerThread) -> None
 
 def test_the_official_openai_sdk_streams_a_reply(local_server: ServerThread) -> None:
     sdk = openai.OpenAI(base_url=f"{local_server.url}/api/chat/demo", api_key="not-needed")
-    stream = sdk.chat.completions.create(model="lpm-registry-model", messages=HELLO, stream=True)  # type: ignore[arg-type]
+    stream: Any = sdk.chat.completions.create(model="lpm-registry-model", messages=HELLO, stream=True)  # type: ignore[arg-type]
     pieces, finish = [], None
     for event in stream:
         if event.choices:
@@ -131,7 +131,7 @@ def test_the_seed_http_client_example_works(local_server: ServerThread) -> None:
     where = urlparse(local_server.url)
     data = {"messages": HELLO, "metadata": {"enable_l0_retrieval": False, "role_id": "default_role"},
             "temperature": 0.7, "max_tokens": 2000, "stream": True}
-    conn = http.client.HTTPConnection(where.hostname, where.port)
+    conn = http.client.HTTPConnection(where.hostname or "127.0.0.1", where.port)
     conn.request("POST", "/api/chat/demo", body=json.dumps(data), headers={"Content-Type": "application/json"})
     response = conn.getresponse()
     printed = []
