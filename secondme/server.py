@@ -25,7 +25,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .async_client import sse_data
-from .errors import SecondMeError, error_for_status, redact_url
+from .errors import SecondMeError, error_detail, redact_url
 from .protocol import ReplyAssembler
 from .serving import AnnouncingServer, BodyLimit, ServerThread, server_config
 
@@ -207,14 +207,16 @@ class UpstreamResponder:
         try:
             async with self._http.stream("POST", self.url, json=payload, headers=self._headers) as response:
                 if response.status_code >= 400:
-                    text = (await response.aread()).decode("utf-8", "replace")
-                    raise error_for_status(response.status_code, response.headers, text)
+                    said = (await response.aread())[:65536].decode("utf-8", "replace")
+                    detail = error_detail(said, response.headers.get("content-type", ""))
+                    raise SecondMeError(f"The upstream model server answered {response.status_code}"
+                                        + (f": {detail}" if detail else "") + ".")
                 reply = ReplyAssembler()
                 async for data in sse_data(response):
                     text = reply.feed(data)
                     if text:
                         yield Delta(text)
-                    if reply.done:
+                    if reply.finished:
                         break
                 reply.close()
                 yield Delta(finish_reason=reply.finish_reason or "stop")

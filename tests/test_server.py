@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import http.client
 import json
+import os
 import subprocess
 import sys
 import time
@@ -18,6 +19,8 @@ import requests
 
 from secondme import InstanceNotFoundError, InstanceUnavailableError, SecondMeClient, StreamError
 from secondme.server import Delta, LocalInstance, ServerThread, UpstreamResponder, create_app
+
+from .faults import FaultServer, chunk, data, http_body, http_head, reply
 
 HELLO = [{"role": "system", "content": "You are a helpful assistant."},
          {"role": "user", "content": "Hello, please introduce yourself."}]
@@ -149,12 +152,43 @@ def test_the_seed_http_client_example_works(local_server: ServerThread) -> None:
     assert "Hello, please introduce yourself." in "".join(printed)
 
 
-def test_relay_to_an_openai_compatible_upstream(local_server: ServerThread) -> None:
-    """``--upstream``: the local demo's OpenAI-compatible route stands in for llama.cpp/Ollama."""
-    upstream = UpstreamResponder(f"{local_server.url}/api/chat/demo", model="m")
+def test_the_relay_sends_the_request_upstream_and_streams_back_chunk_by_chunk(fault_server: FaultServer) -> None:
+    """``--upstream``, against a recording OpenAI-compatible server."""
+    steps: list[Any] = [http_head(chunked=True)]
+    for piece in [data(chunk("Up")), data(chunk("stream")), data(chunk("ed", finish="stop")) + data("[DONE]")]:
+        steps += [b"%x\r\n%s\r\n" % (len(piece), piece), 0.3]
+    steps.append(b"0\r\n\r\n")
+    fault_server.script("/v1/chat/completions", steps)
+    upstream = UpstreamResponder(fault_server.url + "/v1", model="llama3.2", api_key="sk-upstream")
+    conversation = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"},
+                    {"role": "assistant", "content": "Hello"}, {"role": "user", "content": "Again"}]
+    arrivals: list[tuple[float, str]] = []
     with ServerThread(create_app([LocalInstance("mine")], responder=upstream)) as relay:
-        text = SecondMeClient(relay.url).chat("mine", HELLO, max_tokens=40)
-    assert text.startswith("Hello from Local demo Second Me (“demo”)")
+        started = time.monotonic()
+        for delta in SecondMeClient(relay.url).stream_chat("mine", conversation, temperature=0.2, max_tokens=77,
+                                                           metadata={"role_id": "r"}):
+            arrivals.append((time.monotonic() - started, delta))
+    assert [d for _, d in arrivals] == ["Up", "stream", "ed"]
+    assert arrivals[1][0] - arrivals[0][0] > 0.2 and arrivals[2][0] - arrivals[1][0] > 0.2  # not buffered
+    sent = fault_server.requests_to("/v1/chat/completions")[0]
+    assert sent.json() == {"model": "llama3.2", "messages": conversation, "temperature": 0.2, "max_tokens": 77,
+                           "stream": True}
+    assert sent.headers["authorization"] == "Bearer sk-upstream"
+
+
+@pytest.mark.parametrize("status, body, words", [
+    ("401 Unauthorized", '{"error": {"message": "bad key"}}', "The upstream model server answered 401: bad key."),
+    ("500 Internal Server Error", "<html><title>Boom</title></html>", "answered 500: Boom."),
+])
+def test_the_relay_turns_an_upstream_error_into_a_clear_error_in_the_stream(
+        fault_server: FaultServer, status: str, body: str, words: str) -> None:
+    fault_server.script("/v1/chat/completions", http_body(status, "application/json" if "{" in body else "text/html",
+                                                          body))
+    upstream = UpstreamResponder(fault_server.url + "/v1")
+    with ServerThread(create_app([LocalInstance("mine")], responder=upstream)) as relay:
+        with pytest.raises(StreamError) as info:
+            SecondMeClient(relay.url).chat("mine", HELLO)
+    assert words in str(info.value)
 
 
 def test_relay_reports_a_dead_upstream_inside_the_stream() -> None:
@@ -162,6 +196,33 @@ def test_relay_reports_a_dead_upstream_inside_the_stream() -> None:
     with ServerThread(create_app([LocalInstance("mine")], responder=upstream)) as relay:
         with pytest.raises(StreamError, match="upstream model server could not be reached"):
             SecondMeClient(relay.url).chat("mine", HELLO)
+
+
+def test_serve_upstream_from_the_command_line(fault_server: FaultServer) -> None:
+    from .test_server_limits import free_port
+
+    fault_server.script("/v1/chat/completions", [http_head(), reply("relayed", " reply")])
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "secondme", "serve", "--port", str(port), "--instance", "me",
+                                "--upstream", fault_server.url + "/v1", "--upstream-model", "qwen"],
+                               env={**os.environ, "SECONDME_UPSTREAM_KEY": "sk-env"},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                requests.get(url + "/api/upload/list", timeout=1)
+                break
+            except requests.exceptions.ConnectionError:
+                time.sleep(0.1)
+        assert SecondMeClient(url).chat("me", HELLO, temperature=0.4, max_tokens=9) == "relayed reply"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    sent = fault_server.requests_to("/v1/chat/completions")[0]
+    assert sent.json()["model"] == "qwen" and sent.json()["temperature"] == 0.4 and sent.json()["max_tokens"] == 9
+    assert sent.headers["authorization"] == "Bearer sk-env"
 
 
 def test_a_client_leaving_stops_the_reply() -> None:
