@@ -370,3 +370,42 @@ def test_an_overloaded_space_says_it_is_busy() -> None:
             release.set()
             launched.close()
     assert errors and all("queue is full" in e.lower() for e in errors), errors
+
+
+def test_the_first_readme_command_chats_with_the_local_demo() -> None:
+    """``python app.py --demo``, as README says to run it: a page that chats at once and says it is the demo."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from .test_server_limits import free_port
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert "python -m pip install -r requirements.txt && python app.py --demo" in readme
+    port = free_port()
+    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
+    process = subprocess.Popen([sys.executable, "app.py", "--demo"], cwd=Path(__file__).resolve().parents[1],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(url + "gradio_api/info", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        client = Client(url, verbose=False)
+        reply_text = client.predict("Hello, demo", api_name="/chat")
+        client.close()
+        header = next(c for c in httpx.get(url + "config").json()["components"]
+                      if c.get("props", {}).get("elem_id") == "header")
+    finally:
+        process.terminate()
+        out, _ = process.communicate(timeout=10)
+    assert "You said: “Hello, demo”." in reply_text and "I am a demo" in reply_text
+    assert "Local demo" in header["props"]["value"]
+    assert "Local demo Second Me on http://127.0.0.1:" in out
+    assert "reply instance=demo endpoint=chat outcome=stop" in out  # the one log line per reply
+    assert "Hello, demo" not in out  # and no message text in it

@@ -1,0 +1,66 @@
+"""How often the page is updated while replies stream, and what each update carries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from secondme.web import Settings
+from secondme.web.controller import MAX_UPDATE_INTERVAL, UPDATE_INTERVAL, UPDATES_PER_SECOND, ChatController
+
+from .faults import FaultServer, chunk, data, http_head, reply
+from .test_app_hostile import Page, send_args
+
+
+@pytest.mark.parametrize("streaming, interval", [
+    (0, 0.04), (1, 0.04), (40, 0.04),  # one reply, or few: every 40 ms
+    (100, 0.1), (200, 0.2),  # many: stretched so the process sends about 1,000 updates a second
+    (250, 0.25), (1000, 0.25),  # but never less often than every 250 ms
+])
+def test_update_interval_follows_the_load(streaming: int, interval: float) -> None:
+    controller = ChatController(Settings(), {})
+    controller.streaming = streaming
+    assert controller.update_interval() == pytest.approx(interval)
+    if UPDATE_INTERVAL < interval < MAX_UPDATE_INTERVAL:
+        assert streaming / controller.update_interval() == pytest.approx(UPDATES_PER_SECOND)
+
+
+@pytest.fixture(scope="module")
+def page(faults: FaultServer) -> Iterator[Page]:
+    launched = Page(faults)
+    yield launched
+    launched.close()
+
+
+def generating(page: Page, session: str) -> list[Any]:
+    return [e["output"]["data"][0] for e in page.events(session) if e.get("msg") == "process_generating"]
+
+
+def test_each_update_carries_only_what_is_new(faults: FaultServer, page: Page) -> None:
+    words = [f"word{n} " for n in range(12)]
+    steps: list[Any] = [http_head()]
+    for word in words:
+        steps += [data(chunk(word)), 0.06]  # slower than the 40 ms pace: one update per chunk
+    steps.append(reply(finish="stop"))
+    faults.script("/api/chat/paced", steps)
+    assert page.join("send", send_args(instance="paced"), session="paced").status_code == 200
+    updates = generating(page, "paced")
+    assert updates[0][-1]["content"][0]["text"] == "Hi"  # the user's message at once
+    assert updates[1] == [["add", [1], {"role": "assistant", "metadata": None,
+                                        "content": [{"type": "text", "text": "word0 "}], "options": None}]]
+    appended = [u for u in updates[2:]]
+    assert all(len(u) == 1 and u[0][0] == "append" and u[0][1] == [1, "content", 0, "text"] for u in appended)
+    assert "".join(u[0][2] for u in appended) == "".join(words[1:])  # each piece once, nothing re-sent
+
+
+def test_fast_chunks_are_coalesced_into_paced_updates(faults: FaultServer, page: Page) -> None:
+    steps: list[Any] = [http_head()]
+    for n in range(100):
+        steps += [data(chunk(f"w{n} ")), 0.005]  # 100 chunks in about half a second
+    steps.append(reply(finish="stop"))
+    faults.script("/api/chat/fast", steps)
+    assert page.join("send", send_args(instance="fast"), session="fast").status_code == 200
+    updates = generating(page, "fast")
+    assert 5 <= len(updates) <= 40, len(updates)  # about one per 40 ms, not one per chunk
