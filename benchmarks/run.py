@@ -330,6 +330,46 @@ def long_reply(chunks: int) -> dict[str, Any]:
     return {"chunks": chunks, "app": session, "direct": direct}
 
 
+# The bars the app is held to; the verdicts below are computed from what was measured.
+BAR_TTFT_DELTA_AT_100 = 1.0  # p95 time to first token at most this many seconds above direct
+BAR_TOTAL_RATIO_AT_100 = 1.2  # p95 total time at most this many times direct
+BAR_RSS_AT_100 = 500 * 2**20  # app peak memory
+BAR_SYNC_DECODE = 50_000  # chunks/s SecondMeClient decodes
+BAR_BYTES_RATIO = 3.0  # bytes the browser receives for a long reply, at most this many times its size
+
+
+def bars(rows: list[Row], tput: dict[str, float], long: dict[str, Any]) -> list[str]:
+    """The table of bars, each with its measured figure and whether it is met."""
+    def line(bar: str, measured: str, met: bool) -> str:
+        return f"| {bar} | {measured} | {'yes' if met else 'no'} |"
+
+    lines = ["| bar | measured | met? |", "| --- | --- | --- |"]
+    at = {r.n: r for r in rows}
+    if 100 in at:
+        r = at[100]
+        delta = r.stat("app", "ttft", 95) - r.stat("direct", "ttft", 95)
+        ratio = r.stat("app", "total", 95) / r.stat("direct", "total", 95)
+        lines += [
+            line(f"100 sessions: p95 time to first token within {BAR_TTFT_DELTA_AT_100:g} s of direct",
+                 f"+{delta:.2f} s", delta <= BAR_TTFT_DELTA_AT_100),
+            line(f"100 sessions: total p95 within {BAR_TOTAL_RATIO_AT_100:g}× direct", f"{ratio:.2f}×",
+                 ratio <= BAR_TOTAL_RATIO_AT_100),
+            line(f"100 sessions: zero errors; app peak RSS under {BAR_RSS_AT_100 / 2**20:.0f} MB",
+                 f"{r.errors('app')} errors; {r.peak_rss / 2**20:.0f} MB",
+                 r.errors("app") == 0 and r.peak_rss < BAR_RSS_AT_100),
+        ]
+    lines += [line(f"{r.n} sessions: zero errors", str(r.errors("app")), r.errors("app") == 0)
+              for r in rows if r.n != 100]
+    sync = tput["SecondMeClient"]
+    lines.append(line(f"sync client decoding ≥ {BAR_SYNC_DECODE:,} chunks/s", f"{sync:,.0f} chunks/s",
+                      sync >= BAR_SYNC_DECODE))
+    app = long["app"]
+    size_ratio = app.bytes_received / max(app.reply_chars, 1)
+    lines.append(line(f"bytes to the browser for a {long['chunks']:,}-chunk reply within {BAR_BYTES_RATIO:g}× its size",
+                      f"{size_ratio:.2f}×", size_ratio <= BAR_BYTES_RATIO))
+    return lines
+
+
 def fmt_s(v: float) -> str:
     return "n/a" if v != v else f"{v:.2f} s"
 
@@ -372,6 +412,7 @@ def report(rows: list[Row], tput: dict[str, float], long: dict[str, Any], *, chu
               f"{app.bytes_received / long['chunks']:.1f} | {app.bytes_received / max(app.reply_chars, 1):.2f}× | "
               f"{app.updates} |",
               f"| direct | {fmt_s(direct.total)} | {direct.reply_chars:,} | | | | |"]
+    lines += ["", "### Against the bars", "", *bars(rows, tput, long)]
     return "\n".join(lines)
 
 

@@ -409,3 +409,58 @@ def test_the_first_readme_command_chats_with_the_local_demo() -> None:
     assert "Local demo Second Me on http://127.0.0.1:" in out
     assert "reply instance=demo endpoint=chat outcome=stop" in out  # the one log line per reply
     assert "Hello, demo" not in out  # and no message text in it
+
+
+def _as_browser(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{**m, "content": [{"type": "text", "text": m["content"]}]} if isinstance(m["content"], str) else m
+            for m in history]
+
+
+def test_an_empty_reply_is_a_notice_not_a_blank_bubble(faults: FaultServer, fault_app: Launched) -> None:
+    faults.script("/api/chat/silentreply", [http_head(), reply(finish="stop")])
+    final = texts(respond(fault_app, "Say something", [], "silentreply")[-1])
+    assert final == [("user", "", "Say something"),
+                     ("assistant", "⚠️ Empty reply",
+                      "The Second Me finished without saying anything. Press ↻ to try again.")]
+
+
+def test_retry_after_an_error_answers_the_kept_message(faults: FaultServer, fault_app: Launched) -> None:
+    faults.script("/api/chat/flaky", http_body("503 Service Unavailable", "application/json", "{}"))
+    failed = respond(fault_app, "Are you back?", [], "flaky")[-1]
+    assert texts(failed)[-1][1] == "⚠️ This Second Me is offline"
+    faults.script("/api/chat/flaky", [http_head(), reply("Back now.")])
+    retried = fault_app.client.predict(failed, "flaky", SYSTEM, 0.7, 100, False, "", "chat", api_name="/retry")
+    assert texts(retried) == [("user", "", "Are you back?"), ("assistant", "", "Back now.")]
+    sent = faults.requests_to("/api/chat/flaky")[-1].json()["messages"]
+    assert sent[-1] == {"role": "user", "content": "Are you back?"}
+
+
+def test_an_error_during_retry_keeps_the_message_and_says_why(faults: FaultServer, fault_app: Launched) -> None:
+    faults.script("/api/chat/retryfails", [http_head(), reply("First answer.")])
+    first = respond(fault_app, "Question", [], "retryfails")[-1]
+    faults.script("/api/chat/retryfails", [http_head(), data(chunk("Second ans")) + data({"error": "model died"})])
+    retried = fault_app.client.predict(first, "retryfails", SYSTEM, 0.7, 100, False, "", "chat", api_name="/retry")
+    assert texts(retried) == [("user", "", "Question"), ("assistant", "", "Second ans"),
+                              ("assistant", "⚠️ The reply broke off", "The Second Me reported an error: model died")]
+
+
+def test_an_error_during_edit_keeps_the_edited_message_and_says_why(faults: FaultServer,
+                                                                    fault_app: Launched) -> None:
+    faults.script("/api/chat/editfails", http_body("404 Not Found", "application/json", "{}"))
+    history = _as_browser([{"role": "user", "content": "Original"}, {"role": "assistant", "content": "Reply"}])
+    edit = next(i for i, fn in fault_app.app.fns.items() if fn.name == "edit")
+    body = {"data": [history, "editfails", SYSTEM, 0.7, 100, False, "", "chat"], "fn_index": edit,
+            "session_hash": "edit-error", "event_data": {"index": 0, "value": "Edited"}, "trigger_id": None}
+    assert httpx.post(fault_app.url + "gradio_api/queue/join", json=body, timeout=10).status_code == 200
+    import json
+    completed = None
+    with httpx.stream("GET", fault_app.url + "gradio_api/queue/data", params={"session_hash": "edit-error"},
+                      timeout=10) as stream:
+        for line in stream.iter_lines():
+            if '"process_completed"' in line:
+                completed = json.loads(line[6:])
+                break
+    assert completed is not None and completed["success"]
+    assert texts(completed["output"]["data"][0]) == [
+        ("user", "", "Edited"), ("assistant", "⚠️ Unknown instance",
+                                 "No Second Me was found with the instance ID “editfails”. Check the ID (404).")]

@@ -21,3 +21,28 @@ def test_benchmark_smoke_mode_runs_and_reports_every_section() -> None:
     assert "| SecondMeClient |" in out and "| AsyncSecondMeClient |" in out
     long_row = next(line for line in out.splitlines() if line.startswith("| app |"))
     assert "| 2,390 |" in long_row  # 500 chunks of the benchmark instance's words arrived whole
+    assert "### Against the bars" in out
+    assert any(line.startswith("| 3 sessions: zero errors | 0 | yes |") for line in out.splitlines())
+
+
+def test_the_bars_are_judged_from_what_was_measured() -> None:
+    from benchmarks.run import Row, Session, bars
+
+    def sessions(ttft: float, total: float, ok: bool = True) -> list[Session]:
+        return [Session(ttft=ttft, total=total, ok=ok) for _ in range(100)]
+
+    good = Row(100, app=sessions(0.5, 2.2), direct=sessions(0.1, 2.0), cpu=1.0, peak_rss=200 * 2**20)
+    slow = Row(100, app=sessions(1.6, 3.0), direct=sessions(0.1, 2.0), cpu=1.0, peak_rss=600 * 2**20)
+    failing = Row(200, app=sessions(1.0, 3.0, ok=False), direct=sessions(0.1, 2.0), cpu=1.0, peak_rss=0)
+    long = {"chunks": 20_000, "app": Session(bytes_received=250_000, reply_chars=100_000)}
+    verdicts = {line.split(" | ")[0].lstrip("| "): line.rsplit(" | ", 1)[1].rstrip(" |")
+                for line in bars([good], {"SecondMeClient": 60_000.0}, long)[2:]}
+    assert set(verdicts.values()) == {"yes"}, verdicts
+    lines = bars([slow, failing], {"SecondMeClient": 10_000.0},
+                 {"chunks": 20_000, "app": Session(bytes_received=400_000, reply_chars=100_000)})
+    assert "| 100 sessions: p95 time to first token within 1 s of direct | +1.50 s | no |" in lines
+    assert "| 100 sessions: total p95 within 1.2× direct | 1.50× | no |" in lines
+    assert "| 100 sessions: zero errors; app peak RSS under 500 MB | 0 errors; 600 MB | no |" in lines
+    assert "| 200 sessions: zero errors | 100 | no |" in lines
+    assert "| sync client decoding ≥ 50,000 chunks/s | 10,000 chunks/s | no |" in lines
+    assert "| bytes to the browser for a 20,000-chunk reply within 3× its size | 4.00× | no |" in lines
