@@ -297,10 +297,16 @@ def parse_instance_list(body: Any) -> list[Instance]:
 
 
 def instances_from_answer(status_code: int, headers: Mapping[str, str], body: str) -> list[Instance]:
-    """The directory from a whole HTTP answer, or the error it stands for."""
+    """The directory from a whole HTTP answer, or the error it stands for (an answer without
+    ``data.items`` is not a directory)."""
     if status_code >= 400:
         raise error_for_status(status_code, headers, body)
+    unreadable = SecondMeError("The instance directory sent an answer that could not be read.")
     try:
-        return parse_instance_list(json.loads(body))
+        parsed = json.loads(body)
     except ValueError as exc:
-        raise SecondMeError("The instance directory sent an answer that could not be read.") from exc
+        raise unreadable from exc
+    data = parsed.get("data") if isinstance(parsed, dict) else None
+    if not isinstance(data, dict) or not isinstance(data.get("items"), list):
+        raise unreadable
+    return parse_instance_list(parsed)

@@ -23,13 +23,17 @@ python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 python -m ruff check .
 python -m mypy
 
-# Known vulnerabilities in the pinned run-time requirements. pip-audit asks PyPI's JSON API; where
-# that cannot be reached (some mirrors serve only the package index), say so rather than pass blind.
-if python -c "import urllib.request; urllib.request.urlopen('https://pypi.org/pypi/pip/json', timeout=5)" 2>/dev/null
+# Known vulnerabilities in the pinned run-time requirements. pip-audit asks PyPI's JSON API for each
+# pinned release (pypi.org/pypi/NAME/VERSION/json); where that cannot be reached (some networks serve only
+# the package index), say so rather than pass blind.
+probe='import re, urllib.request
+name, version = re.search(r"^([A-Za-z0-9_.-]+)==(\S+)", open("requirements.txt").read(), re.M).groups()
+urllib.request.urlopen(f"https://pypi.org/pypi/{name}/{version}/json", timeout=5)'
+if python -c "$probe" 2>/dev/null
 then
   python -m pip_audit --strict --no-deps --disable-pip --progress-spinner off -r requirements.txt
 else
-  echo "pip-audit skipped: PyPI's vulnerability data (pypi.org/pypi/<name>/json) is not reachable from here."
+  echo "pip-audit skipped: PyPI's vulnerability data (pypi.org/pypi/NAME/VERSION/json) is not reachable from here."
 fi
 
 python -m pytest "$@"
