@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -67,9 +68,19 @@ def test_the_package_dependencies_are_the_pins() -> None:
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """What the project's files build from, copied: a build writes build/ and *.egg-info beside them."""
+    copy = tmp_path_factory.mktemp("source")
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(ROOT / name, copy / name)
+    shutil.copytree(ROOT / "secondme", copy / "secondme", ignore=shutil.ignore_patterns("__pycache__"))
+    return copy
+
+
+@pytest.fixture(scope="module")
+def wheel(source: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
-    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(ROOT)],
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(source)],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     return next(out.glob("secondme_chat-*.whl"))
@@ -86,13 +97,13 @@ def test_the_wheel_holds_the_package_alone(wheel: Path) -> None:
 
 
 @pytest.mark.parametrize("how", ["wheel", "editable"])
-def test_installed_into_a_fresh_venv_it_runs_from_outside_the_checkout(wheel: Path, tmp_path: Path,
+def test_installed_into_a_fresh_venv_it_runs_from_outside_the_checkout(wheel: Path, source: Path, tmp_path: Path,
                                                                          how: str) -> None:
     # The venv sees this machine's packages (so nothing is downloaded), but not the checkout.
     env_dir = tmp_path / "venv"
     venv.create(env_dir, system_site_packages=True, with_pip=True)
     bin_dir = env_dir / "bin"
-    target = [str(wheel)] if how == "wheel" else ["-e", str(ROOT)]
+    target = [str(wheel)] if how == "wheel" else ["-e", str(source)]
     done = subprocess.run([str(bin_dir / "python"), "-m", "pip", "install", "--quiet", "--no-deps", *target],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -103,5 +114,5 @@ def test_installed_into_a_fresh_venv_it_runs_from_outside_the_checkout(wheel: Pa
     where = subprocess.run([str(bin_dir / "python"), "-c", "import secondme, secondme.web; print(secondme.__file__)"],
                            capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
     assert where.returncode == 0, where.stderr[-2000:]
-    expected = env_dir if how == "wheel" else ROOT
+    expected = env_dir if how == "wheel" else source
     assert Path(where.stdout.strip()).is_relative_to(expected)
