@@ -196,7 +196,7 @@ class ChatController:
     # Each action is one queued event whose only output is the conversation: updating another
     # component on every step would make Gradio rebuild it each time, and a second event per
     # message would double the fixed cost of a message. The browser clears the message box
-    # itself (ui.busy_js), once the same checks as the validator's have passed.
+    # itself (chat_ui.busy_js), once the same checks as the validator's have passed.
 
     async def respond(self, message: str, history: History, instance_id: str, system_prompt: str,
                       temperature: float, max_tokens: float, l0: bool, role_id: str, endpoint: str,

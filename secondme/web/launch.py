@@ -13,7 +13,9 @@ from fastapi.middleware import Middleware
 
 from ..server import LocalInstance, ServerThread, create_app
 from ..serving import BodyLimit
+from .chat_ui import BUSY_HINT
 from .conversation import ERROR_MARK
+from .saved_ui import MAX_IMPORT_BYTES, STORE_JS
 from .settings import Settings
 from .ui import ChatBlocks, build_app
 
@@ -24,10 +26,16 @@ __all__ = ["main", "launch_options", "start_demo_instance"]
 THREAD_ROOM = 64
 
 CSS = """
-.gradio-container { max-width: 1280px !important; margin: 0 auto !important; }
+/* The page's width is settled from the first paint: it does not grow when a long reply arrives. */
+.gradio-container { width: 100% !important; max-width: 1280px !important; margin: 0 auto !important; }
+.hidden-trigger { display: none !important; }
+#busy-hint:empty { display: none; }
+#busy-hint { color: var(--body-text-color-subdued); }
+#saved .wrap { flex-direction: column; }
+#link-note p, #storage-note p, #instance-status p { font-size: var(--text-sm); margin: 0; }
 #header h1 { margin-bottom: 0.2em; }
 #composer { align-items: flex-end; }
-/* Send and Stop swap while a reply streams (ui.busy_js and ui.IDLE_JS set the class). */
+/* Send and Stop swap while a reply streams (chat_ui.busy_js and chat_ui.IDLE_JS set the class). */
 #stop-button, #composer.busy #send-button { display: none !important; }
 #composer.busy #stop-button { display: inline-flex !important; }
 /* A failure is unmistakable: error notices (marked by HEAD's script) are red, open and full size.
@@ -61,8 +69,25 @@ HEAD = """<script>
     }
   });
   new MutationObserver(() => mark(document)).observe(document.documentElement, {childList: true, subtree: true});
+  // Esc stops a streaming reply; Enter while one streams says why nothing is sent.
+  document.addEventListener('keydown', (e) => {
+    const busy = document.querySelector('#composer')?.classList.contains('busy');
+    if (!busy) return;
+    if (e.key === 'Escape') { document.querySelector('#stop-button')?.click(); e.preventDefault(); }
+    else if (e.key === 'Enter' && !e.shiftKey && e.target?.closest?.('#message')) {
+      const hint = document.querySelector('#busy-hint .prose') || document.querySelector('#busy-hint');
+      if (hint) hint.textContent = '{busy}';
+    }
+  });
+  new MutationObserver(() => {
+    const hint = document.querySelector('#busy-hint .prose') || document.querySelector('#busy-hint');
+    if (hint && hint.textContent && !document.querySelector('#composer')?.classList.contains('busy')) {
+      hint.textContent = '';
+    }
+  }).observe(document.documentElement, {attributes: true, subtree: true, attributeFilter: ['class']});
 })();
-</script>""".replace("{mark}", ERROR_MARK)
+</script>
+<script>{store}</script>""".replace("{mark}", ERROR_MARK).replace("{busy}", BUSY_HINT).replace("{store}", STORE_JS)
 
 
 def launch_options(app: ChatBlocks) -> dict[str, Any]:
@@ -85,6 +110,8 @@ def launch_options(app: ChatBlocks) -> dict[str, Any]:
         "max_threads": settings.concurrency + THREAD_ROOM,
         # An MCP server at /gradio_api/mcp/ whose one tool is the public chat endpoint.
         "mcp_server": settings.mcp,
+        # Uploads are only conversations to import.
+        "max_file_size": MAX_IMPORT_BYTES,
         # Nothing of a conversation is kept anywhere, the browser included.
         "run_history": False,
     }

@@ -1,0 +1,87 @@
+"""Finding a Second Me: Browse lists the public directory (online ones first, filtered as you type) and
+a quiet status under Instance ID says whether that one is online. Both read the one cached copy of the
+directory (directory.py); nothing here ever sends a chat request to find out."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import gradio as gr
+
+from .directory import Listing
+from .page import Page
+
+__all__ = ["create_status", "create_browse", "wire", "status_text", "browse_update", "locked_text"]
+
+
+def create_status(page: Page) -> None:
+    page.add("instance_status", gr.Markdown("", elem_id="instance-status"))
+
+
+def create_browse(page: Page) -> None:
+    if page.locked:
+        page.add("locked_note", gr.Markdown(f"You are talking to **{html.escape(page.settings.instance_id)}**.",
+                                            elem_id="locked-note"))
+        return
+    page.add("browse", gr.Dropdown(label="Browse Second Mes", choices=[], value=None, filterable=True,
+                                   allow_custom_value=False, elem_id="browse",
+                                   info="The public directory, online ones first; type to filter."))
+
+
+def status_text(listing: Listing, instance_id: Any) -> str:
+    wanted = instance_id.strip() if isinstance(instance_id, str) else ""
+    if not wanted:
+        return ""
+    if listing.problem:
+        return "Status unknown: the directory of Second Mes could not be read."
+    found = listing.find(wanted)
+    if found is None:
+        return "Not in the public directory (it may still answer)."
+    name = html.escape(found.name)
+    return f"● Online: {name}" if found.online else f"○ Offline: {name} is not connected right now."
+
+
+def browse_update(listing: Listing) -> dict[str, Any]:
+    if listing.problem:
+        return gr.update(choices=[], info=listing.problem)
+    online = sum(i.online for i in listing.instances)
+    choices = [(f"{'●' if i.online else '○'} {i.name}" + (f" — {i.description[:80]}" if i.description else ""),
+                i.instance_id) for i in listing.instances]
+    return gr.update(choices=choices, info=f"{len(choices)} in the public directory, {online} online; type to filter.")
+
+
+def locked_text(listing: Listing, instance_id: str) -> str:
+    found = listing.find(instance_id)
+    who = html.escape(found.name if found else instance_id)
+    state = "" if found is None else (" (online)" if found.online else " (offline right now)")
+    return f"You are talking to **{who}**{state}."
+
+
+def wire(page: Page, demo: Any) -> None:
+    from .settings_ui import instance_from_link
+
+    directory, instance = page.directory, page["instance_id"]
+    hidden: dict[str, Any] = {"api_visibility": "undocumented", "show_progress": "hidden"}
+
+    if page.locked:
+        async def on_load_locked() -> str:
+            return locked_text(await directory.listing(), page.settings.instance_id)
+
+        demo.load(on_load_locked, None, page["locked_note"], **hidden)
+        return
+
+    async def on_load(current: Any, request: gr.Request) -> tuple[Any, str, dict[str, Any], str]:
+        linked, note = instance_from_link(request.query_params if request else None, page.locked)
+        listing = await directory.listing()
+        shown = linked if linked is not None else current
+        return (linked if linked is not None else gr.skip()), note, browse_update(listing), status_text(listing, shown)
+
+    demo.load(on_load, instance, [instance, page["link_note"], page["browse"], page["instance_status"]], **hidden)
+
+    async def on_instance(instance_id: Any) -> str:
+        return status_text(await directory.listing(), instance_id)
+
+    instance.change(on_instance, instance, page["instance_status"], queue=False, **hidden)
+    page["browse"].input(None, page["browse"], instance, js="(picked) => picked ?? ''", queue=False,
+                         api_visibility="undocumented")

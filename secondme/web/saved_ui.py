@@ -1,0 +1,301 @@
+"""Saved conversations, in the visitor's browser and nowhere else; export and import.
+
+Each conversation is one ``localStorage`` entry of its own (``secondme.chat.<id>``): a tab writes only the
+conversation it has open, so two tabs never lose each other's conversations, and a tab's list follows
+the others' through the ``storage`` event. A conversation is saved when a reply ends, is stopped or
+fails, never on a streamed update. All of it runs in the browser (``STORE_JS`` and the events' scripts);
+the server only checks an imported file.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from .. import __version__
+from ..errors import InvalidRequestError
+from ..protocol import validate_instance_id
+from .conversation import assistant, message_text, notice, user
+from .page import Page
+
+__all__ = ["create", "wire", "STORE_JS", "MAX_SAVED_CHATS", "MAX_SAVED_CHARS", "read_import", "MAX_IMPORT_BYTES"]
+
+MAX_SAVED_CHATS = 50
+MAX_SAVED_CHARS = 2_000_000  # of all saved conversations together, as stored
+MAX_IMPORT_BYTES = 2_000_000
+SETTINGS = ("system_prompt", "temperature", "max_tokens", "l0", "role_id", "endpoint")
+
+# The browser's side: window.secondmeChats. Loaded once in the page's <head> (launch.py).
+STORE_JS = """
+(() => {
+  const PREFIX = 'secondme.chat.', CURRENT = 'secondme.current', MAX = {max}, MAX_CHARS = {chars};
+  const store = () => { try { const s = window.localStorage; s.setItem('secondme.probe', '1');
+    s.removeItem('secondme.probe'); return s; } catch (e) { return null; } };
+  const C = {
+    version: {version},
+    all() {
+      const s = store(); if (!s) return [];
+      const found = [];
+      for (let i = 0; i < s.length; i++) {
+        const key = s.key(i);
+        if (!key || !key.startsWith(PREFIX)) continue;
+        try { const r = JSON.parse(s.getItem(key)); if (r && r.id) found.push(r); } catch (e) { /* skip */ }
+      }
+      return found.sort((a, b) => (b.updated || 0) - (a.updated || 0));
+    },
+    get(id) { const s = store(); if (!s || !id) return null;
+      try { return JSON.parse(s.getItem(PREFIX + id)); } catch (e) { return null; } },
+    radio(value) { return {__type__: 'update', choices: C.all().map(r => [r.title || 'Untitled', r.id]),
+      value: value || null}; },
+    newId() { return Date.now().toString(36) + Math.random().toString(36).slice(2, 8); },
+    text(m) { return (Array.isArray(m?.content) ? m.content.map(p => p?.text ?? '').join('')
+      : String(m?.content ?? '')).replaceAll('<\\u200b', '<'); },
+    titleOf(history) { const first = history.find(m => m?.role === 'user');
+      const t = first ? C.text(first).trim().replace(/\\s+/g, ' ') : '';
+      return t ? (t.length > 48 ? t.slice(0, 47) + '…' : t) : 'Untitled'; },
+    current(id) { try { id ? sessionStorage.setItem(CURRENT, id) : sessionStorage.removeItem(CURRENT); }
+      catch (e) { /* no session storage */ } },
+    currentId() { try { return sessionStorage.getItem(CURRENT); } catch (e) { return null; } },
+    // Saves one conversation; past the limits the oldest others go first. Returns a note or ''.
+    put(rec) {
+      const s = store();
+      if (!s) return 'This browser does not let the page keep conversations (private mode?): this one is not saved.';
+      const text = JSON.stringify(rec);
+      let removed = 0;
+      for (;;) {
+        const others = C.all().filter(r => r.id !== rec.id);
+        const chars = others.reduce((n, r) => n + JSON.stringify(r).length, text.length);
+        if (others.length + 1 > MAX || chars > MAX_CHARS) {
+          if (!others.length) break;
+          s.removeItem(PREFIX + others[others.length - 1].id); removed++; continue;
+        }
+        try { s.setItem(PREFIX + rec.id, text); break; }
+        catch (e) {
+          if (!others.length) return 'The browser\\'s storage is full: this conversation could not be saved.';
+          s.removeItem(PREFIX + others[others.length - 1].id); removed++;
+        }
+      }
+      if (!removed) return '';
+      try {
+        if (sessionStorage.getItem('secondme.evicted')) return '';
+        sessionStorage.setItem('secondme.evicted', '1');
+      } catch (e) { /* say it anyway */ }
+      return `Older conversations were removed to make room: this browser keeps the newest ${MAX}, `
+        + `${MAX_CHARS.toLocaleString('en')} characters in all.`;
+    },
+    remove(id) { const s = store(); if (s && id) s.removeItem(PREFIX + id); },
+    clear() { const s = store(); if (!s) return;
+      Object.keys(s).filter(k => k.startsWith(PREFIX)).forEach(k => s.removeItem(k)); },
+    download(name, type, text) {
+      const url = URL.createObjectURL(new Blob([text], {type}));
+      const a = Object.assign(document.createElement('a'), {href: url, download: name});
+      document.body.appendChild(a); a.click(); a.remove(); setTimeout(() => URL.revokeObjectURL(url), 1000);
+    },
+  };
+  window.secondmeChats = C;
+  window.addEventListener('storage', (e) => {
+    if (e.key === null || e.key.startsWith(PREFIX)) document.querySelector('#refresh-chats')?.click();
+  });
+})();
+""".replace("{max}", str(MAX_SAVED_CHATS)).replace("{chars}", str(MAX_SAVED_CHARS)).replace(
+    "{version}", json.dumps(__version__))
+
+# What a conversation is saved with, in this order (the scripts below take them so).
+RECORD = ("history", "chat_id", "chat_title", "instance_id", *SETTINGS)
+_SETTINGS_JS = "{system_prompt: system, temperature, max_tokens: maxTokens, l0, role_id: roleId, endpoint}"
+_RECORD_PARAMS = "history, id, title, instance, system, temperature, maxTokens, l0, roleId, endpoint"
+
+SAVE_JS = f"""({_RECORD_PARAMS}) => {{
+  const C = window.secondmeChats;
+  if (!Array.isArray(history) || !history.length) return [C.radio(id), id, title, ''];
+  const old = id ? C.get(id) : null, now = Date.now();
+  const rec = {{id: id || C.newId(), title: (title || '').trim() || old?.title || C.titleOf(history),
+    instance_id: instance ?? '', settings: {_SETTINGS_JS}, messages: history,
+    created: old?.created ?? now, updated: now, app_version: C.version}};
+  const note = C.put(rec);
+  C.current(rec.id);
+  return [C.radio(rec.id), rec.id, rec.title, note];
+}}"""
+
+# Opens a saved conversation: its messages, its instance ID and its settings (missing ones stay as they are).
+OPEN_JS = f"""(picked, {_RECORD_PARAMS}) => {{
+  const C = window.secondmeChats, r = C.get(picked);
+  if (!r) return [C.radio(id), history, id, title, instance, system, temperature, maxTokens, l0, roleId, endpoint,
+                  'That conversation is no longer saved in this browser.'];
+  const s = r.settings || {{}}, or = (v, d) => (v === undefined || v === null ? d : v);
+  C.current(r.id);
+  return [C.radio(r.id), r.messages || [], r.id, r.title || '', or(r.instance_id, instance),
+          or(s.system_prompt, system), or(s.temperature, temperature), or(s.max_tokens, maxTokens), or(s.l0, l0),
+          or(s.role_id, roleId), or(s.endpoint, endpoint), ''];
+}}"""
+
+# On load: this tab's open conversation again (a reload keeps it), and the list.
+RESTORE_JS = OPEN_JS.replace("(picked, ", "(_, ", 1).replace(
+    "const C = window.secondmeChats, r = C.get(picked);",
+    "const C = window.secondmeChats, r = C.get(C.currentId());").replace(
+    "'That conversation is no longer saved in this browser.'", "''")
+
+NEW_JS = """() => { const C = window.secondmeChats; C.current(null); return [C.radio(null), [], '', '', '']; }"""
+RENAME_JS = """(title, id) => {
+  const C = window.secondmeChats, r = C.get(id), t = String(title ?? '').trim();
+  if (!r || !t) return [C.radio(id), r?.title ?? title, ''];
+  r.title = t.slice(0, 120); r.updated = Date.now();
+  return [C.radio(id), r.title, C.put(r)];
+}"""
+DELETE_JS = """(id, history, title) => {
+  const C = window.secondmeChats;
+  if (!id || !confirm('Delete this conversation from this browser?')) return [C.radio(id), history, id, title, ''];
+  C.remove(id); C.current(null);
+  return [C.radio(null), [], '', '', 'Conversation deleted.'];
+}"""
+DELETE_ALL_JS = """(id, history, title) => {
+  const C = window.secondmeChats;
+  if (!confirm('Delete all conversations saved in this browser?')) return [C.radio(id), history, id, title, ''];
+  C.clear(); C.current(null);
+  return [C.radio(null), [], '', '', 'All saved conversations were deleted from this browser.'];
+}"""
+REFRESH_JS = "(id) => window.secondmeChats.radio(id)"
+FORGET_CURRENT_JS = """() => { window.secondmeChats.current(null); return ['', '']; }"""
+
+EXPORT_MD_JS = """(history, title, instance) => {
+  const C = window.secondmeChats, lines = [`# ${title || C.titleOf(history || [])}`, ''];
+  if (instance) lines.push(`With the Second Me \\`${instance}\\`, exported ${new Date().toISOString()}.`, '');
+  for (const m of history || []) {
+    const who = m.role === 'user' ? 'You' : 'Second Me', heading = m.metadata?.title;
+    lines.push(heading ? `> **${heading}:** ${C.text(m)}` : `**${who}:**\\n\\n${C.text(m)}`, '');
+  }
+  C.download(`${(title || 'conversation').replace(/[^\\w.-]+/g, '_').slice(0, 60)}.md`, 'text/markdown',
+             lines.join('\\n'));
+}"""
+EXPORT_JSON_JS = f"""({_RECORD_PARAMS}) => {{
+  const C = window.secondmeChats, old = id ? C.get(id) : null;
+  const doc = {{app: 'secondme-chat', app_version: C.version, exported_at: new Date().toISOString(),
+    title: title || C.titleOf(history || []), instance_id: instance ?? '', settings: {_SETTINGS_JS},
+    created: old?.created ? new Date(old.created).toISOString() : null,
+    updated: old?.updated ? new Date(old.updated).toISOString() : null,
+    messages: (history || []).map(m => m.metadata?.title
+      ? {{role: m.role, title: m.metadata.title, content: C.text(m)}} : {{role: m.role, content: C.text(m)}})}};
+  C.download(`${{(doc.title).replace(/[^\\w.-]+/g, '_').slice(0, 60)}}.json`, 'application/json',
+             JSON.stringify(doc, null, 2));
+}}"""
+IMPORT_JS = f"""(imported, {_RECORD_PARAMS}) => {{
+  const C = window.secondmeChats;
+  let r; try {{ r = JSON.parse(imported || 'null'); }} catch (e) {{ r = null; }}
+  if (!r) return [C.radio(id), history, id, title, instance, system, temperature, maxTokens, l0, roleId, endpoint, ''];
+  r.id = C.newId(); r.created = r.updated = Date.now(); r.app_version = C.version;
+  const note = C.put(r); C.current(r.id);
+  const s = r.settings;
+  return [C.radio(r.id), r.messages, r.id, r.title, r.instance_id, s.system_prompt, s.temperature, s.max_tokens,
+          s.l0, s.role_id, s.endpoint, note || `Imported “${{r.title}}” as a new conversation.`];
+}}"""
+
+
+def create(page: Page) -> None:
+    page.add("chats", gr.Radio(label="Conversations", choices=[], value=None, elem_id="chats",
+                               info="Kept in this browser only."))
+    with gr.Row(elem_id="chat-actions"):
+        page.add("new_chat", gr.Button("+ New chat", size="sm", elem_id="new-chat", variant="primary",
+                                            min_width=60))
+        page.add("delete_chat", gr.Button("Delete", size="sm", elem_id="delete-chat", min_width=60))
+        page.add("delete_all", gr.Button("Delete all", size="sm", elem_id="delete-all", min_width=60))
+    page.add("chat_title", gr.Textbox(label="Title", max_lines=1, placeholder="rename: type and press Enter",
+                                      elem_id="chat-title"))
+    with gr.Row(elem_id="export-row"):
+        page.add("export_md", gr.Button("⬇ Markdown", size="sm", elem_id="export-md", min_width=60))
+        page.add("export_json", gr.Button("⬇ JSON", size="sm", elem_id="export-json", min_width=60))
+        page.add("import_file", gr.UploadButton("⬆ Import", size="sm", file_types=[".json"], type="filepath",
+                                                elem_id="import-json", min_width=60))
+    page.add("storage_note", gr.Markdown("", elem_id="storage-note"))
+    page.add("chat_id", gr.Textbox(visible=False, elem_id="chat-id"))
+    page.add("imported", gr.Textbox(visible=False))
+    page.add("refresh_chats", gr.Button("refresh", elem_id="refresh-chats", elem_classes=["hidden-trigger"]))
+
+
+def read_import(path: Any, checks: Any) -> str:
+    """An exported conversation, checked as hostile, as the record the browser saves; or gr.Error.
+    Only text messages with known roles are taken; nothing in the file names a server file or a base URL
+    that is ever used."""
+    if not isinstance(path, str):
+        raise gr.Error("Choose a conversation file exported from this page (.json).", title="Not imported")
+    file = Path(path)
+    if file.stat().st_size > MAX_IMPORT_BYTES:
+        raise gr.Error(f"That file is too large to import (at most {MAX_IMPORT_BYTES:,} bytes).", title="Not imported")
+    try:
+        doc = json.loads(file.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        raise gr.Error("That file is not a conversation exported from this page (it is not JSON).",
+                       title="Not imported") from None
+    problem, record = _record(doc, checks)
+    if problem:
+        raise gr.Error(f"That file could not be imported: {problem}", title="Not imported")
+    return json.dumps(record)
+
+
+def _record(doc: Any, checks: Any) -> tuple[str, dict[str, Any]]:
+    if not isinstance(doc, dict) or not isinstance(doc.get("messages"), list):
+        return "it has no list of messages.", {}
+    messages = []
+    for n, m in enumerate(doc["messages"], start=1):
+        if not isinstance(m, dict) or m.get("role") not in ("user", "assistant") \
+                or not isinstance(m.get("content"), str):
+            return f"message {n} is not a text message from 'user' or 'assistant'.", {}
+        title = m.get("title")
+        if title is not None and (not isinstance(title, str) or m["role"] != "assistant"):
+            return f"message {n} has a title that is not text.", {}
+        messages.append(notice(title, m["content"]) if title else (user if m["role"] == "user" else assistant)(
+            m["content"]))
+    problem = checks.conversation(messages)
+    if problem:
+        return problem, {}
+    instance_id = doc.get("instance_id") or ""
+    if instance_id:
+        try:
+            instance_id = validate_instance_id(instance_id)
+        except InvalidRequestError as exc:
+            return f"its instance ID is not valid: {exc}", {}
+    given = doc.get("settings")
+    settings: dict[str, Any] = given if isinstance(given, dict) else {}
+    values = {"system_prompt": settings.get("system_prompt", ""), "temperature": settings.get("temperature", 0.7),
+              "max_tokens": settings.get("max_tokens", 2000), "l0": settings.get("l0", False),
+              "role_id": settings.get("role_id", ""), "endpoint": settings.get("endpoint", "chat")}
+    problems = [p for p in checks.settings({**values, "instance_id": instance_id or "x"}).values() if p]
+    if problems:
+        return f"its settings are not valid: {' '.join(problems)}", {}
+    named = doc.get("title")
+    title = " ".join(named.split())[:120] if isinstance(named, str) else ""
+    title = title or (" ".join(message_text(messages[0]).split())[:48] if messages else "")
+    return "", {"title": title or "Imported conversation", "instance_id": instance_id, "settings": values,
+                "messages": messages, "imported_at": datetime.now(UTC).isoformat()}
+
+
+def wire(page: Page, demo: Any) -> None:
+    js_only: dict[str, Any] = {"queue": False, "api_visibility": "undocumented", "show_progress": "hidden"}
+    record = page.get(*RECORD)
+    listing = [page["chats"], *record]  # what opening a conversation sets
+    for step in page.finished:  # a reply ended, was stopped or failed
+        step.then(None, record, [page["chats"], page["chat_id"], page["chat_title"], page["storage_note"]],
+                  js=SAVE_JS, **js_only)
+    if page.cleared is not None:  # Clear starts a new conversation; the cleared one stays in the list
+        page.cleared.then(None, None, [page["chat_id"], page["chat_title"]], js=FORGET_CURRENT_JS, **js_only)
+    demo.load(None, [page["chats"], *record], [*listing, page["storage_note"]], js=RESTORE_JS, **js_only)
+    page["chats"].input(None, [page["chats"], *record], [*listing, page["storage_note"]], js=OPEN_JS,
+                        cancels=page.running, **js_only)
+    fresh = [page["chats"], page["history"], page["chat_id"], page["chat_title"], page["storage_note"]]
+    page["new_chat"].click(None, None, fresh, js=NEW_JS, cancels=page.running, **js_only)
+    asked = [page["chat_id"], page["history"], page["chat_title"]]
+    page["delete_chat"].click(None, asked, fresh, js=DELETE_JS, cancels=page.running, **js_only)
+    page["delete_all"].click(None, asked, fresh, js=DELETE_ALL_JS, cancels=page.running, **js_only)
+    page["chat_title"].submit(None, [page["chat_title"], page["chat_id"]],
+                              [page["chats"], page["chat_title"], page["storage_note"]], js=RENAME_JS, **js_only)
+    page["refresh_chats"].click(None, page["chat_id"], page["chats"], js=REFRESH_JS, **js_only)
+    page["export_md"].click(None, [page["history"], page["chat_title"], page["instance_id"]], None,
+                            js=EXPORT_MD_JS, **js_only)
+    page["export_json"].click(None, record, None, js=EXPORT_JSON_JS, **js_only)
+    checks = page.ctl.checks
+    page["import_file"].upload(lambda path: read_import(path, checks), page["import_file"], page["imported"],
+                               api_visibility="undocumented", show_progress="hidden").success(
+        None, [page["imported"], *record], [*listing, page["storage_note"]], js=IMPORT_JS, **js_only)

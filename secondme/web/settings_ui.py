@@ -1,0 +1,70 @@
+"""The settings a reply is asked with, and the share link: ``?instance=ID`` opens a chat with that Second Me.
+
+A link carries the instance ID alone: never the conversation, never a base URL.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from ..errors import InvalidRequestError
+from ..protocol import ENDPOINTS, validate_instance_id
+from . import directory_ui
+from .checks import MAX_TOKENS_LIMIT
+from .page import Page
+
+__all__ = ["create", "wire", "DEFAULT_SYSTEM_PROMPT", "instance_from_link", "COPY_LINK_JS"]
+
+DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant."
+
+# Copies the address that opens a chat with the instance in the field: this page's address with
+# ?instance=ID and nothing else.
+COPY_LINK_JS = """(instance) => {
+  const link = new URL(location.origin + location.pathname);
+  const id = String(instance ?? '').trim();
+  if (id) link.searchParams.set('instance', id);
+  const said = id ? `Link copied: ${link}` : `Link copied (no instance in it): ${link}`;
+  (navigator.clipboard?.writeText(link.toString()) ?? Promise.reject()).catch(() => {});
+  return said;
+}"""
+
+
+def create(page: Page) -> None:
+    settings = page.settings
+    with gr.Group(visible=not page.locked, elem_id="instance-group"):
+        page.add("instance_id", gr.Textbox(label="Instance ID", value=settings.instance_id, max_lines=1,
+                                           placeholder="the ID of the Second Me to talk to", elem_id="instance-id",
+                                           visible=not page.locked))
+        directory_ui.create_status(page)
+    with gr.Row(visible=not page.locked, elem_id="link-row"):
+        page.add("copy_link", gr.Button("🔗 Copy link", size="sm", scale=0, min_width=110, elem_id="copy-link"))
+        page.add("link_note", gr.Markdown("", elem_id="link-note"))
+    directory_ui.create_browse(page)
+    page.add("system_prompt", gr.Textbox(label="System prompt", value=DEFAULT_SYSTEM_PROMPT, lines=3))
+    page.add("temperature", gr.Slider(0, 1, value=0.7, step=0.05, label="Temperature"))
+    page.add("max_tokens", gr.Slider(1, MAX_TOKENS_LIMIT, value=2000, step=1, label="Max tokens"))
+    with gr.Accordion("Advanced", open=False):
+        page.add("l0", gr.Checkbox(label="L0 retrieval", value=False,
+                                   info="Let the Second Me search its owner's documents"))
+        page.add("role_id", gr.Textbox(label="Role ID", value="", placeholder="optional: a role its owner defined",
+                                       max_lines=1))
+        page.add("endpoint", gr.Radio(list(ENDPOINTS), value="chat", label="Endpoint"))
+
+
+def instance_from_link(query: Any, locked: bool) -> tuple[str | None, str]:
+    """The instance ID a page address asks for (None: keep the field as it is) and a note about it.
+    Checked like typed input: a malformed one is ignored with a note, and nothing is sent."""
+    wanted = query.get("instance") if query is not None else None
+    if wanted is None or locked:
+        return None, ""
+    try:
+        return validate_instance_id(wanted), ""
+    except InvalidRequestError as exc:
+        return None, f"The link's instance ID was ignored: {exc}"
+
+
+def wire(page: Page) -> None:
+    page["copy_link"].click(None, page["instance_id"], page["link_note"], js=COPY_LINK_JS, queue=False,
+                            api_visibility="undocumented")
