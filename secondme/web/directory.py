@@ -35,6 +35,7 @@ class Listing:
 class Directory:
     fetch: Callable[[], Awaitable[list[Instance]]]
     ttl: float = TTL
+    clock: Callable[[], float] = time.monotonic
     reads: int = 0  # how many times the directory was actually read
     _listing: Listing | None = None
     _read_at: float = float("-inf")
@@ -49,12 +50,12 @@ class Directory:
         async with self._lock:
             if not self._fresh():  # nobody read it while this visitor waited
                 self._listing = await self._read()
-                self._read_at = time.monotonic()
+                self._read_at = self.clock()
         assert self._listing is not None
         return self._listing
 
     def _fresh(self) -> bool:
-        return self._listing is not None and time.monotonic() - self._read_at < self.ttl
+        return self._listing is not None and self.clock() - self._read_at < self.ttl
 
     async def _read(self) -> Listing:
         self.reads += 1
