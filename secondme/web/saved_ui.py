@@ -144,7 +144,8 @@ RENAME_JS = """(title, id) => {
   const C = window.secondmeChats, r = C.get(id), t = String(title ?? '').trim();
   if (!r || !t) return [C.radio(id), r?.title ?? title, ''];
   r.title = t.slice(0, 120); r.updated = Date.now();
-  return [C.radio(id), r.title, C.put(r)];
+  const note = C.put(r);
+  return [C.radio(id), r.title, note];
 }"""
 DELETE_JS = """(id, history, title) => {
   const C = window.secondmeChats;
