@@ -464,3 +464,13 @@ def test_an_error_during_edit_keeps_the_edited_message_and_says_why(faults: Faul
     assert texts(completed["output"]["data"][0]) == [
         ("user", "", "Edited"), ("assistant", "⚠️ Unknown instance",
                                  "No Second Me was found with the instance ID “editfails”. Check the ID (404).")]
+
+
+def test_the_api_page_names_what_it_takes_and_gives(local_app: Launched) -> None:
+    api = local_app.client.view_api(print_info=False, return_format="dict")
+    assert list(api["named_endpoints"]) == ["/chat"]  # nothing else of the page is offered
+    chat = api["named_endpoints"]["/chat"]
+    assert [p["parameter_name"] for p in chat["parameters"]] == ["message", "instance_id", "system_prompt",
+                                                                  "temperature", "max_tokens"]
+    assert chat["parameters"][-1]["type"] == {"type": "integer"}
+    assert [r["label"] for r in chat["returns"]] == ["reply"]

@@ -44,7 +44,11 @@ def open_tab(context: Any, url: str) -> ChatPage:
     """A ChatPage in an existing browser context (tabs of one browser share its storage)."""
     chat = ChatPage.__new__(ChatPage)
     chat.context, chat.page, chat.dialogs = context, context.new_page(), []
-    chat.page.on("dialog", lambda d: (chat.dialogs.append(d.message), d.accept()))
+    def accept(dialog: Any) -> None:
+        chat.dialogs.append(dialog.message)
+        dialog.accept()
+
+    chat.page.on("dialog", accept)
     chat.page.goto(url)
     chat.message_box.wait_for(state="visible", timeout=20000)
     return chat
@@ -292,7 +296,7 @@ def open_page(browser: Any) -> Iterator[Callable[..., ChatPage]]:  # noqa: F811
         page.close()
 
 
-def test_phone_screenshot_of_the_conversation_list(open_page: Callable[..., ChatPage], url: str,
+def test_screenshots_of_the_conversation_list_on_a_phone(open_page: Callable[..., ChatPage], url: str,
                                                    request: pytest.FixtureRequest) -> None:
     keep = request.config.getoption("--screenshots")
     if not keep:
