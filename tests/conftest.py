@@ -2,10 +2,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import httpx
 import pytest
 
 from secondme import AsyncSecondMeClient, SecondMeClient, SecondMeError
@@ -52,6 +55,24 @@ def launched_app(settings: Settings) -> Iterator[tuple[Any, str]]:
         yield app, url
     finally:
         app.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until_serving(url: str, timeout: float = 60.0) -> None:
+    """Wait for a server started in another process to answer ``url`` (any HTTP status will do)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise AssertionError(f"nothing answered {url} within {timeout:g} s")
 
 
 def local_instances() -> list[LocalInstance]:

@@ -379,7 +379,7 @@ def test_the_first_readme_command_chats_with_the_local_demo() -> None:
     import sys
     from pathlib import Path
 
-    from .test_server_limits import free_port
+    from .conftest import free_port, wait_until_serving
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     assert "python -m pip install -r requirements.txt && python app.py --demo" in readme
@@ -389,13 +389,7 @@ def test_the_first_readme_command_chats_with_the_local_demo() -> None:
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}/"
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(url + "gradio_api/info", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+        wait_until_serving(url + "gradio_api/info")
         client = Client(url, verbose=False)
         reply_text = client.predict("Hello, demo", api_name="/chat")
         client.close()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -23,7 +22,7 @@ from gradio_client.exceptions import AppError
 from secondme.web import Settings
 from secondme.web.checks import MAX_ROLE_ID_CHARS, MAX_SYSTEM_PROMPT_CHARS
 
-from .conftest import launched_app
+from .conftest import free_port, launched_app, wait_until_serving
 from .faults import CUT, FaultServer, chunk, data, http_head, reply
 
 SYSTEM = "You are a helpful assistant."
@@ -76,11 +75,6 @@ def page(faults: FaultServer) -> Iterator[Page]:
     launched.close()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 def send_args(message: Any = "Hi", history: Any = None, instance: Any = "abc", system: Any = SYSTEM,
               temperature: Any = 0.7, max_tokens: Any = 100, l0: Any = False, role_id: Any = "",
@@ -125,13 +119,7 @@ def app_process(faults: FaultServer) -> Iterator[tuple[psutil.Process, str]]:
     process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/gradio_api/info", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
+    wait_until_serving(url + "/gradio_api/info")
     yield psutil.Process(process.pid), url
     process.terminate()
     process.wait(timeout=10)

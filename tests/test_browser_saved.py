@@ -16,7 +16,7 @@ from secondme.web.saved_ui import MAX_SAVED_CHATS
 
 from .conftest import launched_app
 from .faults import FaultServer, chunk, data, http_head
-from .test_browser import ChatPage, browser, wait_until  # noqa: F401  (browser: the fixture)
+from .test_browser import ChatPage, browser, open_page, wait_until  # noqa: F401  (fixtures)
 
 
 @pytest.fixture(scope="module")
@@ -262,7 +262,7 @@ def test_keyboard_focus_escape_and_enter_while_streaming(browser: Any, faults: F
 
 
 @pytest.mark.parametrize("width", [1280, 390])
-def test_the_page_width_is_settled_from_the_first_paint(open_page: Callable[..., ChatPage], url: str,
+def test_the_page_width_is_settled_from_the_first_paint(open_page: Callable[..., ChatPage], url: str,  # noqa: F811
                                                         width: int) -> None:
     chat = open_page(url, width=width, height=900)
     container = "() => document.querySelector('.gradio-container').getBoundingClientRect().width"
@@ -275,7 +275,8 @@ def test_the_page_width_is_settled_from_the_first_paint(open_page: Callable[...,
     assert box.evaluate("e => e.getBoundingClientRect().width") >= 150  # room for the placeholder
 
 
-def test_a_locked_page_says_whom_you_talk_to(open_page: Callable[..., ChatPage], upstream: ServerThread) -> None:
+def test_a_locked_page_says_whom_you_talk_to(open_page: Callable[..., ChatPage],  # noqa: F811
+                                             upstream: ServerThread) -> None:
     with launched_app(Settings(base_url=upstream.url, instance_id="ann", lock_instance=True)) as (_, address):
         chat = open_page(address)
         note = chat.page.locator("#locked-note")
@@ -283,20 +284,7 @@ def test_a_locked_page_says_whom_you_talk_to(open_page: Callable[..., ChatPage],
         assert chat.page.locator("#browse").count() == 0
 
 
-@pytest.fixture
-def open_page(browser: Any) -> Iterator[Callable[..., ChatPage]]:  # noqa: F811
-    pages: list[ChatPage] = []
-
-    def make(address: str, **kwargs: Any) -> ChatPage:
-        pages.append(ChatPage(browser, address, **kwargs))
-        return pages[-1]
-
-    yield make
-    for page in pages:
-        page.close()
-
-
-def test_screenshots_of_the_conversation_list_on_a_phone(open_page: Callable[..., ChatPage], url: str,
+def test_screenshots_of_the_conversation_list_on_a_phone(open_page: Callable[..., ChatPage], url: str,  # noqa: F811
                                                    request: pytest.FixtureRequest) -> None:
     keep = request.config.getoption("--screenshots")
     if not keep:

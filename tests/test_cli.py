@@ -18,6 +18,7 @@ import requests
 from secondme import __version__
 from secondme.server import ServerThread
 
+from .conftest import free_port, wait_until_serving
 from .faults import FaultServer, chunk, data, http_head
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -181,20 +182,13 @@ def test_chat_refuses_a_malformed_id_before_anything() -> None:
 
 
 def test_serve_says_what_it_closes_and_stops_within_two_seconds(tmp_path: Path) -> None:
-    from .test_server_limits import free_port
 
     port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "secondme", "serve", "--port", str(port), "--rate", "2"],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                requests.get(url + "/api/upload/list", timeout=1)
-                break
-            except requests.exceptions.ConnectionError:
-                time.sleep(0.1)
+        wait_until_serving(url + "/api/upload/list")
         streams = [requests.post(url + "/api/chat/demo", json={"messages": [{"role": "user", "content": "Hi"}]},
                                  stream=True, timeout=10) for _ in range(2)]
         time.sleep(0.3)
@@ -238,13 +232,7 @@ def test_the_readme_terminal_examples_work_offline_as_written() -> None:
         pass
     process = subprocess.Popen(serve.split(), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                requests.get("http://127.0.0.1:8765/api/upload/list", timeout=1)
-                break
-            except requests.exceptions.ConnectionError:
-                time.sleep(0.1)
+        wait_until_serving("http://127.0.0.1:8765/api/upload/list")
         for line in examples:
             done = subprocess.run(["bash", "-c", line], cwd=ROOT, input="/quit\n", capture_output=True, text=True,
                                   timeout=60, env={k: v for k, v in os.environ.items() if k != "SECONDME_BASE_URL"})
@@ -256,7 +244,6 @@ def test_the_readme_terminal_examples_work_offline_as_written() -> None:
 
 
 def test_serve_upstream_says_once_what_it_does_not_pass_on() -> None:
-    from .test_server_limits import free_port
 
     process = subprocess.Popen([sys.executable, "-m", "secondme", "serve", "--port", str(free_port()), "--upstream",
                                 "http://user:secret@127.0.0.1:9/v1"], stdout=subprocess.PIPE,

@@ -6,21 +6,18 @@ import asyncio
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
 from secondme.web import Settings
 
-from .conftest import launched_app
+from .conftest import free_port, launched_app, wait_until_serving
 from .faults import FaultServer, http_head, reply
-from .test_server_limits import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -47,13 +44,7 @@ def demo_app_with_mcp() -> Iterator[str]:
     process = subprocess.Popen([sys.executable, "app.py", "--demo", "--mcp"], cwd=ROOT, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/gradio_api/info", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
+    wait_until_serving(url + "/gradio_api/info")
     yield url
     process.terminate()
     process.wait(timeout=10)

@@ -199,7 +199,7 @@ def test_relay_reports_a_dead_upstream_inside_the_stream() -> None:
 
 
 def test_serve_upstream_from_the_command_line(fault_server: FaultServer) -> None:
-    from .test_server_limits import free_port
+    from .conftest import free_port, wait_until_serving
 
     fault_server.script("/v1/chat/completions", [http_head(), reply("relayed", " reply")])
     port = free_port()
@@ -209,13 +209,7 @@ def test_serve_upstream_from_the_command_line(fault_server: FaultServer) -> None
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                requests.get(url + "/api/upload/list", timeout=1)
-                break
-            except requests.exceptions.ConnectionError:
-                time.sleep(0.1)
+        wait_until_serving(url + "/api/upload/list")
         assert SecondMeClient(url).chat("me", HELLO, temperature=0.4, max_tokens=9) == "relayed reply"
     finally:
         process.terminate()

@@ -19,13 +19,10 @@ import requests
 
 from secondme.server import MAX_BODY_BYTES, MAX_TOKENS, Delta, LocalInstance, ServerThread, create_app
 
+from .conftest import free_port, wait_until_serving
+
 HELLO = [{"role": "user", "content": "Hello"}]
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.mark.parametrize("field,raw", [
@@ -117,13 +114,7 @@ def served() -> Iterator[tuple[subprocess.Popen[str], str]]:
     process = subprocess.Popen([sys.executable, "-m", "secondme", "serve", "--port", str(port), "--rate", "2"],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            requests.get(url + "/api/upload/list", timeout=1)
-            break
-        except requests.exceptions.ConnectionError:
-            time.sleep(0.1)
+    wait_until_serving(url + "/api/upload/list")
     yield process, url
     if process.poll() is None:
         process.kill()

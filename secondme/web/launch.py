@@ -112,7 +112,7 @@ def launch_options(app: ChatBlocks) -> dict[str, Any]:
         "mcp_server": settings.mcp,
         # Uploads are only conversations to import.
         "max_file_size": MAX_IMPORT_BYTES,
-        # Nothing of a conversation is kept anywhere, the browser included.
+        # Gradio keeps no run history: conversations are kept by the page itself, in the browser (saved_ui).
         "run_history": False,
     }
 
