@@ -103,7 +103,9 @@ def test_status_and_browse_from_the_directory() -> None:
     assert update["info"].startswith("3 in the public directory, 2 online")
     assert locked_text(listing, "bob") == "You are talking to **Bob** (offline right now)."
     assert locked_text(Listing(problem="down"), "bob") == "You are talking to **bob**."
-    assert status_text(Listing((Instance("x", "<b>X</b>", "", "online"),)), "x") == "● Online: &lt;b&gt;X&lt;/b&gt;"
+    assert status_text(Listing((Instance("x", "<b>X</b>", "", "online"),)), "x") == "● Online: <b>X</b>"  # as text
+    assert locked_text(Listing((Instance("x", "<b>X</b>", "", "online"),)), "x") == (
+        "You are talking to **&lt;b&gt;X&lt;/b&gt;** (online).")  # Markdown: escaped
 
 
 @pytest.mark.parametrize("query, locked, expected", [
@@ -130,9 +132,8 @@ CHECKS = Checks(Limits(message_chars=1000, conversation_chars=5000), locked=Fals
 
 
 def write(tmp_path: Path, doc: Any) -> str:
-    path = tmp_path / "chat.json"
-    path.write_text(doc if isinstance(doc, str) else json.dumps(doc), encoding="utf-8")
-    return str(path)
+    """The text of a conversation file, as the browser reads it."""
+    return doc if isinstance(doc, str) else json.dumps(doc)
 
 
 GOOD = {"app": "secondme-chat", "title": "Talk", "instance_id": "ann", "base_url": "http://evil.example",
@@ -172,10 +173,12 @@ def test_a_hostile_import_is_refused_with_a_reason(tmp_path: Path, doc: Any, wor
     assert words in str(info.value)
 
 
-def test_an_import_is_size_capped(tmp_path: Path) -> None:
+def test_an_import_is_size_capped() -> None:
     import gradio as gr
 
-    path = tmp_path / "big.json"
-    path.write_text(" " * (MAX_IMPORT_BYTES + 1))
-    with pytest.raises(gr.Error, match="too large to import"):
-        read_import(str(path), CHECKS)
+    from secondme.web.saved_ui import TOO_LARGE
+
+    for text in (" " * (MAX_IMPORT_BYTES + 1), TOO_LARGE + "9999999"):  # sent whole, or as the browser's marker
+        with pytest.raises(gr.Error, match="too large to import"):
+            read_import(text, CHECKS)
+    assert read_import("", CHECKS) == ""  # the file picker was closed: nothing happens

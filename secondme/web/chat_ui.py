@@ -122,7 +122,6 @@ def create(page: Page) -> None:
                                        lines=1, max_lines=8, scale=5, min_width=160, autofocus=True))
         page.add("send", gr.Button("Send", variant="primary", scale=0, min_width=88, elem_id="send-button"))
         page.add("stop", gr.Button("Stop", variant="stop", scale=0, min_width=88, elem_id="stop-button"))
-    page.add("busy_hint", gr.Markdown("", elem_id="busy-hint"))
 
 
 def create_api(page: Page) -> None:
@@ -130,6 +129,9 @@ def create_api(page: Page) -> None:
     page.add("api_max_tokens", gr.Number(2000, precision=0, minimum=1, maximum=MAX_TOKENS_LIMIT, label="max_tokens",
                                          visible=False))
     page.add("api_reply", gr.Textbox(label="reply", visible=False))
+
+
+def create_api_trigger(page: Page) -> None:
     page.add("api_trigger", gr.Button(visible=False))
 
 

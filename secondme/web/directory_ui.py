@@ -12,11 +12,7 @@ import gradio as gr
 from .directory import Listing
 from .page import Page
 
-__all__ = ["create_status", "create_browse", "wire", "status_text", "browse_update", "locked_text"]
-
-
-def create_status(page: Page) -> None:
-    page.add("instance_status", gr.Markdown("", elem_id="instance-status"))
+__all__ = ["create_browse", "wire", "status_text", "browse_update", "locked_text"]
 
 
 def create_browse(page: Page) -> None:
@@ -38,8 +34,8 @@ def status_text(listing: Listing, instance_id: Any) -> str:
     found = listing.find(wanted)
     if found is None:
         return "Not in the public directory (it may still answer)."
-    name = html.escape(found.name)
-    return f"● Online: {name}" if found.online else f"○ Offline: {name} is not connected right now."
+    # Shown as the Instance ID field's info line: plain text, never markup.
+    return f"● Online: {found.name}" if found.online else f"○ Offline: {found.name} is not connected right now."
 
 
 def browse_update(listing: Listing) -> dict[str, Any]:
@@ -71,17 +67,20 @@ def wire(page: Page, demo: Any) -> None:
         demo.load(on_load_locked, None, page["locked_note"], **hidden)
         return
 
-    async def on_load(current: Any, request: gr.Request) -> tuple[Any, str, dict[str, Any], str]:
+    async def on_load(current: Any, request: gr.Request) -> tuple[dict[str, Any], Any, dict[str, Any]]:
         linked, note = instance_from_link(request.query_params if request else None, page.locked)
         listing = await directory.listing()
         shown = linked if linked is not None else current
-        return (linked if linked is not None else gr.skip()), note, browse_update(listing), status_text(listing, shown)
+        field = gr.update(info=status_text(listing, shown) or None)
+        if linked is not None:
+            field["value"] = linked
+        return field, (note or gr.skip()), browse_update(listing)
 
-    demo.load(on_load, instance, [instance, page["link_note"], page["browse"], page["instance_status"]], **hidden)
+    demo.load(on_load, instance, [instance, page["note"], page["browse"]], **hidden)
 
-    async def on_instance(instance_id: Any) -> str:
-        return status_text(await directory.listing(), instance_id)
+    async def on_instance(instance_id: Any) -> dict[str, Any]:
+        return gr.update(info=status_text(await directory.listing(), instance_id) or None)
 
-    instance.change(on_instance, instance, page["instance_status"], queue=False, **hidden)
+    instance.change(on_instance, instance, instance, queue=False, **hidden)
     page["browse"].input(None, page["browse"], instance, js="(picked) => picked ?? ''", queue=False,
                          api_visibility="undocumented")

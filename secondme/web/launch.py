@@ -30,9 +30,9 @@ CSS = """
 .gradio-container { width: 100% !important; max-width: 1280px !important; margin: 0 auto !important; }
 .hidden-trigger { display: none !important; }
 #busy-hint:empty { display: none; }
-#busy-hint { color: var(--body-text-color-subdued); }
+#busy-hint { color: var(--body-text-color-subdued); font-size: var(--text-sm); margin: 4px 0 0; }
 #saved .wrap { flex-direction: column; }
-#link-note p, #storage-note p, #instance-status p { font-size: var(--text-sm); margin: 0; }
+#note p { font-size: var(--text-sm); margin: 0; }
 #header h1 { margin-bottom: 0.2em; }
 #composer { align-items: flex-end; }
 /* Send and Stop swap while a reply streams (chat_ui.busy_js and chat_ui.IDLE_JS set the class). */
@@ -52,6 +52,8 @@ CSS = """
 #conversation .error-notice .title p { font-weight: 600; }
 @media (max-width: 640px) {
   .gradio-container { padding: 8px !important; }
+  /* On a phone the conversation comes first, then the saved ones, then the settings. */
+  #chat-column { order: 1; } #saved { order: 2; } #settings { order: 3; }
   #header p { font-size: 0.92em; }
 }
 """
@@ -75,12 +77,16 @@ HEAD = """<script>
     if (!busy) return;
     if (e.key === 'Escape') { document.querySelector('#stop-button')?.click(); e.preventDefault(); }
     else if (e.key === 'Enter' && !e.shiftKey && e.target?.closest?.('#message')) {
-      const hint = document.querySelector('#busy-hint .prose') || document.querySelector('#busy-hint');
-      if (hint) hint.textContent = '{busy}';
+      let hint = document.querySelector('#busy-hint');
+      if (!hint) {
+        hint = Object.assign(document.createElement('p'), {id: 'busy-hint', role: 'status'});
+        document.querySelector('#composer')?.after(hint);
+      }
+      hint.textContent = '{busy}';
     }
   });
   new MutationObserver(() => {
-    const hint = document.querySelector('#busy-hint .prose') || document.querySelector('#busy-hint');
+    const hint = document.querySelector('#busy-hint');
     if (hint && hint.textContent && !document.querySelector('#composer')?.classList.contains('busy')) {
       hint.textContent = '';
     }

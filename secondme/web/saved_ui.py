@@ -4,14 +4,13 @@ Each conversation is one ``localStorage`` entry of its own (``secondme.chat.<id>
 conversation it has open, so two tabs never lose each other's conversations, and a tab's list follows
 the others' through the ``storage`` event. A conversation is saved when a reply ends, is stopped or
 fails, never on a streamed update. All of it runs in the browser (``STORE_JS`` and the events' scripts);
-the server only checks an imported file.
+the server only checks an imported file's text.
 """
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -19,14 +18,17 @@ import gradio as gr
 from .. import __version__
 from ..errors import InvalidRequestError
 from ..protocol import validate_instance_id
+from . import settings_ui
 from .conversation import assistant, message_text, notice, user
 from .page import Page
 
-__all__ = ["create", "wire", "STORE_JS", "MAX_SAVED_CHATS", "MAX_SAVED_CHARS", "read_import", "MAX_IMPORT_BYTES"]
+__all__ = ["create", "create_hidden", "create_triggers", "wire", "STORE_JS", "MAX_SAVED_CHATS", "MAX_SAVED_CHARS",
+           "read_import", "MAX_IMPORT_BYTES"]
 
 MAX_SAVED_CHATS = 50
 MAX_SAVED_CHARS = 2_000_000  # of all saved conversations together, as stored
 MAX_IMPORT_BYTES = 2_000_000
+TOO_LARGE = "\u0000too large: "  # what the browser sends instead of a file over MAX_IMPORT_BYTES
 SETTINGS = ("system_prompt", "temperature", "max_tokens", "l0", "role_id", "endpoint")
 
 # The browser's side: window.secondmeChats. Loaded once in the page's <head> (launch.py).
@@ -183,6 +185,18 @@ EXPORT_JSON_JS = f"""({_RECORD_PARAMS}) => {{
   C.download(`${{(doc.title).replace(/[^\\w.-]+/g, '_').slice(0, 60)}}.json`, 'application/json',
              JSON.stringify(doc, null, 2));
 }}"""
+# Asks the visitor for a file and hands its text to the server's check (read_import) through a hidden box.
+PICK_JS = """() => new Promise((resolve) => {
+  const input = Object.assign(document.createElement('input'), {type: 'file', accept: '.json,application/json'});
+  input.addEventListener('cancel', () => resolve(''));
+  input.addEventListener('change', () => {
+    const file = input.files?.[0];
+    if (!file) return resolve('');
+    if (file.size > MAX) return resolve(TOO_LARGE + file.size);
+    file.text().then(resolve, () => resolve(''));
+  });
+  input.click();
+})""".replace("MAX", str(MAX_IMPORT_BYTES)).replace("TOO_LARGE", json.dumps(TOO_LARGE))
 IMPORT_JS = f"""(imported, {_RECORD_PARAMS}) => {{
   const C = window.secondmeChats;
   let r; try {{ r = JSON.parse(imported || 'null'); }} catch (e) {{ r = null; }}
@@ -198,41 +212,51 @@ IMPORT_JS = f"""(imported, {_RECORD_PARAMS}) => {{
 def create(page: Page) -> None:
     page.add("chats", gr.Radio(label="Conversations", choices=[], value=None, elem_id="chats",
                                info="Kept in this browser only."))
+    page.add("chat_title", gr.Textbox(label="Title", max_lines=1, placeholder="rename: type and press Enter",
+                                      elem_id="chat-title"))
     with gr.Row(elem_id="chat-actions"):
         page.add("new_chat", gr.Button("+ New chat", size="sm", elem_id="new-chat", variant="primary",
                                             min_width=60))
         page.add("delete_chat", gr.Button("Delete", size="sm", elem_id="delete-chat", min_width=60))
         page.add("delete_all", gr.Button("Delete all", size="sm", elem_id="delete-all", min_width=60))
-    page.add("chat_title", gr.Textbox(label="Title", max_lines=1, placeholder="rename: type and press Enter",
-                                      elem_id="chat-title"))
     with gr.Row(elem_id="export-row"):
         page.add("export_md", gr.Button("⬇ Markdown", size="sm", elem_id="export-md", min_width=60))
         page.add("export_json", gr.Button("⬇ JSON", size="sm", elem_id="export-json", min_width=60))
-        page.add("import_file", gr.UploadButton("⬆ Import", size="sm", file_types=[".json"], type="filepath",
-                                                elem_id="import-json", min_width=60))
-    page.add("storage_note", gr.Markdown("", elem_id="storage-note"))
+        page.add("import_file", gr.Button("⬆ Import", size="sm", elem_id="import-json", min_width=60))
+        settings_ui.create_copy_link(page)
+    page.add("note", gr.Markdown("", elem_id="note"))  # what the page has to say: saved, imported, copied
+
+
+def create_hidden(page: Page) -> None:
+    """Values the browser's scripts pass around. ui.py places every hidden part together: each run of
+    fields is one more block that every new session pays for."""
     page.add("chat_id", gr.Textbox(visible=False, elem_id="chat-id"))
-    page.add("imported", gr.Textbox(visible=False))
+    page.add("imported", gr.Textbox(visible=False))  # the file's text, then the checked conversation
+
+
+def create_triggers(page: Page) -> None:
     page.add("refresh_chats", gr.Button("refresh", elem_id="refresh-chats", elem_classes=["hidden-trigger"]))
 
 
-def read_import(path: Any, checks: Any) -> str:
-    """An exported conversation, checked as hostile, as the record the browser saves; or gr.Error.
+def read_import(text: Any, checks: Any) -> str:
+    """An exported conversation's text, checked as hostile, as the record the browser saves; or gr.Error.
     Only text messages with known roles are taken; nothing in the file names a server file or a base URL
-    that is ever used."""
-    if not isinstance(path, str):
-        raise gr.Error("Choose a conversation file exported from this page (.json).", title="Not imported")
-    file = Path(path)
-    if file.stat().st_size > MAX_IMPORT_BYTES:
-        raise gr.Error(f"That file is too large to import (at most {MAX_IMPORT_BYTES:,} bytes).", title="Not imported")
+    that is ever used. An empty text (the file picker was closed) imports nothing."""
+    if text is None or text == "":
+        return ""
+    too_large = isinstance(text, str) and text.startswith(TOO_LARGE)
+    if not isinstance(text, str) or too_large or len(text.encode("utf-8", "replace")) > MAX_IMPORT_BYTES:
+        raise gr.Error(f"That file is too large to import (at most {MAX_IMPORT_BYTES:,} bytes)." if too_large
+                       or isinstance(text, str) else "Choose a conversation file exported from this page (.json).",
+                       title="Not imported", print_exception=False)
     try:
-        doc = json.loads(file.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError):
+        doc = json.loads(text)
+    except ValueError:
         raise gr.Error("That file is not a conversation exported from this page (it is not JSON).",
-                       title="Not imported") from None
+                       title="Not imported", print_exception=False) from None
     problem, record = _record(doc, checks)
     if problem:
-        raise gr.Error(f"That file could not be imported: {problem}", title="Not imported")
+        raise gr.Error(f"That file could not be imported: {problem}", title="Not imported", print_exception=False)
     return json.dumps(record)
 
 
@@ -278,25 +302,26 @@ def wire(page: Page, demo: Any) -> None:
     record = page.get(*RECORD)
     listing = [page["chats"], *record]  # what opening a conversation sets
     for step in page.finished:  # a reply ended, was stopped or failed
-        step.then(None, record, [page["chats"], page["chat_id"], page["chat_title"], page["storage_note"]],
+        step.then(None, record, [page["chats"], page["chat_id"], page["chat_title"], page["note"]],
                   js=SAVE_JS, **js_only)
     if page.cleared is not None:  # Clear starts a new conversation; the cleared one stays in the list
         page.cleared.then(None, None, [page["chat_id"], page["chat_title"]], js=FORGET_CURRENT_JS, **js_only)
-    demo.load(None, [page["chats"], *record], [*listing, page["storage_note"]], js=RESTORE_JS, **js_only)
-    page["chats"].input(None, [page["chats"], *record], [*listing, page["storage_note"]], js=OPEN_JS,
+    demo.load(None, [page["chats"], *record], [*listing, page["note"]], js=RESTORE_JS, **js_only)
+    page["chats"].input(None, [page["chats"], *record], [*listing, page["note"]], js=OPEN_JS,
                         cancels=page.running, **js_only)
-    fresh = [page["chats"], page["history"], page["chat_id"], page["chat_title"], page["storage_note"]]
+    fresh = [page["chats"], page["history"], page["chat_id"], page["chat_title"], page["note"]]
     page["new_chat"].click(None, None, fresh, js=NEW_JS, cancels=page.running, **js_only)
     asked = [page["chat_id"], page["history"], page["chat_title"]]
     page["delete_chat"].click(None, asked, fresh, js=DELETE_JS, cancels=page.running, **js_only)
     page["delete_all"].click(None, asked, fresh, js=DELETE_ALL_JS, cancels=page.running, **js_only)
     page["chat_title"].submit(None, [page["chat_title"], page["chat_id"]],
-                              [page["chats"], page["chat_title"], page["storage_note"]], js=RENAME_JS, **js_only)
+                              [page["chats"], page["chat_title"], page["note"]], js=RENAME_JS, **js_only)
     page["refresh_chats"].click(None, page["chat_id"], page["chats"], js=REFRESH_JS, **js_only)
     page["export_md"].click(None, [page["history"], page["chat_title"], page["instance_id"]], None,
                             js=EXPORT_MD_JS, **js_only)
     page["export_json"].click(None, record, None, js=EXPORT_JSON_JS, **js_only)
     checks = page.ctl.checks
-    page["import_file"].upload(lambda path: read_import(path, checks), page["import_file"], page["imported"],
-                               api_visibility="undocumented", show_progress="hidden").success(
-        None, [page["imported"], *record], [*listing, page["storage_note"]], js=IMPORT_JS, **js_only)
+    page["import_file"].click(None, None, page["imported"], js=PICK_JS, **js_only).success(
+        lambda text: read_import(text, checks), page["imported"], page["imported"],
+        api_visibility="undocumented", show_progress="hidden").success(
+        None, [page["imported"], *record], [*listing, page["note"]], js=IMPORT_JS, **js_only)

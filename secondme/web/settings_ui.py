@@ -15,7 +15,7 @@ from . import directory_ui
 from .checks import MAX_TOKENS_LIMIT
 from .page import Page
 
-__all__ = ["create", "wire", "DEFAULT_SYSTEM_PROMPT", "instance_from_link", "COPY_LINK_JS"]
+__all__ = ["create", "create_copy_link", "wire", "DEFAULT_SYSTEM_PROMPT", "instance_from_link", "COPY_LINK_JS"]
 
 DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant."
 
@@ -33,14 +33,11 @@ COPY_LINK_JS = """(instance) => {
 
 def create(page: Page) -> None:
     settings = page.settings
-    with gr.Group(visible=not page.locked, elem_id="instance-group"):
-        page.add("instance_id", gr.Textbox(label="Instance ID", value=settings.instance_id, max_lines=1,
-                                           placeholder="the ID of the Second Me to talk to", elem_id="instance-id",
-                                           visible=not page.locked))
-        directory_ui.create_status(page)
-    with gr.Row(visible=not page.locked, elem_id="link-row"):
-        page.add("copy_link", gr.Button("🔗 Copy link", size="sm", scale=0, min_width=110, elem_id="copy-link"))
-        page.add("link_note", gr.Markdown("", elem_id="link-note"))
+    # Its info line is the quiet status of that Second Me (directory_ui), not a block of its own:
+    # every block is a cost each new session pays.
+    page.add("instance_id", gr.Textbox(label="Instance ID", value=settings.instance_id, max_lines=1,
+                                       placeholder="the ID of the Second Me to talk to", elem_id="instance-id",
+                                       visible=not page.locked))
     directory_ui.create_browse(page)
     page.add("system_prompt", gr.Textbox(label="System prompt", value=DEFAULT_SYSTEM_PROMPT, lines=3))
     page.add("temperature", gr.Slider(0, 1, value=0.7, step=0.05, label="Temperature"))
@@ -65,6 +62,11 @@ def instance_from_link(query: Any, locked: bool) -> tuple[str | None, str]:
         return None, f"The link's instance ID was ignored: {exc}"
 
 
+def create_copy_link(page: Page) -> None:
+    page.add("copy_link", gr.Button("🔗 Copy link", size="sm", min_width=60, elem_id="copy-link",
+                                    visible=not page.locked))
+
+
 def wire(page: Page) -> None:
-    page["copy_link"].click(None, page["instance_id"], page["link_note"], js=COPY_LINK_JS, queue=False,
+    page["copy_link"].click(None, page["instance_id"], page["note"], js=COPY_LINK_JS, queue=False,
                             api_visibility="undocumented")

@@ -92,7 +92,10 @@ def build_app(settings: Settings | None = None, *,
                 chat_ui.create(page)
             with gr.Column(scale=1, min_width=240, elem_id="settings"):
                 settings_ui.create(page)
-                chat_ui.create_api(page)
+        saved_ui.create_hidden(page)
+        chat_ui.create_api(page)
+        saved_ui.create_triggers(page)
+        chat_ui.create_api_trigger(page)
         chat_ui.wire(page)
         settings_ui.wire(page)
         directory_ui.wire(page, demo)
