@@ -3,7 +3,7 @@
 It answers both chat routes and the public directory the way the hosted service does
 (chunk shape, heartbeats, errors inside the stream, 404/422/503), so the whole product runs
 and is tested with no network. Replies come from an honest demo responder, or are relayed
-to any OpenAI-compatible server with ``--upstream``.
+to any OpenAI-compatible server with ``--upstream`` (relay.py).
 """
 
 from __future__ import annotations
@@ -17,16 +17,13 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import httpx
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware import Middleware
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from .async_client import sse_data
-from .errors import SecondMeError, error_detail, redact_url
-from .protocol import ReplyAssembler
+from .errors import SecondMeError, redact_url
 from .serving import AnnouncingServer, BodyLimit, ServerThread, server_config
 
 __all__ = [
@@ -36,7 +33,6 @@ __all__ = [
     "create_app",
     "demo_responder",
     "paced",
-    "UpstreamResponder",
     "MODEL_NAME",
     "ServerThread",
     "serve",
@@ -183,47 +179,6 @@ async def paced(pieces: Iterable[str], chunks_per_second: float) -> AsyncGenerat
         if interval:
             await asyncio.sleep(max(0.0, start + n * interval - time.monotonic()))
         yield Delta(piece)
-
-
-class UpstreamResponder:
-    """Relays each request to an OpenAI-compatible server (llama.cpp, Ollama, vLLM, …)."""
-
-    def __init__(self, base_url: str, *, model: str = "default", api_key: str | None = None) -> None:
-        self.url = base_url.rstrip("/") + "/chat/completions"
-        self.model = model
-        self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._http = httpx.AsyncClient(timeout=httpx.Timeout(300.0, connect=10.0))
-
-    async def __call__(
-        self, body: ChatBody, instance: LocalInstance
-    ) -> AsyncGenerator[Delta, None]:
-        payload = {
-            "model": self.model,
-            "messages": [m.model_dump() for m in body.messages],
-            "temperature": body.temperature,
-            "max_tokens": body.max_tokens,
-            "stream": True,
-        }
-        try:
-            async with self._http.stream("POST", self.url, json=payload, headers=self._headers) as response:
-                if response.status_code >= 400:
-                    said = (await response.aread())[:65536].decode("utf-8", "replace")
-                    detail = error_detail(said, response.headers.get("content-type", ""))
-                    raise SecondMeError(f"The upstream model server answered {response.status_code}"
-                                        + (f": {detail}" if detail else "") + ".")
-                reply = ReplyAssembler()
-                async for data in sse_data(response):
-                    text = reply.feed(data)
-                    if text:
-                        yield Delta(text)
-                    if reply.finished:
-                        break
-                reply.close()
-                yield Delta(finish_reason=reply.finish_reason or "stop")
-        except httpx.HTTPError as exc:
-            raise SecondMeError(
-                f"The upstream model server could not be reached ({type(exc).__name__})."
-            ) from exc
 
 
 def _chunk(reply_id: str, created: int, delta: dict[str, Any] | None, finish_reason: str | None,
@@ -401,6 +356,8 @@ def serve(*, host: str, port: int, instances: list[str], offline: list[str], rat
     """``secondme serve``: the local instance on ``host:port`` until Ctrl-C or SIGTERM (within 2 s)."""
     served = [LocalInstance(i, chunks_per_second=rate) for i in instances]
     served += [LocalInstance(i, online=False) for i in offline]
+    from .relay import UpstreamResponder
+
     responder: Responder = (UpstreamResponder(upstream, model=upstream_model, api_key=upstream_key)
                             if upstream else demo_responder)
     app = create_app(served, responder=responder, heartbeat_interval=heartbeat)

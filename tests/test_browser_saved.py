@@ -173,6 +173,23 @@ def test_no_storage_is_a_notice_not_a_crash(browser: Any, url: str) -> None:  # 
         ctx.close()
 
 
+def test_a_full_storage_is_a_notice_not_a_crash(browser: Any, url: str) -> None:  # noqa: F811
+    ctx = browser.new_context()
+    ctx.add_init_script("""const setItem = Storage.prototype.setItem;
+      Storage.prototype.setItem = function (key, value) {
+        if (key.startsWith('secondme.chat.')) throw new DOMException('full', 'QuotaExceededError');
+        return setItem.call(this, key, value);
+      };""")
+    try:
+        chat = open_tab(ctx, url)
+        chat.send("No room")
+        chat.wait_for_bot(lambda t: t.endswith("max tokens 2000."))
+        wait_until(lambda: "storage is full" in chat.page.locator("#note").inner_text(), 5, "the notice")
+        assert chat.messages()[0] == ("user", "No room") and stored(chat) == []
+    finally:
+        ctx.close()
+
+
 def test_export_and_import_round_trip(context: Any, url: str, tmp_path: Path) -> None:
     chat = open_tab(context, url)
     talk(chat, "Keep <b>this</b> safe")

@@ -18,7 +18,8 @@ import pytest
 import requests
 
 from secondme import InstanceNotFoundError, InstanceUnavailableError, SecondMeClient, StreamError
-from secondme.server import Delta, LocalInstance, ServerThread, UpstreamResponder, create_app
+from secondme.relay import UpstreamResponder
+from secondme.server import Delta, LocalInstance, ServerThread, create_app
 
 from .faults import FaultServer, chunk, data, http_body, http_head, reply
 

@@ -8,7 +8,6 @@ only emptied when the server will accept the message.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -89,12 +88,6 @@ def conversation_problem(history: Any, limit: int) -> str:
     return ""
 
 
-def _finite_number(check: Callable[[Any], object], value: Any) -> str:
-    if isinstance(value, float) and not math.isfinite(value):
-        return _problem(check, math.nan)
-    return _problem(check, value)
-
-
 @dataclass(frozen=True)
 class Checks:
     """The checks of one page: its limits, and whether its instance is locked."""
@@ -108,9 +101,8 @@ class Checks:
         problems = {
             "instance_id": "" if self.locked else _problem(validate_instance_id, values.get("instance_id")),
             "system_prompt": _text(values.get("system_prompt"), "system prompt", MAX_SYSTEM_PROMPT_CHARS),
-            "temperature": _finite_number(check_temperature, values.get("temperature")),
-            "max_tokens": _finite_number(lambda v: check_max_tokens(v, limit=MAX_TOKENS_LIMIT),
-                                         values.get("max_tokens")),
+            "temperature": _problem(check_temperature, values.get("temperature")),
+            "max_tokens": _problem(lambda v: check_max_tokens(v, limit=MAX_TOKENS_LIMIT), values.get("max_tokens")),
         }
         if "l0" in values:
             problems["l0"] = "" if isinstance(values["l0"], bool) else "L0 retrieval must be true or false."
