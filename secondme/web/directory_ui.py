@@ -67,20 +67,18 @@ def wire(page: Page, demo: Any) -> None:
         demo.load(on_load_locked, None, page["locked_note"], **hidden)
         return
 
-    async def on_load(current: Any, request: gr.Request) -> tuple[dict[str, Any], Any, dict[str, Any]]:
+    async def on_load(request: gr.Request) -> tuple[Any, Any, dict[str, Any]]:
         linked, note = instance_from_link(request.query_params if request else None, page.locked)
         listing = await directory.listing()
-        shown = linked if linked is not None else current
-        field = gr.update(info=status_text(listing, shown) or None)
-        if linked is not None:
-            field["value"] = linked
-        return field, (note or gr.skip()), browse_update(listing)
-
-    demo.load(on_load, instance, [instance, page["note"], page["browse"]], **hidden)
+        return (linked if linked is not None else gr.skip()), (note or gr.skip()), browse_update(listing)
 
     async def on_instance(instance_id: Any) -> dict[str, Any]:
         return gr.update(info=status_text(await directory.listing(), instance_id) or None)
 
+    # The status follows the field; after the load, it is read for whatever the field then holds (a link's
+    # instance, or the one of the conversation the browser restored).
+    demo.load(on_load, None, [instance, page["note"], page["browse"]], **hidden).then(
+        on_instance, instance, instance, queue=False, **hidden)
     instance.change(on_instance, instance, instance, queue=False, **hidden)
     page["browse"].input(None, page["browse"], instance, js="(picked) => picked ?? ''", queue=False,
                          api_visibility="undocumented")
