@@ -85,6 +85,17 @@ def test_a_reload_keeps_the_conversation(context: Any, url: str) -> None:
     assert saved_titles(chat) == ["Remember me"]
 
 
+def test_after_a_reload_the_status_is_the_restored_instances(context: Any, url: str) -> None:
+    chat = open_tab(context, url)
+    field(chat, "instance-id").fill("away")
+    chat.send("Anyone there?")
+    wait_until(lambda: "Anyone there?" in json.dumps([r.get("messages") for r in stored(chat)]), 10, "the save")
+    chat.page.reload()
+    chat.message_box.wait_for(state="visible")
+    wait_until(lambda: field(chat, "instance-id").input_value() == "away", 10, "the restored instance")
+    wait_until(lambda: "Offline: Away" in chat.page.locator("#instance-id").inner_text(), 5, "its status")
+
+
 def test_two_tabs_never_lose_each_others_conversations(context: Any, url: str) -> None:
     first, second = open_tab(context, url), open_tab(context, url)
     talk(first, "From the first tab")
