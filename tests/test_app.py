@@ -468,3 +468,21 @@ def test_the_api_page_names_what_it_takes_and_gives(local_app: Launched) -> None
                                                                   "temperature", "max_tokens"]
     assert chat["parameters"][-1]["type"] == {"type": "integer"}
     assert [r["label"] for r in chat["returns"]] == ["reply"]
+
+
+def test_a_long_conversation_sends_the_recent_turns_and_says_so_quietly(faults: FaultServer) -> None:
+    faults.script("/api/chat/longtalk", [http_head(), reply("Noted.")])
+    launched = Launched(Settings(base_url=faults.url, max_context_chars=200))
+    history = [{"role": "user", "content": "old question " * 10}, {"role": "assistant", "content": "old answer " * 10},
+               {"role": "user", "content": "Recent?"}, {"role": "assistant", "content": "Recent."}]
+    try:
+        final = respond(launched, "And now?", history, "longtalk", system="Be brief.")[-1]
+    finally:
+        launched.close()
+    sent = faults.requests_to("/api/chat/longtalk")[-1].json()["messages"]
+    assert sent == [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Recent?"},
+                    {"role": "assistant", "content": "Recent."}, {"role": "user", "content": "And now?"}]
+    assert texts(final)[-2] == ("assistant", "", "Noted.")
+    assert texts(final)[-1][1] == "ℹ️ 2 older messages not sent"
+    assert final[-1]["metadata"]["status"] == "done"  # quiet: shown collapsed
+    assert Settings.from_env({"SECONDME_MAX_CONTEXT_CHARS": "5000"}).max_context_chars == 5000

@@ -138,3 +138,22 @@ def test_code_is_left_exactly_as_written() -> None:
     from secondme.web.conversation import shown_as_written
     text = "`<b>code</b>` and\n```html\n<div>block</div>\n```\n"
     assert shown_as_written(text) == text
+
+
+def test_fit_context_keeps_the_system_prompt_and_the_most_recent_turns() -> None:
+    from secondme.web.conversation import fit_context
+
+    def m(role: str, n: int, tag: str) -> dict[str, str]:
+        return {"role": role, "content": tag * n}
+
+    messages = [m("system", 10, "s"), m("user", 40, "a"), m("assistant", 40, "b"), m("user", 30, "c"),
+                m("assistant", 30, "d"), m("user", 20, "e")]
+    assert fit_context(messages, 1000) == (messages, 0)
+    fitted, left_out = fit_context(messages, 10 + 30 + 30 + 20)
+    assert fitted == [messages[0], *messages[3:]] and left_out == 2
+    # A reply whose question was left out is left out too, so the request starts with the user.
+    fitted, left_out = fit_context(messages, 10 + 30 + 20)
+    assert fitted == [messages[0], messages[5]] and left_out == 4
+    # The message being answered is always sent, even alone and too long.
+    assert fit_context([m("user", 500, "x")], 100) == ([m("user", 500, "x")], 0)
+    assert fit_context(messages[1:], 25) == ([messages[5]], 4)

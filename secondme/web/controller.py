@@ -23,8 +23,10 @@ from .conversation import (
     ERROR_MARK,
     Message,
     assistant,
+    context_notice,
     edit_user_message,
     error_notice,
+    fit_context,
     is_notice,
     notice,
     stopped_notice,
@@ -180,9 +182,10 @@ class ChatController:
         of the reply; a failure ends it with a notice, keeping what already streamed (and the
         user's message, so Retry works)."""
         yield history
+        messages, left_out = fit_context(to_upstream(turn.system_prompt, history), self.settings.max_context_chars)
         text = ""
         try:
-            async for text in self.reply_text(to_upstream(turn.system_prompt, history), turn, session):
+            async for text in self.reply_text(messages, turn, session):
                 yield [*history, assistant(text)]
         except SecondMeError as exc:
             kept = exc.partial if len(exc.partial) > len(text) else text
@@ -191,6 +194,8 @@ class ChatController:
         if not text:
             yield [*history, notice(f"{ERROR_MARK} Empty reply",
                                     "The Second Me finished without saying anything. Press ↻ to try again.")]
+        elif left_out:
+            yield [*history, assistant(text), context_notice(left_out)]
 
     # -- events ----------------------------------------------------------------------------
     # Each action is one queued event whose only output is the conversation: updating another

@@ -40,6 +40,8 @@ __all__ = [
     "assistant",
     "notice",
     "error_notice",
+    "fit_context",
+    "context_notice",
     "ERROR_MARK",
     "stopped_notice",
     "until_last_user",
@@ -122,8 +124,34 @@ def assistant(text: str) -> Message:
     return _message("assistant", text)
 
 
-def notice(title: str, text: str) -> Message:
-    return _message("assistant", text, {"title": title})
+def notice(title: str, text: str, *, quiet: bool = False) -> Message:
+    """A message shown in the conversation and never sent upstream; a quiet one starts collapsed."""
+    return _message("assistant", text, {"title": title, "status": "done"} if quiet else {"title": title})
+
+
+def fit_context(messages: list[dict[str, str]], limit: int) -> tuple[list[dict[str, str]], int]:
+    """The messages to send when they must fit in ``limit`` characters: the system prompt, then the most
+    recent messages that fit, starting with one of the user's; and how many older ones were left out.
+    The last message (the one being answered) is always sent."""
+    system = messages[:1] if messages and messages[0]["role"] == "system" else []
+    turns = messages[len(system):]
+    room = limit - sum(len(m["content"]) for m in system)
+    kept: list[dict[str, str]] = []
+    for message in reversed(turns):
+        if kept and len(message["content"]) > room:
+            break
+        kept.insert(0, message)
+        room -= len(message["content"])
+    while len(kept) > 1 and kept[0]["role"] != "user":
+        kept.pop(0)  # a reply without the message it answered would mislead
+    return [*system, *kept], len(turns) - len(kept)
+
+
+def context_notice(left_out: int) -> Message:
+    """The quiet note under a reply whose request left older messages out."""
+    return notice(f"ℹ️ {left_out} older message{'s' if left_out != 1 else ''} not sent",
+                  "This conversation is longer than this page sends at once, so the Second Me answered from "
+                  "the most recent messages only.", quiet=True)
 
 
 ERROR_MARK = "⚠️"  # an error notice's title starts with it; the page styles and announces those (launch.py)

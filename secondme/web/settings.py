@@ -43,6 +43,7 @@ class Settings:
     mcp: bool = False
     max_message_chars: int = Limits.message_chars
     max_conversation_chars: int = Limits.conversation_chars
+    max_context_chars: int = 32_000  # what one request sends at most; older messages are left out
 
     @property
     def limits(self) -> Limits:
@@ -61,5 +62,6 @@ class Settings:
             queue_size=_int(env, "SECONDME_QUEUE_SIZE", cls.queue_size),
             max_message_chars=_int(env, "SECONDME_MAX_MESSAGE_CHARS", cls.max_message_chars),
             max_conversation_chars=_int(env, "SECONDME_MAX_CONVERSATION_CHARS", cls.max_conversation_chars),
+            max_context_chars=_int(env, "SECONDME_MAX_CONTEXT_CHARS", cls.max_context_chars),
         )
         return replace(settings, **overrides)
