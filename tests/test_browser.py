@@ -287,7 +287,7 @@ def test_offline_and_unknown_instances_show_a_notice_in_the_conversation(
 def test_a_bad_instance_id_is_reported_inline_and_nothing_is_sent(open_page: Any, fault_url: str,
                                                                    faults: FaultServer) -> None:
     chat = open_page(fault_url)
-    before = len(faults.seen)
+    before = len(faults.requests_to("/api/chat"))  # the page's directory read is not a chat
     chat.send("Hello?", instance_id="not valid!")
     settings = chat.page.locator("#settings")
     wait_until(lambda: "can only contain letters, digits" in settings.inner_text(), 5, "the inline message")
@@ -295,7 +295,7 @@ def test_a_bad_instance_id_is_reported_inline_and_nothing_is_sent(open_page: Any
     chat.button("Send").click()
     wait_until(lambda: "Enter the instance ID" in settings.inner_text(), 5, "the inline message")
     time.sleep(0.3)
-    assert len(faults.seen) == before
+    assert len(faults.requests_to("/api/chat")) == before
     assert chat.messages() == []
     assert chat.message_box.input_value() == "Hello?"  # what was typed is not lost
 
@@ -307,13 +307,13 @@ def test_retry_with_a_bad_instance_id_is_reported_inline_and_sends_nothing(open_
     chat.send("Question", instance_id="fine")
     chat.wait_for_bot(lambda t: t == "A reply.")
     wait_until(chat.idle, 5, "the reply to finish")
-    before = len(faults.seen)
+    before = len(faults.requests_to("/api/chat"))  # the page's directory read is not a chat
     chat.field("Instance ID").fill("no good")
     chat.button("Retry").click()
     settings = chat.page.locator("#settings")
     wait_until(lambda: "can only contain letters, digits" in settings.inner_text(), 5, "the inline message")
     time.sleep(0.3)
-    assert len(faults.seen) == before
+    assert len(faults.requests_to("/api/chat")) == before
     assert chat.idle(), "Stop is shown although nothing is running"
     assert chat.messages() == [("user", "Question"), ("bot", "A reply.")]
 

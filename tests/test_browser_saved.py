@@ -93,7 +93,7 @@ def test_after_a_reload_the_status_is_the_restored_instances(context: Any, url: 
     chat.page.reload()
     chat.message_box.wait_for(state="visible")
     wait_until(lambda: field(chat, "instance-id").input_value() == "away", 10, "the restored instance")
-    wait_until(lambda: "Offline: Away" in chat.page.locator("#instance-id").inner_text(), 5, "its status")
+    wait_until(lambda: "Offline: Away" in chat.page.locator("#instance-status").inner_text(), 5, "its status")
 
 
 def test_two_tabs_never_lose_each_others_conversations(context: Any, url: str) -> None:
@@ -241,7 +241,7 @@ def test_a_share_link_opens_the_right_instance(context: Any, url: str) -> None:
     context.grant_permissions(["clipboard-read", "clipboard-write"])
     chat = open_tab(context, url + "?instance=away")
     wait_until(lambda: field(chat, "instance-id").input_value() == "away", 10, "the linked instance")
-    status = chat.page.locator("#instance-id")
+    status = chat.page.locator("#instance-status")
     wait_until(lambda: "Offline: Away" in status.inner_text(), 5, "its status")
     field(chat, "instance-id").fill("ann")
     wait_until(lambda: "Online: Ann's Second Me" in status.inner_text(), 5, "the status to follow the field")

@@ -103,7 +103,7 @@ def test_status_and_browse_from_the_directory() -> None:
     assert update["info"].startswith("3 in the public directory, 2 online")
     assert locked_text(listing, "bob") == "You are talking to **Bob** (offline right now)."
     assert locked_text(Listing(problem="down"), "bob") == "You are talking to **bob**."
-    assert status_text(Listing((Instance("x", "<b>X</b>", "", "online"),)), "x") == "● Online: <b>X</b>"  # as text
+    assert status_text(Listing((Instance("x", "<b>X</b>", "", "online"),)), "x") == "● Online: &lt;b&gt;X&lt;/b&gt;"
     assert locked_text(Listing((Instance("x", "<b>X</b>", "", "online"),)), "x") == (
         "You are talking to **&lt;b&gt;X&lt;/b&gt;** (online).")  # Markdown: escaped
 

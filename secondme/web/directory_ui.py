@@ -12,7 +12,17 @@ import gradio as gr
 from .directory import Listing
 from .page import Page
 
-__all__ = ["create_browse", "wire", "status_text", "browse_update", "locked_text"]
+__all__ = ["create_status", "create_hidden", "create_browse", "wire", "status_text", "browse_update", "locked_text"]
+
+
+def create_status(page: Page) -> None:
+    # A block of its own, not the field's info line: a server event whose output is the field would
+    # replace the field's loading status when it finishes, and with it an inline validation message.
+    page.add("instance_status", gr.Markdown("", elem_id="instance-status"))
+
+
+def create_hidden(page: Page) -> None:
+    page.add("linked", gr.Textbox(visible=False))  # the instance a share link asks for, once checked
 
 
 def create_browse(page: Page) -> None:
@@ -34,8 +44,8 @@ def status_text(listing: Listing, instance_id: Any) -> str:
     found = listing.find(wanted)
     if found is None:
         return "Not in the public directory (it may still answer)."
-    # Shown as the Instance ID field's info line: plain text, never markup.
-    return f"● Online: {found.name}" if found.online else f"○ Offline: {found.name} is not connected right now."
+    name = html.escape(found.name)  # a directory entry is anyone's text: shown as text, never as markup
+    return f"● Online: {name}" if found.online else f"○ Offline: {name} is not connected right now."
 
 
 def browse_update(listing: Listing) -> dict[str, Any]:
@@ -67,18 +77,19 @@ def wire(page: Page, demo: Any) -> None:
         demo.load(on_load_locked, None, page["locked_note"], **hidden)
         return
 
-    async def on_load(request: gr.Request) -> tuple[Any, Any, dict[str, Any]]:
+    async def on_load(request: gr.Request) -> tuple[str, Any, dict[str, Any]]:
         linked, note = instance_from_link(request.query_params if request else None, page.locked)
         listing = await directory.listing()
-        return (linked if linked is not None else gr.skip()), (note or gr.skip()), browse_update(listing)
+        return linked or "", (note or gr.skip()), browse_update(listing)
 
-    async def on_instance(instance_id: Any) -> dict[str, Any]:
-        return gr.update(info=status_text(await directory.listing(), instance_id) or None)
+    async def on_instance(instance_id: Any) -> str:
+        return status_text(await directory.listing(), instance_id)
 
-    # The status follows the field; after the load, it is read for whatever the field then holds (a link's
-    # instance, or the one of the conversation the browser restored).
-    demo.load(on_load, None, [instance, page["note"], page["browse"]], **hidden).then(
-        on_instance, instance, instance, queue=False, **hidden)
-    instance.change(on_instance, instance, instance, queue=False, **hidden)
+    # The field is filled in the browser, never as a server event's output (see create_status); the status
+    # is then read for whatever it holds (a link's instance, or the restored conversation's).
+    demo.load(on_load, None, [page["linked"], page["note"], page["browse"]], **hidden).then(
+        None, [page["linked"], instance], instance, js="(linked, current) => linked || current", queue=False,
+        api_visibility="undocumented").then(on_instance, instance, page["instance_status"], queue=False, **hidden)
+    instance.change(on_instance, instance, page["instance_status"], queue=False, **hidden)
     page["browse"].input(None, page["browse"], instance, js="(picked) => picked ?? ''", queue=False,
                          api_visibility="undocumented")

@@ -32,7 +32,7 @@ CSS = """
 #busy-hint:empty { display: none; }
 #busy-hint { color: var(--body-text-color-subdued); font-size: var(--text-sm); margin: 4px 0 0; }
 #saved .wrap { flex-direction: column; }
-#note p { font-size: var(--text-sm); margin: 0; }
+#note p, #instance-status p { font-size: var(--text-sm); margin: 0; }
 #header h1 { margin-bottom: 0.2em; }
 #composer { align-items: flex-end; }
 /* Send and Stop swap while a reply streams (chat_ui.busy_js and chat_ui.IDLE_JS set the class). */

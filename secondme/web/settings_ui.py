@@ -33,11 +33,11 @@ COPY_LINK_JS = """(instance) => {
 
 def create(page: Page) -> None:
     settings = page.settings
-    # Its info line is the quiet status of that Second Me (directory_ui), not a block of its own:
-    # every block is a cost each new session pays.
     page.add("instance_id", gr.Textbox(label="Instance ID", value=settings.instance_id, max_lines=1,
                                        placeholder="the ID of the Second Me to talk to", elem_id="instance-id",
                                        visible=not page.locked))
+    if not page.locked:
+        directory_ui.create_status(page)
     directory_ui.create_browse(page)
     page.add("system_prompt", gr.Textbox(label="System prompt", value=DEFAULT_SYSTEM_PROMPT, lines=3))
     page.add("temperature", gr.Slider(0, 1, value=0.7, step=0.05, label="Temperature"))

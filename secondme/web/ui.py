@@ -93,6 +93,7 @@ def build_app(settings: Settings | None = None, *,
             with gr.Column(scale=1, min_width=240, elem_id="settings"):
                 settings_ui.create(page)
         saved_ui.create_hidden(page)
+        directory_ui.create_hidden(page)
         chat_ui.create_api(page)
         saved_ui.create_triggers(page)
         chat_ui.create_api_trigger(page)
