@@ -301,12 +301,11 @@ def instances_from_answer(status_code: int, headers: Mapping[str, str], body: st
     ``data.items`` is not a directory)."""
     if status_code >= 400:
         raise error_for_status(status_code, headers, body)
-    unreadable = SecondMeError("The instance directory sent an answer that could not be read.")
     try:
         parsed = json.loads(body)
-    except ValueError as exc:
-        raise unreadable from exc
+    except ValueError:
+        parsed = None
     data = parsed.get("data") if isinstance(parsed, dict) else None
     if not isinstance(data, dict) or not isinstance(data.get("items"), list):
-        raise unreadable
+        raise SecondMeError("The instance directory sent an answer that could not be read.")
     return parse_instance_list(parsed)

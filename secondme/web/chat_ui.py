@@ -167,10 +167,8 @@ def wire(page: Page) -> None:
     history.undo(ctl.undo, history, [history, message], queue=False, api_visibility="undocumented")
     page.cleared = history.clear(None, None, None, cancels=page.running, api_visibility="undocumented").then(
         None, js=IDLE_JS, **browser_only)
-    api_names = ["message", "system_prompt", "temperature", "api_max_tokens"]
-    if not ctl.locked:
-        api_names.insert(1, "instance_id")
+    # The endpoint's max_tokens is an integer field of its own (the page's is a slider), so its API page says so.
+    api_names = ["api_max_tokens" if n == "max_tokens" else n for n in (API_LOCKED if ctl.locked else API)]
     page["api_trigger"].click(public_endpoint(ctl), page.get(*api_names), page["api_reply"],
                               validator=ctl.validate_api_locked if ctl.locked else ctl.validate_api,
                               api_name="chat", **fast, **streaming)
-    assert [n.replace("api_", "") for n in api_names] == list(API_LOCKED if ctl.locked else API)

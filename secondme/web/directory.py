@@ -36,7 +36,6 @@ class Directory:
     fetch: Callable[[], Awaitable[list[Instance]]]
     ttl: float = TTL
     clock: Callable[[], float] = time.monotonic
-    reads: int = 0  # how many times the directory was actually read
     _listing: Listing | None = None
     _read_at: float = float("-inf")
     _lock: asyncio.Lock | None = field(default=None, repr=False)
@@ -58,7 +57,6 @@ class Directory:
         return self._listing is not None and self.clock() - self._read_at < self.ttl
 
     async def _read(self) -> Listing:
-        self.reads += 1
         try:
             instances = await self.fetch()
         except SecondMeError as exc:
