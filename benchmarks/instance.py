@@ -14,6 +14,7 @@ from collections.abc import AsyncGenerator
 import uvicorn
 
 from secondme.server import ChatBody, Delta, LocalInstance, create_app, paced
+from secondme.serving import KEEP_ALIVE
 
 
 async def fixed_length(body: ChatBody, instance: LocalInstance) -> AsyncGenerator[Delta, None]:
@@ -30,7 +31,8 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=50.0, help="chunks per second; 0: as fast as possible")
     args = parser.parse_args()
     app = create_app([LocalInstance("bench", chunks_per_second=args.rate)], responder=fixed_length)
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False,
+                timeout_keep_alive=KEEP_ALIVE)  # as the local instance is served (secondme.serving)
 
 
 if __name__ == "__main__":

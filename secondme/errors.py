@@ -19,6 +19,7 @@ from __future__ import annotations
 import email.utils
 import html
 import json
+import math
 import re
 import time
 from collections.abc import Mapping
@@ -38,6 +39,7 @@ __all__ = [
     "error_for_status",
     "error_detail",
     "redact_url",
+    "wait_in_words",
 ]
 
 _MAX_DETAIL = 300
@@ -183,6 +185,16 @@ def error_detail(body: str, content_type: str = "") -> str:
     return _one_line(found or text)
 
 
+def wait_in_words(seconds: float) -> str:
+    """A wait as a person says it: ``12 s``, ``about 3 minutes``, ``about 2 hours``, ``about 2 days``."""
+    if seconds < 90:
+        return f"{max(1, math.ceil(seconds))} s"
+    for unit, size in (("day", 86400), ("hour", 3600)):
+        if seconds >= size * 1.5:
+            return f"about {round(seconds / size)} {unit}s"
+    return f"about {round(seconds / 60)} minutes"
+
+
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
     """Seconds from a Retry-After header: a number of seconds or an HTTP date."""
     if not value:
@@ -231,7 +243,7 @@ def error_for_status(
     if status_code == 429:
         retry_after = parse_retry_after(headers.get("retry-after"))
         when = (
-            f" Try again in {max(1, round(retry_after))} s."
+            f" Try again in {wait_in_words(retry_after)}."
             if retry_after is not None
             else " Try again in a moment."
         )

@@ -98,6 +98,8 @@ class FaultServer:
 
     def __init__(self) -> None:
         self.scripts: dict[str, list[Any]] = {}
+        self._in_turn: set[str] = set()  # paths whose requests take the next script each
+        self._lock = threading.Lock()
         self.seen: list[Seen] = []
         outer = self
 
@@ -113,8 +115,12 @@ class FaultServer:
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         daemon=True)
 
-    def script(self, path: str, steps: list[Any]) -> str:
-        self.scripts[path] = steps
+    def script(self, path: str, steps: list[Any], *then: list[Any]) -> str:
+        """Serve ``steps`` to requests for ``path``; with ``then``, each request takes the next
+        script in turn, and the last one stays."""
+        with self._lock:
+            self.scripts[path] = [steps, *then] if then else steps
+            (self._in_turn.add if then else self._in_turn.discard)(path)
         return path
 
     def requests_to(self, path_prefix: str) -> list[Seen]:
@@ -153,7 +159,11 @@ class FaultServer:
         if seen is None:
             return
         self.seen.append(seen)
-        steps = self.scripts.get(seen.path.split("?")[0])
+        path = seen.path.split("?")[0]
+        with self._lock:
+            steps = self.scripts.get(path)
+            if steps is not None and path in self._in_turn:
+                steps = steps.pop(0) if len(steps) > 1 else steps[0]
         if steps is None:
             steps = http_body("404 Not Found", "application/json", json.dumps({"detail": "no script"}))
         try:

@@ -7,7 +7,9 @@ and its validator answers for each name in that order.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import math
 import time
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass
@@ -16,7 +18,7 @@ from typing import Any
 import gradio as gr
 
 from ..async_client import AsyncSecondMeClient
-from ..errors import APIConnectionError, SecondMeError
+from ..errors import APIConnectionError, RateLimitError, SecondMeError
 from ..protocol import Endpoint
 from .checks import Checks
 from .conversation import (
@@ -28,18 +30,24 @@ from .conversation import (
     error_notice,
     fit_context,
     is_notice,
+    is_pending,
     notice,
+    retry_notice,
     stopped_notice,
     to_upstream,
     undo_last_turn,
     until_last_user,
     user,
+    waiting_notice,
 )
+from .lines import Lines, Place
+from .metrics import Metrics
 from .settings import Settings
 from .streaming import coalesce
 from .visitors import Visitors
 
-__all__ = ["ChatController", "Turn", "SEND", "RERUN", "API", "API_LOCKED", "UPDATE_INTERVAL", "UPDATES_PER_SECOND"]
+__all__ = ["ChatController", "Turn", "Waiting", "RetryingIn", "SEND", "RERUN", "API", "API_LOCKED",
+           "UPDATE_INTERVAL", "UPDATES_PER_SECOND"]
 
 log = logging.getLogger("secondme.web")
 
@@ -49,6 +57,10 @@ log = logging.getLogger("secondme.web")
 UPDATE_INTERVAL = 0.04
 UPDATES_PER_SECOND = 1000
 MAX_UPDATE_INTERVAL = 0.25
+# A reply waiting in its instance's line hears how the line moved at most once a second.
+LINE_UPDATE_INTERVAL = 1.0
+# An upstream 429 whose Retry-After is at most this many seconds is waited out, once, with a countdown.
+RETRY_WITHIN = 10.0
 
 TURN = ("instance_id", "system_prompt", "temperature", "max_tokens", "l0", "role_id", "endpoint")
 SEND = ("message", "history", *TURN)
@@ -81,6 +93,50 @@ class Turn:
         return metadata or None
 
 
+@dataclass(frozen=True)
+class Waiting:
+    """The reply waits in its instance's line, behind ``ahead`` others."""
+
+    ahead: int
+
+
+@dataclass(frozen=True)
+class RetryingIn:
+    """The Second Me service asked us to wait (429): the reply is asked for again in ``seconds``."""
+
+    seconds: int
+
+
+Update = str | Waiting | RetryingIn
+
+
+async def _line_moves(place: Place, left: asyncio.Future[None]) -> AsyncGenerator[int, None]:
+    """How many are ahead of ``place``, each time that changes (at most once per
+    LINE_UPDATE_INTERVAL), until it is admitted or its visitor leaves."""
+    shown = None
+    while not place.admitted.done() and not left.done():
+        ahead = place.ahead
+        if ahead != shown:
+            shown = ahead
+            yield ahead
+            await asyncio.wait({place.admitted, left}, timeout=LINE_UPDATE_INTERVAL)
+            continue
+        place.moved.clear()
+        moved: asyncio.Future[Any] = asyncio.ensure_future(place.moved.wait())
+        try:
+            await asyncio.wait({place.admitted, left, moved}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            moved.cancel()
+
+
+async def _countdown(seconds: float, left: asyncio.Future[None]) -> AsyncGenerator[int, None]:
+    """The whole seconds left, once a second, until ``seconds`` have passed or the visitor leaves."""
+    end = time.monotonic() + seconds
+    while (remaining := end - time.monotonic()) > 0 and not left.done():
+        yield math.ceil(remaining)
+        await asyncio.wait({left}, timeout=remaining - (math.ceil(remaining) - 1))
+
+
 def _answers(names: Sequence[str], problems: Mapping[str, str]) -> list[dict[str, Any]]:
     return [gr.validate(not problems.get(name), problems.get(name, "")) for name in names]
 
@@ -89,13 +145,16 @@ class ChatController:
     """The page's event handlers, for one app and its clients."""
 
     def __init__(self, settings: Settings, clients: Mapping[str, AsyncSecondMeClient],
-                 visitors: Visitors | None = None) -> None:
+                 visitors: Visitors | None = None, metrics: Metrics | None = None) -> None:
         self.settings = settings
         self.clients = clients
         self.visitors = visitors or Visitors()
+        self.lines = Lines(settings.instance_concurrency)
         self.locked = settings.lock_instance and bool(settings.instance_id)
         self.checks = Checks(settings.limits, self.locked)
         self.streaming = 0  # replies streaming now, in this process
+        self.metrics = metrics or Metrics()
+        self.metrics.watch(lambda: self.streaming, self.lines.waiting_counts)
 
     def update_interval(self) -> float:
         return min(MAX_UPDATE_INTERVAL, max(UPDATE_INTERVAL, self.streaming / UPDATES_PER_SECOND))
@@ -148,45 +207,85 @@ class ChatController:
     # -- the one streaming path ------------------------------------------------------------
 
     async def reply_text(self, messages: list[dict[str, str]], turn: Turn,
-                         session: str = "") -> AsyncGenerator[str, None]:
-        """The reply so far, paced by ``update_interval``; raises SecondMeError. Ends early when
-        the session's visitor leaves. Logs one line when it ends: never text, never keys."""
-        stream = self.clients[turn.endpoint].stream_chat(
-            turn.instance_id, messages, temperature=turn.temperature,
-            max_tokens=turn.max_tokens, metadata=turn.metadata,
-        )
+                         session: str = "") -> AsyncGenerator[Update, None]:
+        """The reply so far, paced by ``update_interval``; before it, while the reply waits in its
+        instance's line, ``Waiting``, and while a short 429 is waited out, ``RetryingIn``. Raises
+        SecondMeError. Ends early when the session's visitor leaves. Logs one line when it ends:
+        never text, never keys."""
         left = self.visitors.watch(session)
-        started, outcome = time.monotonic(), "stopped"
-        self.streaming += 1
+        started = asked = time.monotonic()
+        outcome, stream = "stopped", None
         try:
-            async for text in coalesce(stream, self.update_interval, left):
-                yield text
-            outcome = "visitor left" if left.done() else (stream.reply.finish_reason or "done")
+            async with self.lines.place(turn.instance_id) as place:
+                if place is not None and not place.admitted.done():
+                    async for ahead in _line_moves(place, left):
+                        yield Waiting(ahead)
+                    if left.done():
+                        outcome = "visitor left"
+                        return
+                    asked = time.monotonic()
+                    self.metrics.waited.observe(asked - started)
+                self.streaming += 1
+                try:
+                    for attempt in (1, 2):
+                        stream = self.clients[turn.endpoint].stream_chat(
+                            turn.instance_id, messages, temperature=turn.temperature,
+                            max_tokens=turn.max_tokens, metadata=turn.metadata,
+                        )
+                        try:
+                            async for text in coalesce(stream, self.update_interval, left):
+                                yield text
+                            break
+                        except RateLimitError as exc:
+                            wait = exc.retry_after
+                            if attempt == 2 or exc.partial or wait is None or wait > RETRY_WITHIN:
+                                raise
+                            self.metrics.upstream_errors.labels("RateLimitError").inc()
+                            async for seconds in _countdown(wait, left):
+                                yield RetryingIn(seconds)
+                            if left.done():
+                                break
+                    finish = stream.reply.finish_reason if stream is not None else None
+                    outcome = "visitor left" if left.done() else (finish or "done")
+                finally:
+                    self.streaming -= 1
         except SecondMeError as exc:
             outcome = f"error {type(exc).__name__}"
+            self.metrics.upstream_errors.labels(type(exc).__name__).inc()
             if isinstance(exc, APIConnectionError) and exc.url:
                 outcome += f" at {exc.url}"  # already without credentials
             raise
         finally:
-            self.streaming -= 1
             self.visitors.unwatch(session, left)
-            first = stream.reply.first_text_at
-            log.info("reply instance=%s endpoint=%s outcome=%s ttft=%s duration=%.2fs chunks=%d",
-                     turn.instance_id, turn.endpoint, outcome,
-                     f"{first - started:.2f}s" if first is not None else "-",
-                     time.monotonic() - started, stream.reply.chunks)
+            now = time.monotonic()
+            first = stream.reply.first_text_at if stream is not None else None
+            self.metrics.replies.labels(outcome.split(" at ")[0]).inc()
+            if stream is not None:
+                self.metrics.duration.observe(now - asked)
+            if first is not None:
+                self.metrics.ttft.observe(first - asked)
+            log.info("reply instance=%s endpoint=%s outcome=%s waited=%.2fs ttft=%s duration=%.2fs chunks=%d",
+                     turn.instance_id, turn.endpoint, outcome, asked - started,
+                     f"{first - asked:.2f}s" if first is not None else "-", now - asked,
+                     stream.reply.chunks if stream is not None else 0)
 
     async def _stream_turn(self, history: list[Message], turn: Turn,
                            session: str) -> AsyncGenerator[list[Message], None]:
         """The conversation (which ends with the user's message) at once, then after each update
         of the reply; a failure ends it with a notice, keeping what already streamed (and the
-        user's message, so Retry works)."""
+        user's message, so Retry works). While the reply waits, a notice stands where it will be."""
         yield history
         messages, left_out = fit_context(to_upstream(turn.system_prompt, history), self.settings.max_context_chars)
         text = ""
         try:
-            async for text in self.reply_text(messages, turn, session):
-                yield [*history, assistant(text)]
+            async for update in self.reply_text(messages, turn, session):
+                if isinstance(update, str):
+                    text = update
+                    yield [*history, assistant(text)]
+                elif isinstance(update, Waiting):
+                    yield [*history, waiting_notice(update.ahead)]
+                else:
+                    yield [*history, retry_notice(update.seconds)]
         except SecondMeError as exc:
             kept = exc.partial if len(exc.partial) > len(text) else text
             yield [*history, *([assistant(kept)] if kept else []), error_notice(exc)]
@@ -236,7 +335,11 @@ class ChatController:
         return undo_last_turn(history)
 
     def mark_stopped(self, history: Any) -> Any:
-        if not self.checks.conversation(history) and history and not is_notice(history[-1]):
+        if self.checks.conversation(history) or not history:
+            return gr.skip()
+        if is_pending(history[-1]):  # stopped while waiting: the notice of the wait goes
+            return [*history[:-1], stopped_notice(history[:-1])]
+        if not is_notice(history[-1]):
             return [*history, stopped_notice(history)]
         return gr.skip()
 
@@ -253,9 +356,11 @@ class ChatController:
         turn = self._turn(instance_id, system_prompt, temperature, max_tokens)
         text = ""
         try:
-            async for text in self.reply_text(to_upstream(turn.system_prompt, [user(message)]), turn,
-                                              request.session_hash or ""):
-                yield text
+            async for update in self.reply_text(to_upstream(turn.system_prompt, [user(message)]), turn,
+                                                request.session_hash or ""):
+                if isinstance(update, str):
+                    text = update
+                    yield text
         except SecondMeError as exc:
             if len(exc.partial) > len(text):
                 yield exc.partial

@@ -39,6 +39,9 @@ __all__ = [
     "user",
     "assistant",
     "notice",
+    "is_pending",
+    "waiting_notice",
+    "retry_notice",
     "error_notice",
     "fit_context",
     "context_notice",
@@ -98,6 +101,12 @@ def is_notice(message: Mapping[str, Any]) -> bool:
     return isinstance(metadata, Mapping) and bool(metadata.get("title"))
 
 
+def is_pending(message: Mapping[str, Any]) -> bool:
+    """A notice that stands for a reply still to come (waiting in line, or to be asked again)."""
+    metadata = message.get("metadata")
+    return is_notice(message) and isinstance(metadata, Mapping) and metadata.get("status") == "pending"
+
+
 def to_upstream(system_prompt: str, history: History) -> list[dict[str, str]]:
     """The ``messages`` to send: the system prompt first when set, then the conversation,
     as plain strings in order, without notices or empty messages."""
@@ -124,9 +133,24 @@ def assistant(text: str) -> Message:
     return _message("assistant", text)
 
 
-def notice(title: str, text: str, *, quiet: bool = False) -> Message:
-    """A message shown in the conversation and never sent upstream; a quiet one starts collapsed."""
-    return _message("assistant", text, {"title": title, "status": "done"} if quiet else {"title": title})
+def notice(title: str, text: str, *, quiet: bool = False, pending: bool = False) -> Message:
+    """A message shown in the conversation and never sent upstream; a quiet one starts collapsed,
+    a pending one (a reply still to come) is open, with a spinner."""
+    status = {"status": "pending"} if pending else {"status": "done"} if quiet else {}
+    return _message("assistant", text, {"title": title, **status})
+
+
+def waiting_notice(ahead: int) -> Message:
+    """Where a reply will appear, while it waits in its instance's line."""
+    text = "You are next." if ahead == 0 else f"{ahead} ahead of you."
+    return notice("⏳ Waiting for this Second Me", f"{text} It answers only a few people at once; your reply "
+                  "starts here as soon as it is free. Stop leaves the line.", pending=True)
+
+
+def retry_notice(seconds: int) -> Message:
+    """Where a reply will appear, while the app waits out the Second Me service's Retry-After."""
+    return notice("⏳ The Second Me service is busy",
+                  f"It asked us to wait a moment (429). Trying again in {seconds} s…", pending=True)
 
 
 def fit_context(messages: list[dict[str, str]], limit: int) -> tuple[list[dict[str, str]], int]:

@@ -15,6 +15,7 @@ from ..server import LocalInstance, ServerThread, create_app
 from ..serving import BodyLimit
 from .chat_ui import BUSY_HINT
 from .conversation import ERROR_MARK
+from .ratelimit import Limiter, RateLimit
 from .saved_ui import MAX_IMPORT_BYTES, STORE_JS
 from .settings import Settings
 from .ui import ChatBlocks, build_app
@@ -102,13 +103,21 @@ def launch_options(app: ChatBlocks) -> dict[str, Any]:
     limits); a cap on request bodies, so a huge message is refused before it is read; and the watch
     that ends a reply when its visitor leaves."""
     settings = app.settings
+    middleware = [
+        Middleware(app.metrics.middleware),
+        Middleware(BodyLimit, max_bytes=settings.limits.body_bytes, detail=(
+            f"The request is too large. A message can have at most {settings.max_message_chars:,} "
+            f"characters and a conversation {settings.max_conversation_chars:,}.")),
+        Middleware(app.visitors.middleware),
+    ]
+    if settings.rate_limit is not None:
+        replies = app.reply_events()
+        middleware.insert(2, Middleware(
+            RateLimit, limiter=Limiter(settings.rate_limit), fn_inputs={fn._id: len(fn.inputs) for fn in replies},
+            api_names={fn.api_name for fn in replies if fn.api_name}, trusted=settings.trusted_proxies,
+            on_refuse=app.metrics.refused.labels("rate limit").inc))
     return {
-        "app_kwargs": {"middleware": [
-            Middleware(BodyLimit, max_bytes=settings.limits.body_bytes, detail=(
-                f"The request is too large. A message can have at most {settings.max_message_chars:,} "
-                f"characters and a conversation {settings.max_conversation_chars:,}.")),
-            Middleware(app.visitors.middleware),
-        ]},
+        "app_kwargs": {"middleware": middleware},
         "theme": gr.themes.Soft(primary_hue="indigo", secondary_hue="slate"),
         "css": CSS,
         "head": HEAD,

@@ -9,6 +9,7 @@ from typing import Any
 
 from ..protocol import DEFAULT_BASE_URL
 from .checks import Limits
+from .ratelimit import Network, Rate, trusted_networks
 
 __all__ = ["Settings"]
 
@@ -44,6 +45,9 @@ class Settings:
     max_message_chars: int = Limits.message_chars
     max_conversation_chars: int = Limits.conversation_chars
     max_context_chars: int = 32_000  # what one request sends at most; older messages are left out
+    instance_concurrency: int | None = None  # replies streaming from one instance at once; None: no line
+    rate_limit: Rate | None = None  # replies one visitor may start; None: no limit
+    trusted_proxies: tuple[Network, ...] = ()  # whose X-Forwarded-For names the visitor
 
     @property
     def limits(self) -> Limits:
@@ -63,5 +67,9 @@ class Settings:
             max_message_chars=_int(env, "SECONDME_MAX_MESSAGE_CHARS", cls.max_message_chars),
             max_conversation_chars=_int(env, "SECONDME_MAX_CONVERSATION_CHARS", cls.max_conversation_chars),
             max_context_chars=_int(env, "SECONDME_MAX_CONTEXT_CHARS", cls.max_context_chars),
+            instance_concurrency=_int(env, "SECONDME_INSTANCE_CONCURRENCY", 0) or None,
+            rate_limit=Rate.parse(env["SECONDME_RATE_LIMIT"]) if env.get("SECONDME_RATE_LIMIT", "").strip()
+            else None,
+            trusted_proxies=trusted_networks(env.get("SECONDME_TRUSTED_PROXIES", "")),
         )
         return replace(settings, **overrides)

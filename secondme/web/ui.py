@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import html
 import logging
+import os
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,10 +16,12 @@ import pydantic
 
 from ..async_client import AsyncSecondMeClient
 from ..protocol import ENDPOINTS
+from ..serving import KEEP_ALIVE
 from . import chat_ui, directory_ui, saved_ui, settings_ui
 from .checks import MAX_TOKENS_LIMIT
 from .controller import ChatController
 from .directory import Directory
+from .metrics import Metrics
 from .page import Page
 from .settings import Settings
 from .settings_ui import DEFAULT_SYSTEM_PROMPT
@@ -36,7 +40,29 @@ class ChatBlocks(gr.Blocks):
 
     settings: Settings
     visitors: Visitors
+    metrics: Metrics
     chat_page: Page
+
+    def reply_events(self) -> list[Any]:
+        """The events that start a reply (each has one of the controller's validators)."""
+        return [fn for fn in self.fns.values() if fn.validator is not None]
+
+    def launch(self, *args: Any, **kwargs: Any) -> Any:
+        """Gradio's launch, and two settings of its uvicorn server that Gradio does not expose.
+
+        - uvicorn trusts ``X-Forwarded-For`` from loopback by default and rewrites the client's
+          address with it; here ``SECONDME_TRUSTED_PROXIES`` alone decides whom to trust (ratelimit).
+        - An idle kept-alive connection stays open for ``KEEP_ALIVE`` seconds, not uvicorn's 5: a
+          client whose pool also drops idle connections after 5 s (httpx, so gradio_client) could
+          send its next request just as the server closed that connection, and see a broken one.
+        """
+        os.environ["FORWARDED_ALLOW_IPS"] = ""  # read by uvicorn's Config when the server starts
+        wait = not kwargs.get("prevent_thread_lock", False) and not bool(getattr(sys, "ps1", sys.flags.interactive))
+        result = super().launch(*args, **{**kwargs, "prevent_thread_lock": True})
+        self.server.config.timeout_keep_alive = KEEP_ALIVE  # read by each new connection
+        if wait:
+            self.block_thread()
+        return result
 
     def validate_inputs(self, block_fn: Any, inputs: list[Any]) -> None:
         # Gradio's own check prints every value it received, message text included, to the log.
@@ -79,8 +105,8 @@ def build_app(settings: Settings | None = None, *,
     }
     if settings.lock_instance and not settings.instance_id:
         log.warning("SECONDME_LOCK_INSTANCE is set but SECONDME_INSTANCE_ID is empty; the field stays visible")
-    visitors = Visitors()
-    ctl = ChatController(settings, clients, visitors)
+    visitors, metrics = Visitors(), Metrics()
+    ctl = ChatController(settings, clients, visitors, metrics)
     page = Page(settings, ctl, Directory(clients["chat"].list_instances))
 
     with ChatBlocks(title=settings.title, fill_height=True) as demo:
@@ -103,5 +129,5 @@ def build_app(settings: Settings | None = None, *,
         saved_ui.wire(page, demo)
 
     demo.queue(max_size=settings.queue_size, default_concurrency_limit=settings.concurrency)
-    demo.settings, demo.visitors, demo.chat_page = settings, visitors, page
+    demo.settings, demo.visitors, demo.metrics, demo.chat_page = settings, visitors, metrics, page
     return demo
