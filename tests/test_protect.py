@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from gradio_client.exceptions import AppError, ValidationError
+from gradio_client.exceptions import ValidationError
 
 from secondme.errors import wait_in_words
 from secondme.web import Settings
@@ -21,7 +21,7 @@ from secondme.web.lines import Lines
 from secondme.web.ratelimit import Limiter, Rate, RateLimit, trusted_networks, visitor_address
 
 from .faults import FaultServer, chunk, data, http_body, http_head, reply
-from .test_app import Launched, fault_app, respond, texts  # noqa: F401 - fault_app is a fixture
+from .test_app import Launched, respond, texts
 
 # -- the line ------------------------------------------------------------------------------
 
@@ -156,8 +156,8 @@ def test_stop_while_waiting_leaves_the_line(lined_app: Launched) -> None:
 
 
 def test_a_stop_while_waiting_replaces_the_waiting_notice() -> None:
-    from secondme.web.conversation import user, waiting_notice
     from secondme.web.controller import ChatController
+    from secondme.web.conversation import user, waiting_notice
 
     ctl = ChatController(Settings(), {})
     stopped = ctl.mark_stopped([user("Hi"), waiting_notice(2)])
@@ -168,11 +168,18 @@ def test_a_stop_while_waiting_replaces_the_waiting_notice() -> None:
 # -- the upstream's 429 --------------------------------------------------------------------
 
 
-def test_a_short_retry_after_is_waited_out_once_with_a_countdown(fault_app: Launched, faults: FaultServer) -> None:
+@pytest.fixture(scope="module")
+def upstream_app(faults: FaultServer) -> Iterator[Launched]:
+    launched = Launched(Settings(base_url=faults.url, timeout=5.0))
+    yield launched
+    launched.close()
+
+
+def test_a_short_retry_after_is_waited_out_once_with_a_countdown(upstream_app: Launched, faults: FaultServer) -> None:
     path = "/api/chat/retried"
     faults.script(path, http_body("429 Too Many Requests", "application/json", "{}", {"Retry-After": "2"}),
                   [http_head(), reply("After the wait.")])
-    states = respond(fault_app, "Hi", [], "retried")
+    states = respond(upstream_app, "Hi", [], "retried")
     notices = _notices(states)
     assert any("Trying again in 2 s" in n for n in notices) and any("Trying again in 1 s" in n for n in notices)
     assert notices[0].startswith("⏳ The Second Me service is busy")
@@ -180,18 +187,18 @@ def test_a_short_retry_after_is_waited_out_once_with_a_countdown(fault_app: Laun
     assert len(faults.requests_to(path)) == 2
 
 
-def test_a_second_429_or_a_long_retry_after_is_a_notice_that_says_when(fault_app: Launched,
+def test_a_second_429_or_a_long_retry_after_is_a_notice_that_says_when(upstream_app: Launched,
                                                                        faults: FaultServer) -> None:
     path = "/api/chat/twice"
     limited = http_body("429 Too Many Requests", "application/json", "{}", {"Retry-After": "1"})
     faults.script(path, limited, limited, [http_head(), reply("never")])
-    final = texts(respond(fault_app, "Hi", [], "twice")[-1])[-1]
+    final = texts(respond(upstream_app, "Hi", [], "twice")[-1])[-1]
     assert final[:2] == ("assistant", "⚠️ Too many requests") and "Try again in 1 s" in final[2]
     assert len(faults.requests_to(path)) == 2
 
     faults.script("/api/chat/later", http_body("429 Too Many Requests", "application/json", "{}",
                                               {"Retry-After": "600"}))
-    final = texts(respond(fault_app, "Hi", [], "later")[-1])[-1]
+    final = texts(respond(upstream_app, "Hi", [], "later")[-1])[-1]
     assert "Try again in about 10 minutes" in final[2]
     assert len(faults.requests_to("/api/chat/later")) == 1
 
@@ -255,7 +262,7 @@ def _middleware_app() -> tuple[RateLimit, list[str]]:
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"ok"})
 
-    return RateLimit(app, limiter=Limiter(Rate(1, 3600)), fn_inputs={0: 3, 18: 2}, api_names={"send", "chat"}), \
+    return RateLimit(app, limiter=Limiter(Rate(1, 3600)), events={0: 3, 1: None, 18: 2}, api_names={"send", "chat"}), \
         reached
 
 
@@ -281,7 +288,7 @@ def test_every_way_to_start_a_reply_counts_and_nothing_else_does() -> None:
                 {"__type__": "validate", "is_valid": False, "message": "You have sent as many messages as this "
                  "page allows (1 per hour). Try again in about 60 minutes."},
                 {"__type__": "validate", "is_valid": True, "message": ""}]}
-            await post("/gradio_api/call/chat", {"data": ["hi"]})
+            await post("/gradio_api/queue/join", {"data": [[], "x"], "fn_index": 1})  # retry: not the message
             await post("/gradio_api/call/v2/chat", {"message": "hi"})
             await post("/gradio_api/run/send/", {"data": ["hi"]})
             await post("/gradio_api/mcp/", {"jsonrpc": "2.0", "method": "tools/call", "id": 2})
@@ -364,18 +371,18 @@ def test_metrics_count_replies_and_waits_and_never_say_what_was_written(lined_ap
     assert "secret" not in during + after
 
 
-def test_metrics_count_upstream_errors_by_kind(fault_app: Launched, faults: FaultServer) -> None:
+def test_metrics_count_upstream_errors_by_kind(upstream_app: Launched, faults: FaultServer) -> None:
     faults.script("/api/chat/gone", http_body("503 Service Unavailable", "application/json", "{}"))
-    respond(fault_app, "Hi", [], "gone")
-    text = httpx.get(f"{fault_app.url}metrics").text
+    respond(upstream_app, "Hi", [], "gone")
+    text = httpx.get(f"{upstream_app.url}metrics").text
     assert 'secondme_upstream_errors_total{kind="InstanceUnavailableError"}' in text
     assert 'secondme_replies_total{outcome="error InstanceUnavailableError"}' in text
 
 
-def test_an_idle_kept_alive_connection_outlives_a_clients_pool(fault_app: Launched) -> None:
+def test_an_idle_kept_alive_connection_outlives_a_clients_pool(upstream_app: Launched) -> None:
     """httpx drops idle pooled connections after 5 s; the app must not close them first (a request
     sent just as the server closes its connection fails as a broken connection)."""
-    host, port = fault_app.url.split("//")[1].rstrip("/").split(":")
+    host, port = upstream_app.url.split("//")[1].rstrip("/").split(":")
     request = f"GET /gradio_api/info HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
     with socket.create_connection((host, int(port)), timeout=5) as conn:
         for _ in range(2):

@@ -72,6 +72,23 @@ HEAD = """<script>
     }
   });
   new MutationObserver(() => mark(document)).observe(document.documentElement, {childList: true, subtree: true});
+  // A message refused by a check only the server makes (the rate limit) comes back as a validation
+  // message on the message box, after the browser emptied it: Send comes back, and so does the text.
+  new MutationObserver((mutations) => {
+    const composer = document.querySelector('#composer');
+    if (!composer?.classList.contains('busy')) return;
+    const refused = mutations.some((m) => [...m.addedNodes].some((node) => node.nodeType === 1 &&
+      (node.matches('#message .validation-error') || node.querySelector('.validation-error')?.closest('#message'))));
+    if (!refused) return;
+    composer.classList.remove('busy');
+    const pending = window.secondmePending;
+    window.secondmePending = null;
+    const box = document.querySelector('#message textarea');
+    if (pending && box && !box.value.trim()) {
+      box.value = pending;
+      box.dispatchEvent(new Event('input', {bubbles: true}));
+    }
+  }).observe(document.documentElement, {childList: true, subtree: true});
   // Esc stops a streaming reply; Enter while one streams says why nothing is sent.
   document.addEventListener('keydown', (e) => {
     const busy = document.querySelector('#composer')?.classList.contains('busy');
@@ -113,7 +130,9 @@ def launch_options(app: ChatBlocks) -> dict[str, Any]:
     if settings.rate_limit is not None:
         replies = app.reply_events()
         middleware.insert(2, Middleware(
-            RateLimit, limiter=Limiter(settings.rate_limit), fn_inputs={fn._id: len(fn.inputs) for fn in replies},
+            RateLimit, limiter=Limiter(settings.rate_limit), events={
+                fn._id: len(fn.inputs) if fn.inputs[0] is app.chat_page["message"] else None
+                for fn in replies},
             api_names={fn.api_name for fn in replies if fn.api_name}, trusted=settings.trusted_proxies,
             on_refuse=app.metrics.refused.labels("rate limit").inc))
     return {

@@ -124,21 +124,22 @@ _TOOL_CALL = re.compile(rb'"method"\s*:\s*"tools/call"')
 class RateLimit:
     """ASGI middleware refusing a visitor's reply past the rate, before Gradio queues it.
 
-    ``fn_inputs`` maps each event that starts a reply to its number of inputs, ``api_names`` names
-    them. A ``queue/join`` made by the app's own MCP server (from loopback, marked
-    ``x-gradio-user: mcp``) was counted as its MCP call.
+    ``events`` maps the id of each event that starts a reply to its number of inputs when the first
+    one is the message, else None; ``api_names`` names them. A ``queue/join`` made by the app's own
+    MCP server (from loopback, marked ``x-gradio-user: mcp``) was counted as its MCP call.
 
-    A refused ``queue/join`` is answered as Gradio answers a failed validator (422, the reason on the
-    event's first input), which is what the page shows next to the message box and what gradio_client
-    raises as a ValidationError (it hangs on any other refusal of a join); the other ways in get a 429.
-    Both carry ``Retry-After``.
+    A refused ``queue/join`` of an event whose first input is the message is answered as Gradio
+    answers a failed validator (422, the reason on the message): the page shows it next to the
+    message box, and gradio_client raises it as a ValidationError (it reports any other refusal of a
+    join with the status line alone). Everything else refused gets a 429, which the page shows as an
+    error notice. Both carry ``Retry-After``.
     """
 
-    def __init__(self, app: Any, *, limiter: Limiter, fn_inputs: Mapping[int, int], api_names: Collection[str],
+    def __init__(self, app: Any, *, limiter: Limiter, events: Mapping[int, int | None], api_names: Collection[str],
                  trusted: Collection[Network] = (), on_refuse: Callable[[], None] | None = None) -> None:
         self.app = app
         self.limiter = limiter
-        self.fn_inputs = dict(fn_inputs)
+        self.events = dict(events)
         self.api_names = frozenset(api_names)
         self.trusted = tuple(trusted)
         self.on_refuse = on_refuse
@@ -170,8 +171,8 @@ class RateLimit:
         body = b"".join(chunks)
         if path.endswith("/queue/join"):
             fn = _FN_INDEX.search(body)
-            inputs = self.fn_inputs.get(int(fn.group(1))) if fn is not None else None
-            counts = inputs is not None and not self._own_mcp_call(scope)
+            counts = fn is not None and int(fn.group(1)) in self.events and not self._own_mcp_call(scope)
+            inputs = self.events.get(int(fn.group(1))) if fn is not None else None
         else:
             inputs, counts = None, bool(_TOOL_CALL.search(body))
         replay = _replay([body], None, receive)
