@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import pytest
@@ -55,7 +56,8 @@ def test_past_the_rate_limit_the_page_says_when_and_keeps_the_message(open_page:
     chat = open_page(limited_url)
     for n in (1, 2):
         chat.send(f"Message {n}", instance_id="quick")
-        wait_until(lambda n=n: len(chat.messages()) == 2 * n and chat.idle(), 10, "the reply to finish")
+        wait_until(partial(lambda sent: len(chat.messages()) == 2 * sent and chat.idle(), n), 10,
+                   "the reply to finish")
     sent_before = len(chat.messages())
     chat.send("One too many")
     refused = chat.page.get_by_text(re.compile(r"as many messages as this page allows \(2 per minute\)\. "

@@ -66,7 +66,7 @@ def test_a_line_lets_its_limit_through_and_the_rest_wait_first_come_first_served
 def test_leaving_the_line_moves_those_behind_up() -> None:
     async def scenario() -> None:
         lines = Lines(1)
-        places = []
+        places: list[Any] = []
         stack = []
         for _ in range(4):
             cm = lines.place("x")
@@ -271,7 +271,7 @@ def test_every_way_to_start_a_reply_counts_and_nothing_else_does() -> None:
 
     async def scenario() -> list[int]:
         statuses = []
-        transport = httpx.ASGITransport(app=limit, client=("198.51.100.7", 123))
+        transport = httpx.ASGITransport(app=limit, client=("198.51.100.7", 123))  # type: ignore[arg-type]
         async with httpx.AsyncClient(transport=transport, base_url="http://app") as http:
             async def post(path: str, body: Any, **headers: str) -> None:
                 statuses.append((await http.post(path, json=body, headers=headers)).status_code)
@@ -297,7 +297,7 @@ def test_every_way_to_start_a_reply_counts_and_nothing_else_does() -> None:
             assert refused.json()["detail"] == ("You have sent as many messages as this page allows (1 per hour). "
                                                 "Try again in about 60 minutes.")
         # The app's own MCP server calls the queue from loopback: that call was counted as its tool call.
-        own = httpx.ASGITransport(app=limit, client=("127.0.0.1", 9))
+        own = httpx.ASGITransport(app=limit, client=("127.0.0.1", 9))  # type: ignore[arg-type]
         async with httpx.AsyncClient(transport=own, base_url="http://app") as http:
             response = await http.post("/gradio_api/queue/join", json={"fn_index": 18},
                                        headers={"x-gradio-user": "mcp"})

@@ -196,6 +196,7 @@ class RateLimit:
             self.on_refuse()
         reason = (f"You have sent as many messages as this page allows ({self.limiter.rate}). "
                   f"Try again in {wait_in_words(wait)}.")
+        answer: dict[str, Any]
         if inputs:
             status, answer = 422, {"detail": [
                 {"__type__": "validate", "is_valid": i != 0, "message": reason if i == 0 else ""}
