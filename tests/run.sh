@@ -4,9 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages for the browser tests: chromium, and an emoji font so screenshots show the notices' icons.
+# Debian packages for the browser tests: chromium, and an emoji font so screenshots show the notices' icons;
+# haproxy for the tests of deploy/ (several replicas behind it).
 need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
+command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
 [ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || need+=(fonts-noto-color-emoji)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

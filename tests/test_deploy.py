@@ -1,0 +1,186 @@
+"""deploy/: two replicas behind HAProxy, as `python deploy/replicas.py` runs them. Each session stays on
+its replica (browsers, gradio_client, and callers without cookies); a replica that dies loses only its
+own sessions, and comes back."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+import pytest
+from gradio_client import Client
+
+from secondme.server import LocalInstance, ServerThread, create_app
+
+from .conftest import free_port
+from .test_browser import ChatPage, browser, open_page, wait_until  # noqa: F401 - fixtures
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.skipif(shutil.which("haproxy") is None, reason="haproxy is not installed "
+                                "(tests/run.sh installs Debian's haproxy)")
+
+
+class Deployment:
+    def __init__(self, upstream: str) -> None:
+        self.port = free_port()
+        while any(_busy(self.port + k) for k in (1, 2)):
+            self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        env = {**os.environ, "SECONDME_BASE_URL": upstream, "SECONDME_INSTANCE_ID": "slow",
+               "GRADIO_ANALYTICS_ENABLED": "False"}
+        self.proc = subprocess.Popen([sys.executable, "deploy/replicas.py", "--replicas", "2", "--port",
+                                      str(self.port)], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 120
+        assert self.proc.stdout is not None
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if "HAProxy on" in line or not line:
+                break
+        assert "HAProxy on" in line, "the deployment did not start"
+        self.wait_up("app1")
+        self.wait_up("app2")
+
+    def replica_pid(self, name: str) -> int:
+        port = str(self.port + int(name.removeprefix("app")))
+        for child in psutil.Process(self.proc.pid).children():
+            if child.environ().get("GRADIO_SERVER_PORT") == port and child.is_running():
+                return int(child.pid)
+        raise LookupError(name)
+
+    def wait_up(self, name: str, timeout: float = 90) -> None:
+        """Until HAProxy sends new sessions to ``name`` again (it is up, and past its health checks)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                seen = {httpx.get(f"{self.url}gradio_api/info").headers.get("x-secondme-replica") for _ in range(4)}
+            except httpx.HTTPError:  # HAProxy is not listening yet
+                seen = set()
+            if name in seen:
+                return
+            time.sleep(0.5)
+        raise AssertionError(f"{name} did not come up")
+
+    def close(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def _busy(port: int) -> bool:
+    try:
+        httpx.get(f"http://127.0.0.1:{port}/", timeout=0.5)
+        return True
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def deployment() -> Iterator[Deployment]:
+    with ServerThread(create_app([LocalInstance("slow", chunks_per_second=12)])) as upstream:
+        deployed = Deployment(upstream.url)
+        try:
+            yield deployed
+        finally:
+            deployed.close()
+
+
+def test_gradio_client_calls_through_haproxy(deployment: Deployment) -> None:
+    for _ in range(3):
+        client = Client(deployment.url, verbose=False)
+        assert set(client.cookies) == {"SECONDME_REPLICA"}  # what keeps its session on one replica
+        reply = client.predict("Hello through HAProxy", api_name="/chat")
+        assert "Hello through HAProxy" in reply
+        job = client.submit("A streamed one", [], "slow", "", 0.7, 200, False, "", "chat", api_name="/send")
+        states = list(job)
+        assert len(states) > 2 and "A streamed one" in json.dumps(job.result())
+        client.close()
+
+
+def test_metrics_are_each_replicas_own_and_not_served_through_haproxy(deployment: Deployment) -> None:
+    assert httpx.get(f"{deployment.url}metrics").status_code == 404
+    for k in (1, 2):
+        assert "secondme_replies_total" in httpx.get(f"http://127.0.0.1:{deployment.port + k}/metrics").text
+
+
+def test_a_forged_forwarded_header_is_replaced_by_haproxy(deployment: Deployment) -> None:
+    """The replicas trust HAProxy's X-Forwarded-For; HAProxy writes it from the connection, whatever came in."""
+    seen = httpx.get(f"{deployment.url}gradio_api/info", headers={"X-Forwarded-For": "203.0.113.7"})
+    assert seen.status_code == 200  # (the rate limit's visitor is checked in tests/test_protect.py)
+    config = (ROOT / "deploy" / "haproxy.cfg").read_text()
+    assert "http-request set-header X-Forwarded-For %[src]" in config and "option forwardfor" not in config
+
+
+def test_a_browser_conversation_with_stop_and_retry(open_page: Any, deployment: Deployment) -> None:  # noqa: F811
+    chat: ChatPage = open_page(deployment.url)
+    chat.send("First through HAProxy")
+    chat.wait_for_bot(lambda t: "First through HAProxy" in t)
+    chat.button("Stop").click()
+    wait_until(chat.idle, 10, "Send after Stop")
+    assert "Stopped" in chat.last_bot()
+    chat.button("Retry").click()
+    chat.wait_for_bot(lambda t: t.endswith("max tokens 2000."), timeout=60)
+    assert [role for role, _ in chat.messages()] == ["user", "bot"]
+
+
+async def _session(http: httpx.AsyncClient, url: str, fn_index: int, started: list[str]) -> dict[str, Any]:
+    """One cookie-less caller's message, routed by its session_hash: its replica, and how it ended."""
+    session = uuid.uuid4().hex[:11]
+    joined = await http.post(f"{url}gradio_api/queue/join", json={
+        "data": ["Keep talking", [], "slow", "", 0.7, 200, False, "", "chat"], "fn_index": fn_index,
+        "session_hash": session, "event_data": None, "trigger_id": None})
+    result: dict[str, Any] = {"replica": joined.headers.get("x-secondme-replica"), "ok": False}
+    try:
+        async with http.stream("GET", f"{url}gradio_api/queue/data", params={"session_hash": session}) as stream:
+            async for line in stream.aiter_lines():
+                if not line.startswith("data:"):
+                    continue
+                message = json.loads(line[5:])
+                if message.get("msg") == "process_generating" and session not in started:
+                    started.append(session)
+                if message.get("msg") == "process_completed":
+                    conversation = message["output"]["data"][0]
+                    result["ok"] = message["success"] and conversation[-1].get("metadata") is None
+                    return result
+    except httpx.HTTPError as exc:
+        result["error"] = type(exc).__name__
+    return result
+
+
+def test_a_replica_that_dies_loses_only_its_own_sessions_and_comes_back(deployment: Deployment) -> None:
+    config = httpx.get(f"{deployment.url}config").json()
+    send = next(d["id"] for d in config["dependencies"] if d.get("api_name") == "send")
+
+    async def scenario() -> list[dict[str, Any]]:
+        started: list[str] = []
+        refuse_all = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))  # routed by session_hash alone
+        async with httpx.AsyncClient(timeout=60, cookies=httpx.Cookies(refuse_all)) as http:
+            tasks = [asyncio.create_task(_session(http, deployment.url, send, started)) for _ in range(12)]
+            while len(started) < 12 and not any(t.done() for t in tasks):
+                await asyncio.sleep(0.05)
+            os.kill(deployment.replica_pid("app1"), signal.SIGKILL)
+            return list(await asyncio.gather(*tasks))
+
+    with ThreadPoolExecutor(1) as thread:  # Playwright's event loop runs in this one
+        results = thread.submit(asyncio.run, scenario()).result()
+    on = {name: [r for r in results if r["replica"] == name] for name in ("app1", "app2")}
+    assert on["app1"] and on["app2"], results  # 12 session hashes spread over both replicas
+    assert all(r["ok"] for r in on["app2"]), on["app2"]  # the other replica's streams complete
+    assert not any(r["ok"] for r in on["app1"])  # the dead one's sessions are lost, and only those
+    deployment.wait_up("app1")  # the launcher started it again, and HAProxy sends it sessions again
+    assert "Back again" in Client(deployment.url, verbose=False).predict("Back again", api_name="/chat")
