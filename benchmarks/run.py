@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from pathlib import Path
 from typing import Any
 
@@ -80,30 +81,39 @@ def start_instance(rate: float) -> tuple[Any, str]:
     return process(cmd, {}, f"{url}/api/upload/list"), url
 
 
-def start_app(instance_url: str) -> tuple[Any, str]:
+def start_app(instance_url: str, replicas: int = 1) -> tuple[Any, str]:
+    """``python app.py``, or with ``replicas`` > 1, that many behind HAProxy (``deploy/replicas.py``)."""
     port = free_port()
     env = {"SECONDME_BASE_URL": instance_url, "SECONDME_INSTANCE_ID": "bench", "GRADIO_SERVER_PORT": str(port),
            "GRADIO_ANALYTICS_ENABLED": "False"}
     url = f"http://127.0.0.1:{port}/"
+    if replicas > 1:
+        cmd = [sys.executable, "deploy/replicas.py", "--replicas", str(replicas), "--port", str(port)]
+        return process(cmd, env, url), url
     return process([sys.executable, "app.py"], env, url), url
 
 
-class Monitor:
-    """CPU seconds and peak RSS of a process, sampled every 20 ms."""
+def app_processes(proc: psutil.Process) -> list[psutil.Process]:
+    """The app's processes: ``proc`` itself, or the replicas a launcher started (HAProxy not counted)."""
+    children = [c for c in proc.children() if "app.py" in " ".join(c.cmdline())]
+    return children or [proc]
 
-    def __init__(self, proc: psutil.Process) -> None:
-        self.proc = proc
+
+class Monitor:
+    """CPU seconds and peak RSS of the app's processes (summed over replicas), sampled every 20 ms."""
+
+    def __init__(self, procs: list[psutil.Process]) -> None:
+        self.procs = procs
         self.peak_rss = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _cpu(self) -> float:
-        times = self.proc.cpu_times()
-        return float(times.user + times.system)
+        return sum(float(t.user + t.system) for t in (p.cpu_times() for p in self.procs))
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak_rss = max(self.peak_rss, self.proc.memory_info().rss)
+            self.peak_rss = max(self.peak_rss, sum(p.memory_info().rss for p in self.procs))
             time.sleep(0.02)
 
     def __enter__(self) -> Monitor:
@@ -222,7 +232,10 @@ async def run_sessions(kind: str, n: int, *, app_url: str, instance_url: str, fn
     start = asyncio.Event()
     message = f"Write {chunks} chunks."  # the benchmark's instance answers with exactly that many
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
-    async with httpx.AsyncClient(timeout=httpx.Timeout(timeout), limits=limits) as http:
+    # No cookies: each session is routed by its session_hash alone (behind HAProxy, a shared cookie would
+    # send every session to one replica; browsers each have their own).
+    no_cookies = httpx.Cookies(CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])))
+    async with httpx.AsyncClient(timeout=httpx.Timeout(timeout), limits=limits, cookies=no_cookies) as http:
         if kind == "app":
             tasks = [asyncio.create_task(app_session(http, app_url, fns, message, min(chunks, 2000), start))
                      for _ in range(n)]
@@ -257,11 +270,11 @@ class Row:
         return sum(not s.ok for s in getattr(self, which))
 
 
-def concurrency(levels: list[int], chunks: int, rate: float) -> list[Row]:
+def concurrency(levels: list[int], chunks: int, rate: float, replicas: int = 1) -> list[Row]:
     rows = []
     instance_ctx, instance_url = start_instance(rate)
     with instance_ctx:
-        app_ctx, app_url = start_app(instance_url)
+        app_ctx, app_url = start_app(instance_url, replicas)
         with app_ctx as app_proc:
             fns = page_fns(app_url)
             timeout = 60.0 + chunks / max(rate, 1)
@@ -271,7 +284,7 @@ def concurrency(levels: list[int], chunks: int, rate: float) -> list[Row]:
             for n in levels:
                 direct = asyncio.run(run_sessions("direct", n, app_url=app_url, instance_url=instance_url,
                                                   fns=fns, chunks=chunks, timeout=timeout))
-                with Monitor(app_proc) as monitor:
+                with Monitor(app_processes(app_proc)) as monitor:
                     app = asyncio.run(run_sessions("app", n, app_url=app_url, instance_url=instance_url,
                                                    fns=fns, chunks=chunks, timeout=timeout))
                 rows.append(Row(n, app, direct, monitor.cpu, monitor.peak_rss))
@@ -375,14 +388,15 @@ def fmt_s(v: float) -> str:
 
 
 def report(rows: list[Row], tput: dict[str, float], long: dict[str, Any], *, chunks: int, rate: float,
-           elapsed: float) -> str:
+           elapsed: float, replicas: int = 1) -> str:
     lines = [
         f"Machine: {platform.machine()}, {psutil.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB, "
         f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d')}; upstream reply {chunks} chunks at "
         f"{rate:g} chunks/s; run took {elapsed:.0f} s.",
         "",
-        "### Concurrency (app = the page's send event through Gradio's queue, as a browser sends it; direct = "
-        "the same streams straight to the instance)",
+        "### Concurrency (app = the page's send event through Gradio's queue, as a browser sends it"
+        + (f", to {replicas} replicas behind HAProxy; CPU and memory summed over the replicas" if replicas > 1 else
+           ", to one process") + "; direct = the same streams straight to the instance)",
         "",
         "| N | TTFT p50 app / direct | TTFT p95 app / direct (Δ) | total p50 app / direct | total p95 app / direct "
         "(ratio) | errors app / direct | app CPU | app peak RSS |",
@@ -419,15 +433,17 @@ def report(rows: list[Row], tput: dict[str, float], long: dict[str, Any], *, chu
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true", help="a short run that checks the benchmark works")
-    parser.add_argument("--sessions", default="10,50,100,200", help="concurrency levels, comma-separated")
+    parser.add_argument("--sessions", default="10,50,100,200,500", help="concurrency levels, comma-separated")
+    parser.add_argument("--replicas", type=int, default=1,
+                        help="measure N app processes behind HAProxy (deploy/replicas.py) instead of one")
     args = parser.parse_args()
     chunks, rate = (20, 50.0) if args.smoke else (100, 50.0)
     levels = [3] if args.smoke else [int(n) for n in args.sessions.split(",")]
     t0 = time.monotonic()
-    rows = concurrency(levels, chunks, rate)
+    rows = concurrency(levels, chunks, rate, args.replicas)
     tput = throughput(2_000 if args.smoke else 50_000)
     long = long_reply(500 if args.smoke else 20_000)
-    print(report(rows, tput, long, chunks=chunks, rate=rate, elapsed=time.monotonic() - t0))
+    print(report(rows, tput, long, chunks=chunks, rate=rate, elapsed=time.monotonic() - t0, replicas=args.replicas))
 
 
 if __name__ == "__main__":
