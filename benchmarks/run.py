@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
-from http.cookiejar import CookieJar, DefaultCookiePolicy
+from http.cookiejar import DefaultCookiePolicy
 from pathlib import Path
 from typing import Any
 
@@ -234,8 +234,8 @@ async def run_sessions(kind: str, n: int, *, app_url: str, instance_url: str, fn
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
     # No cookies: each session is routed by its session_hash alone (behind HAProxy, a shared cookie would
     # send every session to one replica; browsers each have their own).
-    no_cookies = httpx.Cookies(CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])))
-    async with httpx.AsyncClient(timeout=httpx.Timeout(timeout), limits=limits, cookies=no_cookies) as http:
+    async with httpx.AsyncClient(timeout=httpx.Timeout(timeout), limits=limits) as http:
+        http.cookies.jar.set_policy(DefaultCookiePolicy(allowed_domains=[]))  # (a jar given to httpx is copied)
         if kind == "app":
             tasks = [asyncio.create_task(app_session(http, app_url, fns, message, min(chunks, 2000), start))
                      for _ in range(n)]

@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from http.cookiejar import CookieJar, DefaultCookiePolicy
+from http.cookiejar import DefaultCookiePolicy
 from pathlib import Path
 from typing import Any
 
@@ -147,6 +147,7 @@ async def _session(http: httpx.AsyncClient, url: str, fn_index: int, started: li
     result: dict[str, Any] = {"replica": joined.headers.get("x-secondme-replica"), "ok": False}
     try:
         async with http.stream("GET", f"{url}gradio_api/queue/data", params={"session_hash": session}) as stream:
+            result["streamed_from"] = stream.headers.get("x-secondme-replica")
             async for line in stream.aiter_lines():
                 if not line.startswith("data:"):
                     continue
@@ -168,8 +169,9 @@ def test_a_replica_that_dies_loses_only_its_own_sessions_and_comes_back(deployme
 
     async def scenario() -> list[dict[str, Any]]:
         started: list[str] = []
-        refuse_all = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))  # routed by session_hash alone
-        async with httpx.AsyncClient(timeout=60, cookies=httpx.Cookies(refuse_all)) as http:
+        async with httpx.AsyncClient(timeout=60) as http:
+            # No cookies (a jar given to httpx would be copied, without its policy): routed by session_hash alone.
+            http.cookies.jar.set_policy(DefaultCookiePolicy(allowed_domains=[]))
             tasks = [asyncio.create_task(_session(http, deployment.url, send, started)) for _ in range(12)]
             while len(started) < 12 and not any(t.done() for t in tasks):
                 await asyncio.sleep(0.05)
@@ -180,6 +182,7 @@ def test_a_replica_that_dies_loses_only_its_own_sessions_and_comes_back(deployme
         results = thread.submit(asyncio.run, scenario()).result()
     on = {name: [r for r in results if r["replica"] == name] for name in ("app1", "app2")}
     assert on["app1"] and on["app2"], results  # 12 session hashes spread over both replicas
+    assert all(r["replica"] == r["streamed_from"] for r in results if "streamed_from" in r)  # one replica each
     assert all(r["ok"] for r in on["app2"]), on["app2"]  # the other replica's streams complete
     assert not any(r["ok"] for r in on["app1"])  # the dead one's sessions are lost, and only those
     deployment.wait_up("app1")  # the launcher started it again, and HAProxy sends it sessions again
