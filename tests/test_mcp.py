@@ -15,6 +15,7 @@ from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
 from secondme.web import Settings
+from secondme.web.ratelimit import Rate
 
 from .conftest import free_port, launched_app, wait_until_serving
 from .faults import FaultServer, http_head, reply
@@ -79,3 +80,16 @@ def test_a_locked_space_offers_no_instance_id(fault_server: FaultServer) -> None
     assert "instance_id" not in tools[0].inputSchema["properties"]
     assert result.content[0].text == "It is the owner."
     assert len(fault_server.requests_to("/api/chat/owner")) == 1
+
+
+def test_tool_calls_count_toward_the_visitors_rate_limit_once_each(fault_server: FaultServer) -> None:
+    """A tool call is counted where it arrives; the MCP server's own call into the queue is not counted again."""
+    fault_server.script("/api/chat/counted", [http_head(), reply("Counted.")])
+    settings = Settings(base_url=fault_server.url, instance_id="counted", mcp=True, rate_limit=Rate(1, 60))
+    with launched_app(settings) as (_, url):
+        _, result = with_mcp(url, ("ask_a_second_me", {"message": "The first"}))
+        assert not result.isError and result.content[0].text == "Counted."
+        with pytest.raises(Exception) as refused:  # noqa: PT011 - the client wraps the 429 in a group
+            with_mcp(url, ("ask_a_second_me", {"message": "One too many"}))
+    assert "429" in repr(refused.value) or "Too Many Requests" in repr(refused.value)
+    assert len(fault_server.requests_to("/api/chat/counted")) == 1
