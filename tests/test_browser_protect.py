@@ -67,3 +67,16 @@ def test_past_the_rate_limit_the_page_says_when_and_keeps_the_message(open_page:
     assert chat.message_box.input_value() == "One too many"
     time.sleep(0.3)
     assert len(chat.messages()) == sent_before  # nothing was sent
+
+
+def test_a_refused_retry_is_an_error_and_send_comes_back(open_page: Any, limited_url: str) -> None:  # noqa: F811
+    chat = open_page(limited_url)
+    for n in (1, 2):
+        chat.send(f"Message {n}", instance_id="quick")
+        wait_until(partial(lambda sent: len(chat.messages()) == 2 * sent and chat.idle(), n), 10,
+                   "the reply to finish")
+    chat.button("Retry").click()
+    refused = chat.page.get_by_text(re.compile(r"as many messages as this page allows \(2 per minute\)"))
+    refused.first.wait_for(state="visible", timeout=10000)
+    wait_until(chat.idle, 5, "Send to come back")
+    assert [text for _, text in chat.messages()][-1] == "Quick reply."  # the reply it would have replaced stays

@@ -396,3 +396,51 @@ def test_an_idle_kept_alive_connection_outlives_a_clients_pool(upstream_app: Lau
                 body += conn.recv(65536)
             json.loads(body)
             time.sleep(6)  # longer than uvicorn's default keep-alive (5 s)
+
+
+def test_a_visitor_who_leaves_while_waiting_leaves_the_line(lined_app: Launched) -> None:
+    """Closing the tab (the session's queue/data stream) takes its reply out of the line at once."""
+    ctl = lined_app.app.chat_page.ctl
+    holder = threading.Thread(target=respond, args=(lined_app, "Hold the line", [], "busy"))
+    holder.start()
+    time.sleep(0.4)
+    send = next(i for i, fn in lined_app.app.fns.items() if fn.api_name == "send")
+    with httpx.Client(base_url=lined_app.url, timeout=10) as http:
+        joined = http.post("/gradio_api/queue/join", json={
+            "data": ["Let me in", [], "busy", "", 0.7, 100, False, "", "chat"], "fn_index": send,
+            "session_hash": "leaver", "event_data": None, "trigger_id": None})
+        assert joined.status_code == 200
+        with http.stream("GET", "/gradio_api/queue/data", params={"session_hash": "leaver"}) as stream:
+            for line in stream.iter_lines():
+                if "Waiting for this Second Me" in line:
+                    break
+        assert ctl.lines.waiting("busy") == 1
+    left = time.monotonic()  # the stream is closed: the visitor has gone
+    while ctl.lines.waiting("busy") and time.monotonic() - left < 5:
+        time.sleep(0.02)
+    assert ctl.lines.waiting("busy") == 0 and time.monotonic() - left < 0.5
+    assert ctl.lines.streaming("busy") == 1  # it left; it was not let in
+    holder.join(30)
+
+
+def test_a_waiting_reply_starts_as_soon_as_its_turn_comes() -> None:
+    """Not at the next refresh of the count (once a second): at once."""
+    from secondme.web.controller import _line_moves
+
+    async def scenario() -> float:
+        lines = Lines(1)
+        holding = lines.place("x")
+        await holding.__aenter__()
+        async with lines.place("x") as second:
+            assert second is not None
+            left = asyncio.get_running_loop().create_future()
+            moves = _line_moves(second, left)
+            assert await anext(moves) == 0  # shown: "You are next."
+            release = asyncio.get_running_loop().call_later(0.1, asyncio.ensure_future,
+                                                            holding.__aexit__(None, None, None))
+            started = time.monotonic()
+            assert [ahead async for ahead in moves] == []  # admitted: the wait is over
+            release.cancel()
+            return time.monotonic() - started
+
+    assert asyncio.run(scenario()) < 0.3

@@ -119,7 +119,8 @@ async def _line_moves(place: Place, left: asyncio.Future[None]) -> AsyncGenerato
         if ahead != shown:
             shown = ahead
             yield ahead
-            await asyncio.wait({place.admitted, left}, timeout=LINE_UPDATE_INTERVAL)
+            await asyncio.wait({place.admitted, left}, timeout=LINE_UPDATE_INTERVAL,
+                               return_when=asyncio.FIRST_COMPLETED)
             continue
         place.moved.clear()
         moved: asyncio.Future[Any] = asyncio.ensure_future(place.moved.wait())
