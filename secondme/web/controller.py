@@ -215,7 +215,7 @@ class ChatController:
         never text, never keys."""
         left = self.visitors.watch(session)
         started = asked = time.monotonic()
-        outcome, stream = "stopped", None
+        outcome, where, stream = "stopped", "", None
         try:
             async with self.lines.place(turn.instance_id) as place:
                 if place is not None and not place.admitted.done():
@@ -254,19 +254,19 @@ class ChatController:
             outcome = f"error {type(exc).__name__}"
             self.metrics.upstream_errors.labels(type(exc).__name__).inc()
             if isinstance(exc, APIConnectionError) and exc.url:
-                outcome += f" at {exc.url}"  # already without credentials
+                where = f" at {exc.url}"  # already without credentials
             raise
         finally:
             self.visitors.unwatch(session, left)
             now = time.monotonic()
             first = stream.reply.first_text_at if stream is not None else None
-            self.metrics.replies.labels(outcome.split(" at ")[0]).inc()
+            self.metrics.replies.labels(outcome).inc()
             if stream is not None:
                 self.metrics.duration.observe(now - asked)
             if first is not None:
                 self.metrics.ttft.observe(first - asked)
             log.info("reply instance=%s endpoint=%s outcome=%s waited=%.2fs ttft=%s duration=%.2fs chunks=%d",
-                     turn.instance_id, turn.endpoint, outcome, asked - started,
+                     turn.instance_id, turn.endpoint, outcome + where, asked - started,
                      f"{first - asked:.2f}s" if first is not None else "-", now - asked,
                      stream.reply.chunks if stream is not None else 0)
 

@@ -13,7 +13,7 @@ from fastapi.middleware import Middleware
 
 from ..server import LocalInstance, ServerThread, create_app
 from ..serving import BodyLimit
-from .chat_ui import BUSY_HINT
+from .chat_ui import BUSY_HINT, RESTORE_JS
 from .conversation import ERROR_MARK
 from .ratelimit import Limiter, RateLimit
 from .saved_ui import MAX_IMPORT_BYTES, STORE_JS
@@ -80,12 +80,10 @@ HEAD = """<script>
     const refused = mutations.some((m) => [...m.addedNodes].some((node) => node.nodeType === 1 &&
       (node.matches('#message .validation-error') || node.querySelector('.validation-error')?.closest('#message'))));
     if (!refused) return;
-    composer.classList.remove('busy');
-    const pending = window.secondmePending;
-    window.secondmePending = null;
     const box = document.querySelector('#message textarea');
-    if (pending && box && !box.value.trim()) {
-      box.value = pending;
+    const text = (RESTORE)(box?.value ?? '');
+    if (box && text !== box.value) {
+      box.value = text;
       box.dispatchEvent(new Event('input', {bubbles: true}));
     }
   }).observe(document.documentElement, {childList: true, subtree: true});
@@ -111,7 +109,8 @@ HEAD = """<script>
   }).observe(document.documentElement, {attributes: true, subtree: true, attributeFilter: ['class']});
 })();
 </script>
-<script>{store}</script>""".replace("{mark}", ERROR_MARK).replace("{busy}", BUSY_HINT).replace("{store}", STORE_JS)
+<script>{store}</script>""".replace("{mark}", ERROR_MARK).replace("{busy}", BUSY_HINT).replace(
+    "(RESTORE)", f"({RESTORE_JS})").replace("{store}", STORE_JS)
 
 
 def launch_options(app: ChatBlocks) -> dict[str, Any]:

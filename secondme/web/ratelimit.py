@@ -164,7 +164,7 @@ class RateLimit:
         while more:
             message = await receive()
             if message["type"] != "http.request":
-                await self.app(scope, _replay([], message, receive), send)
+                await self.app(scope, _replay(message, receive), send)
                 return
             chunks.append(message.get("body", b""))
             more = message.get("more_body", False)
@@ -175,7 +175,7 @@ class RateLimit:
             inputs = self.events.get(int(fn.group(1))) if fn is not None else None
         else:
             inputs, counts = None, bool(_TOOL_CALL.search(body))
-        replay = _replay([body], None, receive)
+        replay = _replay({"type": "http.request", "body": body, "more_body": False}, receive)
         if counts:
             await self._admit(scope, replay, send, inputs)
         else:
@@ -213,14 +213,14 @@ class RateLimit:
 _LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
 
 
-def _replay(bodies: list[bytes], first: dict[str, Any] | None, receive: Any) -> Any:
-    """A ``receive`` that gives the body already read, then passes on to the real one."""
-    pending: list[dict[str, Any]] = [{"type": "http.request", "body": b"".join(bodies), "more_body": False}] \
-        if first is None else [first]
+def _replay(first: dict[str, Any], receive: Any) -> Any:
+    """A ``receive`` that gives ``first`` (the body already read, or what came instead), then passes on
+    to the real one."""
+    pending = [first]
 
     async def replayed() -> dict[str, Any]:
         if pending:
-            return pending.pop(0)
+            return pending.pop()
         message: dict[str, Any] = await receive()
         return message
 
