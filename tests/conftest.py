@@ -3,7 +3,10 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import sys
+import threading
 import time
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -21,6 +24,25 @@ from .faults import FaultServer
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--screenshots", default="", metavar="DIR",
                      help="also save the browser tests' screenshots in DIR (e.g. assets)")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """A test that leaves a thread running which is not a daemon would keep the interpreter from
+    exiting after the summary, and CI would wait for it until its own timeout. Name such threads,
+    with where they are, and exit failed instead."""
+    frames = sys._current_frames()
+    stuck = [t for t in threading.enumerate() if t is not threading.main_thread() and t.is_alive()
+             and not t.daemon and not t.name.startswith("ThreadPoolExecutor")]  # those exit when asked to
+    if not stuck:
+        return
+    for thread in stuck:
+        print(f"\nA test left a thread running: {thread.name}", file=sys.stderr)
+        frame = frames.get(thread.ident or 0)
+        if frame is not None:
+            traceback.print_stack(frame, limit=8, file=sys.stderr)
+    sys.stderr.flush()
+    sys.stdout.flush()
+    os._exit(3)
 
 
 @pytest.fixture(autouse=True)

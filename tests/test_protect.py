@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from gradio_client import Client
 from gradio_client.exceptions import ValidationError
 
 from secondme.errors import wait_in_words
@@ -105,6 +106,19 @@ def lined_app(faults: FaultServer) -> Iterator[Launched]:
     launched.close()
 
 
+def background(target: Any, *args: Any) -> threading.Thread:
+    """``target(*args)`` in a daemon thread: one that hung could not keep pytest from exiting."""
+    thread = threading.Thread(target=target, args=args, daemon=True)
+    thread.start()
+    return thread
+
+
+def finished(*threads: threading.Thread, timeout: float = 30) -> None:
+    for thread in threads:
+        thread.join(timeout)
+        assert not thread.is_alive(), f"{thread.name} did not finish within {timeout} s"
+
+
 def _notices(states: list[list[dict[str, Any]]]) -> list[str]:
     return [f"{title}: {text}" for state in states for _, title, text in texts(state)[-1:] if title]
 
@@ -115,18 +129,16 @@ def test_the_page_says_how_many_wait_ahead_and_every_reply_arrives(lined_app: La
     def send(name: str, instance: str = "busy") -> None:
         results[name] = respond(lined_app, f"Hello from {name}", [], instance)
 
-    first = threading.Thread(target=send, args=("first",))
-    first.start()
+    first = background(send, "first")
     time.sleep(0.5)  # the first is streaming
-    others = [threading.Thread(target=send, args=(name,)) for name in ("second", "third")]
-    for thread in others:
-        thread.start()
+    others = []
+    for name in ("second", "third"):
+        others.append(background(send, name))
         time.sleep(0.3)
     started = time.monotonic()
     send("elsewhere", "other")  # another instance's reply does not wait for this one's line
     assert time.monotonic() - started < 1.0
-    for thread in (first, *others):
-        thread.join(30)
+    finished(first, *others)
     for name in ("first", "second", "third"):
         assert texts(results[name][-1])[-1] == ("assistant", "", "Slow reply."), name
     assert texts(results["elsewhere"][-1])[-1] == ("assistant", "", "Other reply.")
@@ -139,10 +151,12 @@ def test_the_page_says_how_many_wait_ahead_and_every_reply_arrives(lined_app: La
 
 def test_stop_while_waiting_leaves_the_line(lined_app: Launched) -> None:
     ctl = lined_app.app.chat_page.ctl
-    holder = threading.Thread(target=respond, args=(lined_app, "Hold the line", [], "busy"))
-    holder.start()
+    holder = background(respond, lined_app, "Hold the line", [], "busy")
     time.sleep(0.4)
-    job = lined_app.client.submit("Wait", [], "busy", "", 0.7, 100, False, "", "chat", api_name="/send")
+    # A client of its own: a cancel names a session and an event, so on the holder's session it would
+    # stop the holder's reply too (and that job would then never end).
+    other = Client(lined_app.url, verbose=False)
+    job = other.submit("Wait", [], "busy", "", 0.7, 100, False, "", "chat", api_name="/send")
     deadline = time.monotonic() + 5
     while ctl.lines.waiting("busy") != 1 and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -152,7 +166,8 @@ def test_stop_while_waiting_leaves_the_line(lined_app: Launched) -> None:
     while ctl.lines.waiting("busy") and time.monotonic() < deadline:
         time.sleep(0.02)
     assert ctl.lines.waiting("busy") == 0
-    holder.join(30)
+    finished(holder)
+    other.close()
 
 
 def test_a_stop_while_waiting_replaces_the_waiting_notice() -> None:
@@ -350,18 +365,15 @@ def test_behind_a_trusted_proxy_each_forwarded_visitor_has_a_count_of_their_own(
 
 def test_metrics_count_replies_and_waits_and_never_say_what_was_written(lined_app: Launched) -> None:
     url = f"{lined_app.url}metrics"
-    holder = threading.Thread(target=respond, args=(lined_app, "A secret message", [], "busy"))
-    holder.start()
+    holder = background(respond, lined_app, "A secret message", [], "busy")
     time.sleep(0.4)
-    waiter = threading.Thread(target=respond, args=(lined_app, "Another secret", [], "busy"))
-    waiter.start()
+    waiter = background(respond, lined_app, "Another secret", [], "busy")
     deadline = time.monotonic() + 5
     while 'secondme_replies_waiting{instance="busy"} 1.0' not in (during := httpx.get(url).text):
         assert time.monotonic() < deadline, during
         time.sleep(0.05)
     assert "secondme_replies_streaming 1.0" in during
-    holder.join(30)
-    waiter.join(30)
+    finished(holder, waiter)
     after = httpx.get(url).text
     assert 'secondme_replies_total{outcome="stop"} 2.0' in after
     assert "secondme_time_to_first_token_seconds_count 2.0" in after
@@ -401,8 +413,7 @@ def test_an_idle_kept_alive_connection_outlives_a_clients_pool(upstream_app: Lau
 def test_a_visitor_who_leaves_while_waiting_leaves_the_line(lined_app: Launched) -> None:
     """Closing the tab (the session's queue/data stream) takes its reply out of the line at once."""
     ctl = lined_app.app.chat_page.ctl
-    holder = threading.Thread(target=respond, args=(lined_app, "Hold the line", [], "busy"))
-    holder.start()
+    holder = background(respond, lined_app, "Hold the line", [], "busy")
     time.sleep(0.4)
     send = next(i for i, fn in lined_app.app.fns.items() if fn.api_name == "send")
     with httpx.Client(base_url=lined_app.url, timeout=10) as http:
@@ -420,7 +431,7 @@ def test_a_visitor_who_leaves_while_waiting_leaves_the_line(lined_app: Launched)
         time.sleep(0.02)
     assert ctl.lines.waiting("busy") == 0 and time.monotonic() - left < 0.5
     assert ctl.lines.streaming("busy") == 1  # it left; it was not let in
-    holder.join(30)
+    finished(holder)
 
 
 def test_a_waiting_reply_starts_as_soon_as_its_turn_comes() -> None:
