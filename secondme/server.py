@@ -140,35 +140,86 @@ Responder = Callable[[ChatBody, LocalInstance], AsyncGenerator[Delta, None]]
 _PIECES = re.compile(r"\S+\s*|\s+")
 
 
-def demo_text(body: ChatBody, instance: LocalInstance) -> str:
-    """What the demo responder says: it is a demo, and this is what it received."""
-    last_user = next((m.content for m in reversed(body.messages) if m.role == "user"), "")
-    system = next((m.content for m in body.messages if m.role == "system"), "")
+# What a visitor can ask the demo to show (in English or Chinese): its reasoning, Markdown with a table
+# and a code block, and a reply long enough to be cut at Max tokens.
+_ASKS_TO_THINK = re.compile(r"\b(think|reason)|思考|推理", re.I)
+_ASKS_FOR_MARKDOWN = re.compile(r"\b(table|code|markdown)|表格|代码", re.I)
+_ASKS_FOR_LONG = re.compile(r"\b(long|story)|长|故事", re.I)
+_LONG_PARAGRAPH = (
+    "This paragraph is here to make the reply long: a demo has no story of its own to tell, so it says again "
+    "that it is a demo and keeps going until Max tokens stops it. "
+)
+
+
+def _settings_words(body: ChatBody) -> list[str]:
     settings = [f"temperature {body.temperature:g}", f"max tokens {body.max_tokens}"]
     metadata = body.metadata or {}
     if metadata.get("enable_l0_retrieval"):
         settings.append("L0 retrieval on")
     if metadata.get("role_id"):
         settings.append(f"role “{metadata['role_id']}”")
+    return settings
+
+
+def demo_text(body: ChatBody, instance: LocalInstance) -> str:
+    """What the demo responder says: it is a demo, and this is what it received. Asked to think, it
+    reasons first inside ``<think>``; asked for a table or code, it shows both; asked for something
+    long, it writes until ``max_tokens`` cuts it (``demo_responder``)."""
+    last_user = next((m.content for m in reversed(body.messages) if m.role == "user"), "")
+    system = next((m.content for m in body.messages if m.role == "system"), "")
+    metadata = body.metadata or {}
     turns = sum(1 for m in body.messages if m.role == "user")
     parts = [
         f"Hello from {instance.name} (“{instance.instance_id}”). I am a demo that runs on this "
         "machine, not a real person's Second Me, so I can only tell you what I received.",
         f"You said: “{last_user.strip()}”." if last_user.strip() else "Your message was empty.",
+    ]
+    if metadata.get("enable_l0_retrieval"):
+        parts.append("You turned on L0 retrieval: a real Second Me would first search its owner's documents for "
+                     "what you asked. This demo has no documents, so it found nothing.")
+    if metadata.get("role_id"):
+        parts.append(f"You asked for the role “{metadata['role_id']}”: a real Second Me would answer with the prompt "
+                     "its owner wrote for that role. This demo has no roles.")
+    if _ASKS_FOR_MARKDOWN.search(last_user):
+        rows = "\n".join(f"| {name} | {value} |" for name, value in (
+            ("Instance", instance.instance_id), ("Messages", len(body.messages)),
+            ("Temperature", f"{body.temperature:g}"), ("Max tokens", body.max_tokens),
+            ("L0 retrieval", "on" if metadata.get("enable_l0_retrieval") else "off"),
+            ("Role", metadata.get("role_id") or "none")))
+        parts.append(f"Here is what you sent, as a table:\n\n| Setting | Value |\n|---|---|\n{rows}")
+        parts.append("And the same request from Python, with this project's client:\n\n```python\n"
+                     "from secondme import SecondMeClient\n\n"
+                     "client = SecondMeClient(\"http://127.0.0.1:8765\")  # python -m secondme serve\n"
+                     f"for text in client.stream_chat({instance.instance_id!r}, [{{\"role\": \"user\", "
+                     f"\"content\": \"Hi\"}}],\n                             max_tokens={body.max_tokens}):\n"
+                     "    print(text, end=\"\", flush=True)\n```")
+    parts.append(
         f"This is turn {turns} of our conversation; I got {len(body.messages)} "
         + ("message" if len(body.messages) == 1 else "messages")
         + (f", with the system prompt “{system.strip()}”" if system.strip() else "")
-        + f", and these settings: {', '.join(settings)}.",
-    ]
-    return "\n\n".join(parts)
+        + f", and these settings: {', '.join(_settings_words(body))}."
+    )
+    text = "\n\n".join(parts)
+    if _ASKS_TO_THINK.search(last_user):
+        received = f"{len(body.messages)} message{'s' if len(body.messages) != 1 else ''}"
+        text = ("<think>\nThe visitor asked me to think it through. I am a demo, so my reasoning is short: I "
+                f"received {received} and these settings: {', '.join(_settings_words(body))}. "
+                "I will say plainly that I am a demo, then repeat what I received.\n</think>\n\n" + text)
+    if _ASKS_FOR_LONG.search(last_user):
+        text += "\n\n" + _LONG_PARAGRAPH * (body.max_tokens // 40 + 1)  # always more than max_tokens allows
+    return text
 
 
 async def demo_responder(body: ChatBody, instance: LocalInstance) -> AsyncGenerator[Delta, None]:
-    """Streams ``demo_text`` a word at a time at the instance's pace, honouring max_tokens."""
-    pieces = _PIECES.findall(demo_text(body, instance))
-    async for delta in paced(pieces[: body.max_tokens], instance.chunks_per_second):
+    """Streams ``demo_text`` a word at a time at the instance's pace (a long reply a few words at a time,
+    so that it reaches Max tokens soon), honouring max_tokens: each word counts as a token."""
+    words = _PIECES.findall(demo_text(body, instance))
+    cut = words[: body.max_tokens]
+    size = 8 if _ASKS_FOR_LONG.search(next((m.content for m in reversed(body.messages) if m.role == "user"), "")) else 1
+    pieces = ["".join(cut[i:i + size]) for i in range(0, len(cut), size)]
+    async for delta in paced(pieces, instance.chunks_per_second):
         yield delta
-    yield Delta(finish_reason="length" if len(pieces) > body.max_tokens else "stop")
+    yield Delta(finish_reason="length" if len(words) > body.max_tokens else "stop")
 
 
 async def paced(pieces: Iterable[str], chunks_per_second: float) -> AsyncGenerator[Delta, None]:

@@ -63,9 +63,15 @@ def respond(app: Launched, message: str, history: list[dict[str, Any]], instance
 
 
 def texts(conversation: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
-    """(role, title of a notice or "", text) for each message."""
+    """(role, title of a notice or "", text) for each message but the replies' stats lines (stats_lines)."""
     return [(m["role"], (m.get("metadata") or {}).get("title", ""),
-             "".join(part["text"] for part in m["content"])) for m in conversation]
+             "".join(part["text"] for part in m["content"])) for m in conversation
+            if (m.get("metadata") or {}).get("id") != "stats"]
+
+
+def stats_lines(conversation: list[dict[str, Any]]) -> list[str]:
+    """The stats line under each reply, in order."""
+    return [m["metadata"]["title"] for m in conversation if (m.get("metadata") or {}).get("id") == "stats"]
 
 
 def test_api_streams_the_reply_in_order_and_complete(local_app: Launched) -> None:

@@ -11,8 +11,10 @@ import asyncio
 import logging
 import math
 import time
+from collections import OrderedDict
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass
+from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
 import gradio as gr
@@ -20,20 +22,25 @@ import gradio as gr
 from ..async_client import AsyncSecondMeClient
 from ..errors import APIConnectionError, RateLimitError, SecondMeError
 from ..protocol import Endpoint
+from ..reasoning import split_reasoning
 from .checks import Checks
 from .conversation import (
-    ERROR_MARK,
     Message,
+    ReplyStats,
     assistant,
+    close_thinking,
     context_notice,
     edit_user_message,
+    empty_notice,
     error_notice,
     fit_context,
     is_notice,
     is_pending,
-    notice,
+    is_thinking,
     retry_notice,
+    stats_notice,
     stopped_notice,
+    thinking,
     to_upstream,
     undo_last_turn,
     until_last_user,
@@ -44,6 +51,7 @@ from .lines import Lines, Place
 from .metrics import Metrics
 from .settings import Settings
 from .streaming import coalesce
+from .texts import COOKIE, language
 from .visitors import Visitors
 
 __all__ = ["ChatController", "Turn", "Waiting", "RetryingIn", "SEND", "RERUN", "API", "API_LOCKED",
@@ -61,6 +69,9 @@ MAX_UPDATE_INTERVAL = 0.25
 LINE_UPDATE_INTERVAL = 1.0
 # An upstream 429 whose Retry-After is at most this many seconds is waited out, once, with a countdown.
 RETRY_WITHIN = 10.0
+# The stats of replies that may yet be stopped, by session and pane, at most this many (a reply
+# cancelled by something other than Stop leaves its entry behind).
+MAX_REMEMBERED_REPLIES = 4096
 
 TURN = ("instance_id", "system_prompt", "temperature", "max_tokens", "l0", "role_id", "endpoint")
 SEND = ("message", "history", *TURN)
@@ -110,6 +121,41 @@ class RetryingIn:
 Update = str | Waiting | RetryingIn
 
 
+def request_language(request: gr.Request | None) -> str:
+    """The visitor's language (texts.language): the page's cookie, else Accept-Language."""
+    headers = getattr(request, "headers", None) or {}
+    cookie = None
+    try:
+        jar = SimpleCookie(headers.get("cookie", ""))
+        cookie = jar[COOKIE].value if COOKIE in jar else None
+    except CookieError:
+        pass
+    return language(cookie, headers.get("accept-language"))
+
+
+class _Shown:
+    """What the conversation shows of one streaming reply: its Thinking block (timed from when the
+    reasoning began to when the answer began), then the answer."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+        self.began: float | None = None
+        self.took: float | None = None
+
+    def reply(self, text: str, *, final: bool = False) -> list[Message]:
+        split = split_reasoning(text, final=final)
+        shown = []
+        if split.reasoning is not None:
+            now = time.monotonic()
+            self.began = self.began or now
+            if not split.thinking and self.took is None:
+                self.took = now - self.began
+            shown.append(thinking(split.reasoning, None if split.thinking else self.took, self.lang))
+        if split.answer:
+            shown.append(assistant(split.answer))
+        return shown
+
+
 async def _line_moves(place: Place, left: asyncio.Future[None]) -> AsyncGenerator[int, None]:
     """How many are ahead of ``place``, each time that changes (at most once per
     LINE_UPDATE_INTERVAL), until it is admitted or its visitor leaves."""
@@ -155,6 +201,7 @@ class ChatController:
         self.checks = Checks(settings.limits, self.locked)
         self.streaming = 0  # replies streaming now, in this process
         self.metrics = metrics or Metrics()
+        self._running: OrderedDict[tuple[str, str], ReplyStats] = OrderedDict()
         self.metrics.watch(lambda: self.streaming, self.lines.waiting_counts)
 
     def update_interval(self) -> float:
@@ -207,12 +254,14 @@ class ChatController:
 
     # -- the one streaming path ------------------------------------------------------------
 
-    async def reply_text(self, messages: list[dict[str, str]], turn: Turn,
-                         session: str = "") -> AsyncGenerator[Update, None]:
+    async def reply_text(self, messages: list[dict[str, str]], turn: Turn, session: str = "",
+                         stats: ReplyStats | None = None) -> AsyncGenerator[Update, None]:
         """The reply so far, paced by ``update_interval``; before it, while the reply waits in its
         instance's line, ``Waiting``, and while a short 429 is waited out, ``RetryingIn``. Raises
         SecondMeError. Ends early when the session's visitor leaves. Logs one line when it ends:
-        never text, never keys."""
+        never text, never keys. ``stats``, when given, is filled in as the reply goes."""
+        stats = stats if stats is not None else ReplyStats()
+        stats.max_tokens = turn.max_tokens
         left = self.visitors.watch(session)
         started = asked = time.monotonic()
         outcome, where, stream = "stopped", "", None
@@ -226,6 +275,7 @@ class ChatController:
                         return
                     asked = time.monotonic()
                     self.metrics.waited.observe(asked - started)
+                stats.asked_at = asked
                 self.streaming += 1
                 try:
                     for attempt in (1, 2):
@@ -233,6 +283,7 @@ class ChatController:
                             turn.instance_id, messages, temperature=turn.temperature,
                             max_tokens=turn.max_tokens, metadata=turn.metadata,
                         )
+                        stats.reply = stream.reply
                         try:
                             async for text in coalesce(stream, self.update_interval, left):
                                 yield text
@@ -260,6 +311,9 @@ class ChatController:
             self.visitors.unwatch(session, left)
             now = time.monotonic()
             first = stream.reply.first_text_at if stream is not None else None
+            stats.ended_at = now
+            stats.ended = ("finished" if outcome in ("done", "stop") else "stopped" if outcome == "visitor left"
+                           else "error" if outcome.startswith("error") else outcome)
             self.metrics.replies.labels(outcome).inc()
             if stream is not None:
                 self.metrics.duration.observe(now - asked)
@@ -270,32 +324,46 @@ class ChatController:
                      f"{first - asked:.2f}s" if first is not None else "-", now - asked,
                      stream.reply.chunks if stream is not None else 0)
 
-    async def _stream_turn(self, history: list[Message], turn: Turn,
-                           session: str) -> AsyncGenerator[list[Message], None]:
+    async def _stream_turn(self, history: list[Message], turn: Turn, session: str, lang: str = "en",
+                           pane: str = "chat") -> AsyncGenerator[list[Message], None]:
         """The conversation (which ends with the user's message) at once, then after each update
         of the reply; a failure ends it with a notice, keeping what already streamed (and the
-        user's message, so Retry works). While the reply waits, a notice stands where it will be."""
+        user's message, so Retry works). While the reply waits, a notice stands where it will be.
+        Reasoning (``<think>``) shows as a Thinking block, never as answer text; under the reply,
+        its stats line."""
         yield history
         messages, left_out = fit_context(to_upstream(turn.system_prompt, history), self.settings.max_context_chars)
         text = ""
+        shown = _Shown(lang)
+        stats = ReplyStats()
+        key = (session, pane)
+        self._running[key] = stats  # what Stop (mark_stopped) reports
+        self._running.move_to_end(key)
+        while len(self._running) > MAX_REMEMBERED_REPLIES:
+            self._running.popitem(last=False)
         try:
-            async for update in self.reply_text(messages, turn, session):
+            async for update in self.reply_text(messages, turn, session, stats):
                 if isinstance(update, str):
                     text = update
-                    yield [*history, assistant(text)]
+                    yield [*history, *shown.reply(text)]
                 elif isinstance(update, Waiting):
-                    yield [*history, waiting_notice(update.ahead)]
+                    yield [*history, waiting_notice(update.ahead, lang)]
                 else:
-                    yield [*history, retry_notice(update.seconds)]
+                    yield [*history, retry_notice(update.seconds, lang)]
         except SecondMeError as exc:
             kept = exc.partial if len(exc.partial) > len(text) else text
-            yield [*history, *([assistant(kept)] if kept else []), error_notice(exc)]
+            said = shown.reply(kept, final=True) if kept else []
+            yield [*history, *said, *([stats_notice(stats, lang)] if stats.asked_at else []),
+                   error_notice(exc, lang, turn.instance_id)]
             return
-        if not text:
-            yield [*history, notice(f"{ERROR_MARK} Empty reply",
-                                    "The Second Me finished without saying anything. Press ↻ to try again.")]
-        elif left_out:
-            yield [*history, assistant(text), context_notice(left_out)]
+        finally:
+            if self._running.get(key) is stats and stats.ended != "stopped":
+                del self._running[key]
+        said = shown.reply(text, final=True)
+        if not said:
+            yield [*history, empty_notice(lang), stats_notice(stats, lang)]
+        else:
+            yield [*history, *said, stats_notice(stats, lang), *([context_notice(left_out, lang)] if left_out else [])]
 
     # -- events ----------------------------------------------------------------------------
     # Each action is one queued event whose only output is the conversation: updating another
@@ -305,29 +373,30 @@ class ChatController:
 
     async def respond(self, message: str, history: History, instance_id: str, system_prompt: str,
                       temperature: float, max_tokens: float, l0: bool, role_id: str, endpoint: str,
-                      request: gr.Request) -> AsyncGenerator[list[Message], None]:
+                      request: gr.Request, pane: str = "chat") -> AsyncGenerator[list[Message], None]:
         turn = self._turn(instance_id, system_prompt, temperature, max_tokens, l0, role_id, endpoint)
         async for update in self._stream_turn([*(dict(m) for m in history), user(message)], turn,
-                                              request.session_hash or ""):
+                                              request.session_hash or "", request_language(request), pane):
             yield update
 
     async def retry(self, history: History, instance_id: str, system_prompt: str, temperature: float,
                     max_tokens: float, l0: bool, role_id: str, endpoint: str,
-                    request: gr.Request) -> AsyncGenerator[list[Message], None]:
+                    request: gr.Request, pane: str = "chat") -> AsyncGenerator[list[Message], None]:
         turn = self._turn(instance_id, system_prompt, temperature, max_tokens, l0, role_id, endpoint)
-        async for update in self._stream_turn(until_last_user(history), turn, request.session_hash or ""):
+        async for update in self._stream_turn(until_last_user(history), turn, request.session_hash or "",
+                                              request_language(request), pane):
             yield update
 
     async def edit(self, history: History, instance_id: str, system_prompt: str, temperature: float,
                    max_tokens: float, l0: bool, role_id: str, endpoint: str, edited: gr.EventData,
-                   request: gr.Request) -> AsyncGenerator[list[Message], None]:
+                   request: gr.Request, pane: str = "chat") -> AsyncGenerator[list[Message], None]:
         # gr.EventData, not gr.EditData: the latter fails with a bare error on data it does not expect.
         problem, index, text = self.checks.edited(history, edited._data)
         if problem:
             raise gr.Error(problem, title="Edit not sent", print_exception=False)
         turn = self._turn(instance_id, system_prompt, temperature, max_tokens, l0, role_id, endpoint)
         async for update in self._stream_turn(edit_user_message(history, index, text), turn,
-                                              request.session_hash or ""):
+                                              request.session_hash or "", request_language(request), pane):
             yield update
 
     def undo(self, history: Any) -> tuple[Any, Any]:
@@ -335,14 +404,24 @@ class ChatController:
             return gr.skip(), gr.skip()
         return undo_last_turn(history)
 
-    def mark_stopped(self, history: Any) -> Any:
+    def mark_stopped(self, history: Any, request: gr.Request | None = None, pane: str = "chat") -> Any:
+        """After Stop: the reply's stats line and a notice that it was stopped. A Thinking block
+        left open is closed; a notice of a wait goes."""
         if self.checks.conversation(history) or not history:
             return gr.skip()
+        lang = request_language(request)
+        stats = self._running.pop(((request and request.session_hash) or "", pane), None)
+        if stats is not None:
+            stats.ended, stats.ended_at = "stopped", stats.ended_at or time.monotonic()
+        history = list(history)
         if is_pending(history[-1]):  # stopped while waiting: the notice of the wait goes
-            return [*history[:-1], stopped_notice(history[:-1])]
-        if not is_notice(history[-1]):
-            return [*history, stopped_notice(history)]
-        return gr.skip()
+            return [*history[:-1], stopped_notice(history[:-1], lang)]
+        if is_notice(history[-1]) and not is_thinking(history[-1]):
+            return gr.skip()  # it had already ended
+        line = [stats_notice(stats, lang)] if stats is not None and stats.asked_at is not None else []
+        if is_thinking(history[-1]):
+            history[-1] = close_thinking(history[-1], None, lang)
+        return [*history, *line, stopped_notice(history, lang)]
 
     async def ask(self, message: str, instance_id: str, system_prompt: str, temperature: float,
                   max_tokens: float, request: gr.Request) -> AsyncGenerator[str, None]:
@@ -361,8 +440,13 @@ class ChatController:
                                                 request.session_hash or ""):
                 if isinstance(update, str):
                     text = update
-                    yield text
+                    answer = split_reasoning(text).answer  # the reasoning is not the answer
+                    if answer:
+                        yield answer
         except SecondMeError as exc:
             if len(exc.partial) > len(text):
-                yield exc.partial
+                yield split_reasoning(exc.partial, final=True).answer
             raise gr.Error(str(exc), print_exception=False) from None
+        final = split_reasoning(text, final=True).answer
+        if final != split_reasoning(text).answer:
+            yield final

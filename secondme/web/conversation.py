@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import (
@@ -28,6 +29,8 @@ from ..errors import (
     SecondMeError,
     StreamError,
 )
+from ..protocol import ReplyAssembler
+from .texts import DEFAULT, has, say, wait_words
 
 __all__ = [
     "Message",
@@ -41,6 +44,15 @@ __all__ = [
     "notice",
     "is_pending",
     "waiting_notice",
+    "is_thinking",
+    "thinking",
+    "close_thinking",
+    "THINKING",
+    "STATS",
+    "ReplyStats",
+    "stats_notice",
+    "empty_notice",
+    "error_kind",
     "retry_notice",
     "error_notice",
     "fit_context",
@@ -55,16 +67,10 @@ __all__ = [
 Message = dict[str, Any]
 History = Sequence[Mapping[str, Any]]
 
-# Most specific first: the first class an error is an instance of names its notice.
-_ERROR_TITLES: tuple[tuple[type[SecondMeError], str], ...] = (
-    (InstanceUnavailableError, "This Second Me is offline"),
-    (InstanceNotFoundError, "Unknown instance"),
-    (InvalidRequestError, "Invalid settings"),
-    (RateLimitError, "Too many requests"),
-    (APITimeoutError, "Timed out"),
-    (APIConnectionError, "Connection failed"),
-    (StreamError, "The reply broke off"),
-    (APIStatusError, "Service error"),
+# Most specific first: the first class an error is an instance of names its notice (texts.py).
+_ERROR_KINDS: tuple[type[SecondMeError], ...] = (
+    InstanceUnavailableError, InstanceNotFoundError, InvalidRequestError, RateLimitError, APITimeoutError,
+    APIConnectionError, StreamError, APIStatusError, SecondMeError,
 )
 
 
@@ -104,7 +110,14 @@ def is_notice(message: Mapping[str, Any]) -> bool:
 def is_pending(message: Mapping[str, Any]) -> bool:
     """A notice that stands for a reply still to come (waiting in line, or to be asked again)."""
     metadata = message.get("metadata")
-    return is_notice(message) and isinstance(metadata, Mapping) and metadata.get("status") == "pending"
+    return (is_notice(message) and isinstance(metadata, Mapping) and metadata.get("status") == "pending"
+            and metadata.get("id") != THINKING)
+
+
+def is_thinking(message: Mapping[str, Any]) -> bool:
+    """The Thinking block of a reply (shown, never sent upstream)."""
+    metadata = message.get("metadata")
+    return isinstance(metadata, Mapping) and metadata.get("id") == THINKING
 
 
 def to_upstream(system_prompt: str, history: History) -> list[dict[str, str]]:
@@ -118,7 +131,7 @@ def to_upstream(system_prompt: str, history: History) -> list[dict[str, str]]:
     return messages
 
 
-def _message(role: str, text: str, metadata: dict[str, str] | None = None) -> Message:
+def _message(role: str, text: str, metadata: dict[str, Any] | None = None) -> Message:
     """A message in the exact form the Chatbot sends to the browser, so the app can skip Gradio's
     per-update postprocessing of the whole conversation."""
     return {"role": role, "metadata": metadata, "content": [{"type": "text", "text": shown_as_written(text)}],
@@ -133,24 +146,42 @@ def assistant(text: str) -> Message:
     return _message("assistant", text)
 
 
-def notice(title: str, text: str, *, quiet: bool = False, pending: bool = False) -> Message:
+def notice(title: str, text: str, *, quiet: bool = False, pending: bool = False, kind: str | None = None) -> Message:
     """A message shown in the conversation and never sent upstream; a quiet one starts collapsed,
-    a pending one (a reply still to come) is open, with a spinner."""
+    a pending one (a reply still to come) is open, with a spinner. ``kind`` marks what it is."""
     status = {"status": "pending"} if pending else {"status": "done"} if quiet else {}
-    return _message("assistant", text, {"title": title, **status})
+    return _message("assistant", text, {"title": title, **status, **({"id": kind} if kind else {})})
 
 
-def waiting_notice(ahead: int) -> Message:
+THINKING, STATS = "thinking", "stats"  # the ``metadata.id`` of a reply's Thinking block and of its stats line
+
+
+def thinking(reasoning: str, seconds: float | None, lang: str = DEFAULT) -> Message:
+    """The reply's reasoning: open, with a spinner, while it is written (``seconds`` None); then closed,
+    titled with how long it took."""
+    if seconds is None:
+        return notice(say(lang, "thinking.title"), reasoning, pending=True, kind=THINKING)
+    message = notice(say(lang, "thinking.done", seconds=_seconds(seconds)), reasoning, quiet=True, kind=THINKING)
+    message["metadata"]["duration"] = round(seconds, 2)
+    return message
+
+
+def close_thinking(message: Mapping[str, Any], seconds: float | None, lang: str = DEFAULT) -> Message:
+    """A Thinking block, closed: titled with how long it took when that is known."""
+    if seconds is not None:
+        return thinking(message_text(message), seconds, lang)
+    return notice(say(lang, "thinking.title"), message_text(message), quiet=True, kind=THINKING)
+
+
+def waiting_notice(ahead: int, lang: str = DEFAULT) -> Message:
     """Where a reply will appear, while it waits in its instance's line."""
-    text = "You are next." if ahead == 0 else f"{ahead} ahead of you."
-    return notice("⏳ Waiting for this Second Me", f"{text} It answers only a few people at once; your reply "
-                  "starts here as soon as it is free. Stop leaves the line.", pending=True)
+    where = say(lang, "waiting.next") if ahead == 0 else say(lang, "waiting.ahead", ahead=ahead)
+    return notice(say(lang, "waiting.title"), say(lang, "waiting.text", where=where), pending=True)
 
 
-def retry_notice(seconds: int) -> Message:
+def retry_notice(seconds: int, lang: str = DEFAULT) -> Message:
     """Where a reply will appear, while the app waits out the Second Me service's Retry-After."""
-    return notice("⏳ The Second Me service is busy",
-                  f"It asked us to wait a moment (429). Trying again in {seconds} s…", pending=True)
+    return notice(say(lang, "retry.title"), say(lang, "retry.text", seconds=seconds), pending=True)
 
 
 def fit_context(messages: list[dict[str, str]], limit: int) -> tuple[list[dict[str, str]], int]:
@@ -171,26 +202,85 @@ def fit_context(messages: list[dict[str, str]], limit: int) -> tuple[list[dict[s
     return [*system, *kept], len(turns) - len(kept)
 
 
-def context_notice(left_out: int) -> Message:
+def context_notice(left_out: int, lang: str = DEFAULT) -> Message:
     """The quiet note under a reply whose request left older messages out."""
-    return notice(f"ℹ️ {left_out} older message{'s' if left_out != 1 else ''} not sent",
-                  "This conversation is longer than this page sends at once, so the Second Me answered from "
-                  "the most recent messages only.", quiet=True)
+    title = say(lang, "context.title.one") if left_out == 1 else say(lang, "context.title.many", n=left_out)
+    return notice(title, say(lang, "context.text"), quiet=True)
 
 
 ERROR_MARK = "⚠️"  # an error notice's title starts with it; the page styles and announces those (launch.py)
 
 
-def error_notice(error: SecondMeError) -> Message:
-    title = next((t for kind, t in _ERROR_TITLES if isinstance(error, kind)), "Something went wrong")
-    return notice(f"{ERROR_MARK} {title}", str(error))
+def error_kind(error: SecondMeError) -> str:
+    return next(kind for kind in _ERROR_KINDS if isinstance(error, kind)).__name__
 
 
-def stopped_notice(history: History) -> Message:
-    replied = bool(history) and history[-1].get("role") == "assistant" and not is_notice(history[-1])
-    text = ("You stopped the reply; what arrived is kept above." if replied
-            else "You stopped the reply before it began.")
-    return notice("⏹ Stopped", text + " Press ↻ to regenerate it.")
+def error_notice(error: SecondMeError, lang: str = DEFAULT, instance_id: str = "") -> Message:
+    kind = error_kind(error)
+    text = str(error)
+    if lang != DEFAULT and has(lang, f"error.text.{kind}"):
+        retry_after = getattr(error, "retry_after", None)
+        when = (say(lang, "when.later", wait=wait_words(lang, retry_after)) if retry_after is not None
+                else say(lang, "when.moment"))
+        text = say(lang, f"error.text.{kind}", instance=f"“{instance_id}”" if instance_id else "",
+                   status=getattr(error, "status_code", None) or "", message=str(error), when=when)
+    return notice(f"{ERROR_MARK} {say(lang, f'error.{kind}')}", text)
+
+
+def empty_notice(lang: str = DEFAULT) -> Message:
+    return notice(f"{ERROR_MARK} {say(lang, 'empty.title')}", say(lang, "empty.text"))
+
+
+def stopped_notice(history: History, lang: str = DEFAULT) -> Message:
+    last = history[-1] if history else {}
+    replied = last.get("role") == "assistant" and (not is_notice(last) or is_thinking(last))
+    return notice(say(lang, "stopped.title"), say(lang, "stopped.replied" if replied else "stopped.before"))
+
+
+def _seconds(seconds: float) -> str:
+    return f"{seconds:.2f} s" if seconds < 10 else f"{seconds:.1f} s" if seconds < 100 else f"{seconds:.0f} s"
+
+
+@dataclass
+class ReplyStats:
+    """What one reply cost and why it ended, as the page shows it under the reply. Times are
+    ``time.monotonic()``; ``ended`` is finished, length, stopped, error, or another finish_reason.
+    ``reply`` is the stream's ReplyAssembler, read while it streams (Stop reports it as it stands)."""
+
+    asked_at: float | None = None  # when the request was made (after any wait in line)
+    ended_at: float | None = None
+    ended: str = ""
+    max_tokens: int = 0
+    reply: ReplyAssembler | None = None
+
+    @property
+    def first_text_at(self) -> float | None:
+        return self.reply.first_text_at if self.reply is not None else None
+
+    @property
+    def chunks(self) -> int:
+        return self.reply.chunks if self.reply is not None else 0
+
+    def line(self, lang: str = DEFAULT) -> str:
+        parts = []
+        if self.asked_at is not None and self.first_text_at is not None:
+            parts.append(say(lang, "stats.ttft", seconds=_seconds(self.first_text_at - self.asked_at)))
+        if self.asked_at is not None and self.ended_at is not None:
+            parts.append(say(lang, "stats.total", seconds=_seconds(self.ended_at - self.asked_at)))
+        parts.append(say(lang, "stats.chunks", n=self.chunks))
+        if self.first_text_at is not None and self.ended_at is not None and self.ended_at > self.first_text_at \
+                and self.chunks > 1:
+            parts.append(say(lang, "stats.rate", rate=f"{self.chunks / (self.ended_at - self.first_text_at):.0f}"))
+        known = self.ended in ("finished", "length", "stopped", "error")
+        parts.append(say(lang, f"stats.{self.ended}") if known else self.ended or say(lang, "stats.finished"))
+        return " · ".join(parts)
+
+
+def stats_notice(stats: ReplyStats, lang: str = DEFAULT) -> Message:
+    """The small, quiet line under a reply; open, it says why the reply ended (and what to do about a cut)."""
+    ended = stats.ended if stats.ended in ("finished", "length", "stopped", "error") else "other"
+    text = say(lang, f"stats.text.{ended}", max_tokens=stats.max_tokens, reason=stats.ended)
+    return notice(("✂️ " if stats.ended == "length" else "") + stats.line(lang), text, quiet=True, kind=STATS)
 
 
 def _last_user(history: History) -> int | None:

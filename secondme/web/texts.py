@@ -1,0 +1,165 @@
+"""The words the server writes into the page (notices, reply stats, the Thinking block), in English
+and Simplified Chinese. The page's own labels are translated in the browser (i18n.py); these are made
+on the server, so each is asked for in the visitor's language (``language``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+__all__ = ["LANGUAGES", "DEFAULT", "language", "say", "has", "wait_words", "COOKIE"]
+
+LANGUAGES = ("en", "zh-CN")
+DEFAULT = "en"
+# Set by the page (launch.HEAD) to the language it shows, so that what the server writes follows a
+# visitor who switched the page's language; without it, the browser's Accept-Language decides.
+COOKIE = "secondme-lang"
+
+_EN: dict[str, str] = {
+    "waiting.title": "⏳ Waiting for this Second Me",
+    "waiting.next": "You are next.",
+    "waiting.ahead": "{ahead} ahead of you.",
+    "waiting.text": "{where} It answers only a few people at once; your reply starts here as soon as it is "
+                    "free. Stop leaves the line.",
+    "retry.title": "⏳ The Second Me service is busy",
+    "retry.text": "It asked us to wait a moment (429). Trying again in {seconds} s…",
+    "context.title.one": "ℹ️ 1 older message not sent",
+    "context.title.many": "ℹ️ {n} older messages not sent",
+    "context.text": "This conversation is longer than this page sends at once, so the Second Me answered from "
+                    "the most recent messages only.",
+    "empty.title": "Empty reply",
+    "empty.text": "The Second Me finished without saying anything. Press ↻ to try again.",
+    "stopped.title": "⏹ Stopped",
+    "stopped.replied": "You stopped the reply; what arrived is kept above. Press ↻ to regenerate it.",
+    "stopped.before": "You stopped the reply before it began. Press ↻ to regenerate it.",
+    "thinking.title": "💭 Thinking",
+    "thinking.done": "💭 Thought for {seconds}",
+    "stats.ttft": "{seconds} to first token",
+    "stats.total": "{seconds} in all",
+    "stats.chunks": "{n} chunks",
+    "stats.rate": "{rate}/s",
+    "stats.finished": "finished",
+    "stats.length": "cut at Max tokens",
+    "stats.stopped": "stopped by you",
+    "stats.error": "ended by an error",
+    "stats.text.finished": "The Second Me finished this reply.",
+    "stats.text.length": "The reply reached Max tokens ({max_tokens}) and was cut there. Raise Max tokens in the "
+                         "settings, then press ↻ to get the whole reply.",
+    "stats.text.stopped": "You stopped this reply.",
+    "stats.text.error": "An error ended this reply; the notice below says which.",
+    "stats.text.other": "The Second Me ended this reply ({reason}).",
+    "error.InstanceUnavailableError": "This Second Me is offline",
+    "error.InstanceNotFoundError": "Unknown instance",
+    "error.InvalidRequestError": "Invalid settings",
+    "error.RateLimitError": "Too many requests",
+    "error.APITimeoutError": "Timed out",
+    "error.APIConnectionError": "Connection failed",
+    "error.StreamError": "The reply broke off",
+    "error.APIStatusError": "Service error",
+    "error.SecondMeError": "Something went wrong",
+}
+
+_ZH: dict[str, str] = {
+    "waiting.title": "⏳ 正在等待这个 Second Me",
+    "waiting.next": "下一个就是你。",
+    "waiting.ahead": "你前面还有 {ahead} 位。",
+    "waiting.text": "{where}它一次只能回答几个人；一空出来，你的回复就会从这里开始。按“停止”可离开队列。",
+    "retry.title": "⏳ Second Me 服务繁忙",
+    "retry.text": "服务请我们稍等片刻（429）。{seconds} 秒后重试…",
+    "context.title.one": "ℹ️ 有 1 条较早的消息未发送",
+    "context.title.many": "ℹ️ 有 {n} 条较早的消息未发送",
+    "context.text": "这段对话超过了本页一次能发送的长度，所以 Second Me 只根据最近的消息作答。",
+    "empty.title": "空回复",
+    "empty.text": "Second Me 没有说任何内容就结束了。按 ↻ 重试。",
+    "stopped.title": "⏹ 已停止",
+    "stopped.replied": "你停止了这条回复；已收到的内容保留在上方。按 ↻ 重新生成。",
+    "stopped.before": "你在回复开始前停止了它。按 ↻ 重新生成。",
+    "thinking.title": "💭 思考中",
+    "thinking.done": "💭 思考了 {seconds}",
+    "stats.ttft": "首个 token {seconds}",
+    "stats.total": "共 {seconds}",
+    "stats.chunks": "{n} 个分块",
+    "stats.rate": "{rate}/秒",
+    "stats.finished": "已完成",
+    "stats.length": "因达到最大 token 数而截断",
+    "stats.stopped": "已被你停止",
+    "stats.error": "因错误结束",
+    "stats.text.finished": "Second Me 完成了这条回复。",
+    "stats.text.length": "回复达到了最大 token 数（{max_tokens}），在此截断。请在设置中调高“最大 token 数”，"
+                         "然后按 ↻ 获取完整回复。",
+    "stats.text.stopped": "你停止了这条回复。",
+    "stats.text.error": "一个错误结束了这条回复；下方的提示说明了原因。",
+    "stats.text.other": "Second Me 结束了这条回复（{reason}）。",
+    "error.InstanceUnavailableError": "这个 Second Me 目前离线",
+    "error.InstanceNotFoundError": "未知的实例",
+    "error.InvalidRequestError": "设置无效",
+    "error.RateLimitError": "请求过多",
+    "error.APITimeoutError": "超时",
+    "error.APIConnectionError": "连接失败",
+    "error.StreamError": "回复中断了",
+    "error.APIStatusError": "服务出错",
+    "error.SecondMeError": "出了点问题",
+    # The bodies of error notices: in English they are the error's own message (errors.py).
+    "error.text.InstanceUnavailableError": "这个 Second Me 目前离线：它的主人的实例没有连接到服务（503）。",
+    "error.text.InstanceNotFoundError": "找不到实例 ID 为 {instance} 的 Second Me。请检查 ID（404）。",
+    "error.text.InvalidRequestError": "Second Me 服务认为请求无效（{status}）。原文：{message}",
+    "error.text.RateLimitError": "请求过多：Second Me 服务请我们放慢速度。{when}（429）",
+    "error.text.APITimeoutError": "Second Me 服务在规定时间内没有响应。请稍后重试。",
+    "error.text.APIConnectionError": "无法连接到 Second Me 服务。请检查网络后重试。",
+    "error.text.StreamError": "回复在完成之前中断了；已收到的内容保留在上方。按 ↻ 重试。原文：{message}",
+    "error.text.APIStatusError": "Second Me 服务返回了错误（{status}）。请稍后重试。",
+    "error.text.SecondMeError": "出了点问题：{message}",
+    "when.later": "请在 {wait} 后重试。",
+    "when.moment": "请稍后重试。",
+}
+
+_TEXTS: Mapping[str, Mapping[str, str]] = {"en": _EN, "zh-CN": _ZH}
+
+
+def language(cookie: str | None, accept_language: str | None) -> str:
+    """The visitor's language: the page's own choice (the cookie) when it names one we have, else the
+    first of the browser's languages (Accept-Language, by weight) we have, else English. Any Chinese
+    but Traditional Chinese is read as Simplified."""
+    if cookie in LANGUAGES:
+        return cookie
+    weighted: list[tuple[float, int, str]] = []
+    for order, item in enumerate((accept_language or "").split(",")):
+        tag, _, params = item.strip().partition(";")
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                q = 0.0
+        weighted.append((-q, order, tag.strip().lower()))
+    for _, _, tag in sorted(weighted):
+        if tag.startswith("zh") and not any(t in tag for t in ("-tw", "-hk", "-mo", "-hant")):
+            return "zh-CN"
+        if tag.startswith("en"):
+            return "en"
+    return DEFAULT
+
+
+def say(lang: str, key: str, **values: object) -> str:
+    """The text for ``key`` in ``lang`` (English where it has none), with ``values`` filled in."""
+    text = _TEXTS.get(lang, _EN).get(key) or _EN[key]
+    return text.format(**values) if values else text
+
+
+def has(lang: str, key: str) -> bool:
+    return key in _TEXTS.get(lang, {})
+
+
+def wait_words(lang: str, seconds: float) -> str:
+    """A wait as a person says it, in ``lang`` (errors.wait_in_words is the English)."""
+    if lang != "zh-CN":
+        from ..errors import wait_in_words
+
+        return wait_in_words(seconds)
+    if seconds < 90:
+        return f"{max(1, math.ceil(seconds))} 秒"
+    for unit, size in (("天", 86400), ("小时", 3600)):
+        if seconds >= size * 1.5:
+            return f"约 {round(seconds / size)} {unit}"
+    return f"约 {round(seconds / 60)} 分钟"

@@ -1,0 +1,195 @@
+"""What the page shows of each reply: its reasoning as a Thinking block, its stats line, and the demo
+instance that shows both (through gradio_client, as the page receives them)."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from secondme.reasoning import split_reasoning
+from secondme.server import ChatBody, LocalInstance, demo_text
+from secondme.web import Settings
+from secondme.web.controller import ChatController
+from secondme.web.conversation import ReplyStats, stats_notice, thinking, user
+
+from .faults import FaultServer, http_head, reply
+from .test_app import SYSTEM, Launched, local_app, respond, stats_lines, texts  # noqa: F401 - a fixture
+
+
+def _meta(message: dict[str, Any]) -> dict[str, Any]:
+    return message.get("metadata") or {}
+
+
+# -- <think> parted from the answer, whatever the chunking ---------------------------------------
+
+THOUGHTFUL = "  <think>\nFirst I weigh it; a < b here.\n</think>\n\nThe answer, with <think> inside it."
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 7, 97, len(THOUGHTFUL)])
+def test_reasoning_is_never_shown_as_answer_text_at_any_chunking(size: int) -> None:
+    seen_thinking = False
+    for end in range(size, len(THOUGHTFUL) + size, size):
+        split = split_reasoning(THOUGHTFUL[:end])
+        assert "<" not in split.answer or split.answer.startswith("The answer"), (end, split)
+        assert "</" not in (split.reasoning or "") and "<th" not in (split.reasoning or ""), (end, split)
+        seen_thinking = seen_thinking or split.thinking
+        if split.thinking:
+            assert split.answer == ""
+    final = split_reasoning(THOUGHTFUL, final=True)
+    assert final.reasoning == "First I weigh it; a < b here."
+    assert final.answer == "The answer, with <think> inside it." and not final.thinking
+    assert seen_thinking == (size < len(THOUGHTFUL))
+
+
+def test_only_a_leading_think_block_is_reasoning_and_what_was_held_back_is_given_at_the_end() -> None:
+    assert split_reasoning("Say <think> twice") == split_reasoning("Say <think> twice", final=True)
+    assert split_reasoning("Say <think> twice").reasoning is None
+    assert split_reasoning("<thi").answer == ""  # perhaps a tag: held back while streaming
+    assert split_reasoning("<thi", final=True).answer == "<thi"  # it was not one
+    cut = split_reasoning("<think>never finished", final=True)  # cut at Max tokens while thinking
+    assert (cut.reasoning, cut.answer, cut.thinking) == ("never finished", "", False)
+    assert split_reasoning("<think>half</thi").reasoning == "half"
+
+
+# -- through the page --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def thinking_app(faults: FaultServer) -> Iterator[Launched]:
+    parts = ["<thi", "nk>Let me ", "see.</th", "ink>", "\n\nIt is ", "forty-two."]
+    paced: list[Any] = [http_head()]
+    for part in parts:  # each its own update of the page: the block is seen open
+        paced += [reply(part, finish=None, done=False), 0.1]
+    faults.script("/api/chat/thinker", [*paced, reply(finish="stop")])
+    faults.script("/api/chat/counted", [http_head(), reply("One ", "two ", "three ", "four.")])
+    faults.script("/api/chat/cut", [http_head(), reply("Once upon", " a time", finish="length")])
+    launched = Launched(Settings(base_url=faults.url, timeout=5.0))
+    yield launched
+    launched.close()
+
+
+def test_reasoning_streams_as_a_thinking_block_and_is_never_sent_back(thinking_app: Launched,
+                                                                        faults: FaultServer) -> None:
+    states = respond(thinking_app, "What is it?", [], "thinker")
+    final = states[-1]
+    assert [m["role"] for m in final] == ["user", "assistant", "assistant", "assistant"]
+    block, answer = final[1], final[2]
+    assert _meta(block)["id"] == "thinking" and _meta(block)["status"] == "done"
+    assert _meta(block)["title"].startswith("💭 Thought for ") and _meta(block)["duration"] >= 0
+    assert texts([block])[0][2] == "Let me see."
+    assert texts([answer])[0] == ("assistant", "", "It is forty-two.")
+    for state in states:  # while it streamed: no tag, no reasoning, in the answer
+        for role, title, text in texts(state):
+            assert "<th" not in text and "</" not in text, text
+            if role == "assistant" and not title:
+                assert "Let me" not in text
+    assert any(_meta(m).get("status") == "pending" and _meta(m).get("id") == "thinking"
+               for state in states for m in state)  # open, with a spinner, while it was written
+
+    faults.script("/api/chat/thinker", [http_head(), reply("Still ", "forty-two.")])
+    respond(thinking_app, "And now?", final, "thinker")
+    sent = faults.requests_to("/api/chat/thinker")[-1].json()["messages"]
+    assert sent == [{"role": "system", "content": SYSTEM}, {"role": "user", "content": "What is it?"},
+                    {"role": "assistant", "content": "It is forty-two."}, {"role": "user", "content": "And now?"}]
+
+
+def test_each_reply_has_a_quiet_stats_line_that_is_never_sent_back(thinking_app: Launched,
+                                                                     faults: FaultServer) -> None:
+    final = respond(thinking_app, "Hi", [], "counted")[-1]
+    [line] = stats_lines(final)
+    assert re.fullmatch(r"[\d.]+ s to first token · [\d.]+ s in all · 4 chunks · \d+/s · finished", line), line
+    stats = final[-1]
+    assert _meta(stats) == {"title": line, "status": "done", "id": "stats"}  # collapsed: small and quiet
+    respond(thinking_app, "Again", final, "counted")
+    sent = faults.requests_to("/api/chat/counted")[-1].json()["messages"]
+    assert all("first token" not in m["content"] and "finished" not in m["content"] for m in sent)
+
+
+def test_a_reply_cut_at_max_tokens_says_so_and_how_to_get_the_rest(thinking_app: Launched) -> None:
+    final = respond(thinking_app, "A story", [], "cut", max_tokens=2)[-1]
+    assert texts(final)[-1] == ("assistant", "", "Once upon a time")
+    [line] = stats_lines(final)
+    assert line.startswith("✂️ ") and line.endswith(" · cut at Max tokens")
+    hint = "".join(p["text"] for p in final[-1]["content"])
+    assert "Max tokens (2)" in hint and "Raise Max tokens" in hint
+
+
+def test_an_error_ends_the_stats_line_and_the_notice_says_which(thinking_app: Launched, faults: FaultServer) -> None:
+    faults.script("/api/chat/breaks", [http_head(), reply("Half a rep", finish=None, done=False)])
+    final = respond(thinking_app, "Hi", [], "breaks")[-1]
+    assert stats_lines(final)[0].endswith(" · ended by an error")
+    assert texts(final)[-1][1] == "⚠️ The reply broke off"
+    assert texts(final)[1] == ("assistant", "", "Half a rep")
+
+
+def test_stop_reports_the_stats_so_far_and_closes_an_open_thinking_block() -> None:
+    from secondme.protocol import ReplyAssembler
+
+    ctl = ChatController(Settings(), {})
+    asked = time.monotonic() - 2
+    running = ReplyStats(asked_at=asked, max_tokens=50, reply=ReplyAssembler(parts=["a", "b", "c"],
+                                                                             first_text_at=asked + 0.5))
+    ctl._running[("", "chat")] = running
+    stopped = ctl.mark_stopped([user("Hi"), thinking("Hmm, let me", None)])
+    block, line, notice = stopped[1:]
+    assert _meta(block)["status"] == "done" and _meta(block)["id"] == "thinking"
+    assert _meta(line)["id"] == "stats" and _meta(line)["title"].endswith("3 chunks · 2/s · stopped by you")
+    assert "0.50 s to first token" in _meta(line)["title"]
+    assert _meta(notice)["title"] == "⏹ Stopped" and "kept above" in texts([notice])[0][2]
+    assert ("", "chat") not in ctl._running
+
+
+def test_the_stats_line_in_chinese() -> None:
+    from secondme.protocol import ReplyAssembler
+
+    stats = ReplyStats(asked_at=1.0, ended_at=3.0, ended="length", max_tokens=9,
+                       reply=ReplyAssembler(parts=["x"] * 10, first_text_at=1.25))
+    line = _meta(stats_notice(stats, "zh-CN"))["title"]
+    assert line == "✂️ 首个 token 0.25 s · 共 2.00 s · 10 个分块 · 6/秒 · 因达到最大 token 数而截断"
+
+
+# -- the demo shows what the page can do ---------------------------------------------------------
+
+
+def _demo(message: str, **body: Any) -> str:
+    return demo_text(ChatBody(messages=[{"role": "user", "content": message}], **body), LocalInstance("demo"))
+
+
+def test_the_demo_thinks_when_asked_and_says_it_is_a_demo() -> None:
+    text = _demo("Think it over, please")
+    assert text.startswith("<think>\n") and "</think>" in text
+    split = split_reasoning(text, final=True)
+    assert split.reasoning and "I am a demo" in split.reasoning
+    assert split.answer.startswith("Hello from Local demo Second Me") and "not a real person's" in split.answer
+    assert "<think>" not in _demo("Hello")
+
+
+def test_the_demo_shows_a_table_and_a_code_block_and_acknowledges_l0_and_role() -> None:
+    text = _demo("Show me a table and some code", metadata={"role_id": "mentor", "enable_l0_retrieval": True})
+    assert "| Setting | Value |\n|---|---|\n| Instance | demo |" in text and "| Role | mentor |" in text
+    assert "```python\nfrom secondme import SecondMeClient" in text and text.count("```") == 2
+    assert "L0 retrieval: a real Second Me would first search its owner's documents" in text
+    assert "the role “mentor”: a real Second Me would answer with the prompt its owner wrote" in text
+    assert "not a real person's Second Me" in text
+    assert "role “mentor”" not in _demo("Hi") and "L0" not in _demo("Hi")
+
+
+def test_the_demos_long_reply_stops_at_max_tokens_with_length(local_app: Launched) -> None:  # noqa: F811
+    final = respond(local_app, "Tell me a long story", [], "demo", max_tokens=120)[-1]
+    [line] = stats_lines(final)
+    assert line.startswith("✂️ ") and line.endswith("cut at Max tokens")
+    answer = texts(final)[1][2]
+    assert len(answer.split()) == 120 and "a demo" in answer
+    short = respond(local_app, "Hello", [], "demo")[-1]
+    assert stats_lines(short)[0].endswith("· finished")
+
+
+def test_the_demo_reasoning_reaches_the_page_as_a_thinking_block(local_app: Launched) -> None:  # noqa: F811
+    final = respond(local_app, "Think first", [], "demo")[-1]
+    assert _meta(final[1])["id"] == "thinking" and "I am a demo" in texts(final)[1][2]
+    assert texts(final)[2][2].startswith("Hello from")
+
