@@ -156,7 +156,8 @@ def test_the_stats_line_in_chinese() -> None:
 
 
 def _demo(message: str, **body: Any) -> str:
-    return demo_text(ChatBody(messages=[{"role": "user", "content": message}], **body), LocalInstance("demo"))
+    return demo_text(ChatBody.model_validate({"messages": [{"role": "user", "content": message}], **body}),
+                     LocalInstance("demo"))
 
 
 def test_the_demo_thinks_when_asked_and_says_it_is_a_demo() -> None:
