@@ -131,8 +131,9 @@ def test_a_browser_conversation_with_stop_and_retry(open_page: Any, deployment: 
     chat.send("First through HAProxy")
     chat.wait_for_bot(lambda t: "First through HAProxy" in t)
     chat.button("Stop").click()
+    # Send comes back when the cancelled reply ends, which may be before the Stopped notice is in.
+    wait_until(lambda: "Stopped" in chat.last_bot(), 10, "the stopped notice")
     wait_until(chat.idle, 10, "Send after Stop")
-    assert "Stopped" in chat.last_bot()
     chat.button("Retry").click()
     chat.wait_for_bot(lambda t: t.endswith("max tokens 2000."), timeout=60)
     assert [role for role, _ in chat.messages()] == ["user", "bot"]
