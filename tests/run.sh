@@ -4,12 +4,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages for the browser tests: chromium, and an emoji font so screenshots show the notices' icons;
+# Debian packages for the browser tests: chromium, an emoji font so screenshots show the notices' icons, and a
+# Chinese font for the Chinese page;
 # haproxy for the tests of deploy/ (several replicas behind it).
 need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
 [ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || need+=(fonts-noto-color-emoji)
+[ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)  # the Chinese page
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "Installing ${need[*]} for the browser tests…"

@@ -79,7 +79,7 @@ def test_reasoning_streams_as_a_thinking_block_and_is_never_sent_back(thinking_a
     assert [m["role"] for m in final] == ["user", "assistant", "assistant", "assistant"]
     block, answer = final[1], final[2]
     assert _meta(block)["id"] == "thinking" and _meta(block)["status"] == "done"
-    assert _meta(block)["title"].startswith("💭 Thought for ") and _meta(block)["duration"] >= 0
+    assert _meta(block)["title"] == "💭 Thought" and 0.2 <= _meta(block)["duration"] < 2  # shown beside it
     assert texts([block])[0][2] == "Let me see."
     assert texts([answer])[0] == ("assistant", "", "It is forty-two.")
     for state in states:  # while it streamed: no tag, no reasoning, in the answer

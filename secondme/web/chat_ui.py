@@ -11,6 +11,7 @@ import gradio as gr
 from ..protocol import ENDPOINTS, INSTANCE_ID_PATTERN
 from .checks import MAX_ROLE_ID_CHARS, MAX_SYSTEM_PROMPT_CHARS, MAX_TOKENS_LIMIT
 from .controller import API, API_LOCKED, RERUN, SEND, ChatController
+from .i18n import t
 from .page import Page
 
 __all__ = ["create", "wire", "busy_js", "IDLE_JS", "RESTORE_JS", "FOCUS_JS", "public_endpoint"]
@@ -112,16 +113,16 @@ BUSY_HINT = "The Second Me is still replying. Press Stop (or Esc) first; your me
 
 def create(page: Page) -> None:
     page.add("history", gr.Chatbot(
-        label="Conversation", show_label=False, elem_id="conversation", height="62vh", min_height=320,
+        label=t("conversation"), show_label=False, elem_id="conversation", height="62vh", min_height=320,
         editable="user", buttons=["copy", "copy_all"], feedback_options=None,
-        placeholder="Say hello: the reply streams in as the Second Me writes it.",
+        placeholder=t("placeholder"),
         sanitize_html=True, allow_tags=False, autoscroll=True,
     ))
     with gr.Row(elem_id="composer"):
-        page.add("message", gr.Textbox(label="Message", placeholder="Write to the Second Me…", elem_id="message",
+        page.add("message", gr.Textbox(label=t("message"), placeholder=t("message_placeholder"), elem_id="message",
                                        lines=1, max_lines=8, scale=5, min_width=160, autofocus=True))
-        page.add("send", gr.Button("Send", variant="primary", scale=0, min_width=88, elem_id="send-button"))
-        page.add("stop", gr.Button("Stop", variant="stop", scale=0, min_width=88, elem_id="stop-button"))
+        page.add("send", gr.Button(t("send"), variant="primary", scale=0, min_width=88, elem_id="send-button"))
+        page.add("stop", gr.Button(t("stop"), variant="stop", scale=0, min_width=88, elem_id="stop-button"))
 
 
 def create_api(page: Page) -> None:

@@ -161,7 +161,7 @@ def thinking(reasoning: str, seconds: float | None, lang: str = DEFAULT) -> Mess
     titled with how long it took."""
     if seconds is None:
         return notice(say(lang, "thinking.title"), reasoning, pending=True, kind=THINKING)
-    message = notice(say(lang, "thinking.done", seconds=_seconds(seconds)), reasoning, quiet=True, kind=THINKING)
+    message = notice(say(lang, "thinking.done"), reasoning, quiet=True, kind=THINKING)
     message["metadata"]["duration"] = round(seconds, 2)
     return message
 

@@ -10,6 +10,7 @@ from typing import Any
 import gradio as gr
 
 from .directory import Listing
+from .i18n import t
 from .page import Page
 
 __all__ = ["create_status", "create_hidden", "create_browse", "wire", "status_text", "browse_update", "locked_text"]
@@ -30,9 +31,9 @@ def create_browse(page: Page) -> None:
         page.add("locked_note", gr.Markdown(f"You are talking to **{html.escape(page.settings.instance_id)}**.",
                                             elem_id="locked-note"))
         return
-    page.add("browse", gr.Dropdown(label="Browse Second Mes", choices=[], value=None, filterable=True,
+    page.add("browse", gr.Dropdown(label=t("browse"), choices=[], value=None, filterable=True,
                                    allow_custom_value=False, elem_id="browse",
-                                   info="The public directory, online ones first; type to filter."))
+                                   info=t("browse_info")))
 
 
 def status_text(listing: Listing, instance_id: Any) -> str:

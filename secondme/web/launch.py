@@ -15,9 +15,11 @@ from ..server import LocalInstance, ServerThread, create_app
 from ..serving import BodyLimit
 from .chat_ui import BUSY_HINT, RESTORE_JS
 from .conversation import ERROR_MARK
+from .presets_ui import PRESETS_JS
 from .ratelimit import Limiter, RateLimit
 from .saved_ui import MAX_IMPORT_BYTES, STORE_JS
 from .settings import Settings
+from .texts import COOKIE
 from .ui import ChatBlocks, build_app
 
 __all__ = ["main", "launch_options", "start_demo_instance"]
@@ -36,6 +38,14 @@ CSS = """
 #note p, #instance-status p { font-size: var(--text-sm); margin: 0; }
 #header h1 { margin-bottom: 0.2em; }
 #composer { align-items: flex-end; }
+/* Suggested first messages, in the empty conversation (i18n.STARTERS). */
+#conversation .starters { display: flex; flex-wrap: wrap; gap: 8px; justify-content: center; margin-top: 12px; }
+#conversation .starter {
+  border: 1px solid var(--border-color-primary); border-radius: var(--radius-lg); padding: 8px 12px;
+  background: var(--background-fill-primary); color: var(--body-text-color); cursor: pointer;
+  font-size: var(--text-md); max-width: 260px; text-align: left;
+}
+#conversation .starter:hover { border-color: var(--color-accent); background: var(--background-fill-secondary); }
 /* Send and Stop swap while a reply streams (chat_ui.busy_js and chat_ui.IDLE_JS set the class). */
 #stop-button, #composer.busy #send-button { display: none !important; }
 #composer.busy #stop-button { display: inline-flex !important; }
@@ -101,6 +111,23 @@ HEAD = """<script>
       hint.textContent = '{busy}';
     }
   });
+  // A suggested first message (i18n.STARTERS, in the empty conversation) is sent as if typed.
+  document.addEventListener('click', (e) => {
+    const starter = e.target?.closest?.('.starters .starter');
+    const box = document.querySelector('#message textarea');
+    if (!starter || !box || document.querySelector('#composer')?.classList.contains('busy')) return;
+    box.value = starter.textContent.trim();
+    box.dispatchEvent(new Event('input', {bubbles: true}));
+    setTimeout(() => document.querySelector('#send-button')?.click(), 50);
+  });
+  // What the server writes (notices, stats) follows the language the page shows (texts.COOKIE).
+  const language = () => {
+    const lang = (document.documentElement.lang || 'en').toLowerCase();
+    const chinese = lang.startsWith('zh') && !/-(tw|hk|mo|hant)/.test(lang);
+    document.cookie = `{cookie}=${chinese ? 'zh-CN' : 'en'}; path=/; SameSite=Lax`;
+  };
+  language();
+  new MutationObserver(language).observe(document.documentElement, {attributes: true, attributeFilter: ['lang']});
   new MutationObserver(() => {
     const hint = document.querySelector('#busy-hint');
     if (hint && hint.textContent && !document.querySelector('#composer')?.classList.contains('busy')) {
@@ -109,8 +136,10 @@ HEAD = """<script>
   }).observe(document.documentElement, {attributes: true, subtree: true, attributeFilter: ['class']});
 })();
 </script>
-<script>{store}</script>""".replace("{mark}", ERROR_MARK).replace("{busy}", BUSY_HINT).replace(
-    "(RESTORE)", f"({RESTORE_JS})").replace("{store}", STORE_JS)
+<script>{store}</script>
+<script>{presets}</script>""".replace("{mark}", ERROR_MARK).replace("{cookie}", COOKIE).replace(
+    "{busy}", BUSY_HINT).replace("(RESTORE)", f"({RESTORE_JS})").replace("{store}", STORE_JS).replace(
+    "{presets}", PRESETS_JS)
 
 
 def launch_options(app: ChatBlocks) -> dict[str, Any]:
@@ -139,7 +168,9 @@ def launch_options(app: ChatBlocks) -> dict[str, Any]:
         "theme": gr.themes.Soft(primary_hue="indigo", secondary_hue="slate"),
         "css": CSS,
         "head": HEAD,
-        "footer_links": ["api", "gradio"],
+        # Settings, for the language (i18n.py): the page follows the browser's, and can be switched there.
+        "footer_links": ["api", "gradio", "settings"],
+        "i18n": app.i18n,
         "max_threads": settings.concurrency + THREAD_ROOM,
         # An MCP server at /gradio_api/mcp/ whose one tool is the public chat endpoint.
         "mcp_server": settings.mcp,

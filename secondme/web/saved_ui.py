@@ -20,6 +20,7 @@ from ..errors import InvalidRequestError
 from ..protocol import validate_instance_id
 from . import settings_ui
 from .conversation import assistant, message_text, notice, user
+from .i18n import t
 from .page import Page
 
 __all__ = ["create", "create_hidden", "create_triggers", "wire", "STORE_JS", "MAX_SAVED_CHATS", "MAX_SAVED_CHARS",
@@ -210,19 +211,19 @@ IMPORT_JS = f"""(imported, {_RECORD_PARAMS}) => {{
 
 
 def create(page: Page) -> None:
-    page.add("chats", gr.Radio(label="Conversations", choices=[], value=None, elem_id="chats",
-                               info="Kept in this browser only."))
-    page.add("chat_title", gr.Textbox(label="Title", max_lines=1, placeholder="rename: type and press Enter",
+    page.add("chats", gr.Radio(label=t("conversations"), choices=[], value=None, elem_id="chats",
+                               info=t("conversations_info")))
+    page.add("chat_title", gr.Textbox(label=t("title"), max_lines=1, placeholder=t("title_placeholder"),
                                       elem_id="chat-title"))
     with gr.Row(elem_id="chat-actions"):
-        page.add("new_chat", gr.Button("+ New chat", size="sm", elem_id="new-chat", variant="primary",
+        page.add("new_chat", gr.Button(t("new_chat"), size="sm", elem_id="new-chat", variant="primary",
                                             min_width=60))
-        page.add("delete_chat", gr.Button("Delete", size="sm", elem_id="delete-chat", min_width=60))
-        page.add("delete_all", gr.Button("Delete all", size="sm", elem_id="delete-all", min_width=60))
+        page.add("delete_chat", gr.Button(t("delete"), size="sm", elem_id="delete-chat", min_width=60))
+        page.add("delete_all", gr.Button(t("delete_all"), size="sm", elem_id="delete-all", min_width=60))
     with gr.Row(elem_id="export-row"):
         page.add("export_md", gr.Button("⬇ Markdown", size="sm", elem_id="export-md", min_width=60))
         page.add("export_json", gr.Button("⬇ JSON", size="sm", elem_id="export-json", min_width=60))
-        page.add("import_file", gr.Button("⬆ Import", size="sm", elem_id="import-json", min_width=60))
+        page.add("import_file", gr.Button(t("import"), size="sm", elem_id="import-json", min_width=60))
         settings_ui.create_copy_link(page)
     page.add("note", gr.Markdown("", elem_id="note"))  # what the page has to say: saved, imported, copied
 

@@ -11,8 +11,9 @@ import gradio as gr
 
 from ..errors import InvalidRequestError
 from ..protocol import ENDPOINTS, validate_instance_id
-from . import directory_ui
+from . import directory_ui, presets_ui
 from .checks import MAX_TOKENS_LIMIT
+from .i18n import t
 from .page import Page
 
 __all__ = ["create", "create_copy_link", "wire", "DEFAULT_SYSTEM_PROMPT", "instance_from_link", "COPY_LINK_JS"]
@@ -33,21 +34,22 @@ COPY_LINK_JS = """(instance) => {
 
 def create(page: Page) -> None:
     settings = page.settings
-    page.add("instance_id", gr.Textbox(label="Instance ID", value=settings.instance_id, max_lines=1,
-                                       placeholder="the ID of the Second Me to talk to", elem_id="instance-id",
+    page.add("instance_id", gr.Textbox(label=t("instance_id"), value=settings.instance_id, max_lines=1,
+                                       placeholder=t("instance_placeholder"), elem_id="instance-id",
                                        visible=not page.locked))
     if not page.locked:
         directory_ui.create_status(page)
     directory_ui.create_browse(page)
-    page.add("system_prompt", gr.Textbox(label="System prompt", value=DEFAULT_SYSTEM_PROMPT, lines=3))
-    page.add("temperature", gr.Slider(0, 1, value=0.7, step=0.05, label="Temperature"))
-    page.add("max_tokens", gr.Slider(1, MAX_TOKENS_LIMIT, value=2000, step=1, label="Max tokens"))
-    with gr.Accordion("Advanced", open=False):
-        page.add("l0", gr.Checkbox(label="L0 retrieval", value=False,
-                                   info="Let the Second Me search its owner's documents"))
-        page.add("role_id", gr.Textbox(label="Role ID", value="", placeholder="optional: a role its owner defined",
+    presets_ui.create(page)
+    page.add("system_prompt", gr.Textbox(label=t("system_prompt"), value=DEFAULT_SYSTEM_PROMPT, lines=3))
+    page.add("temperature", gr.Slider(0, 1, value=0.7, step=0.05, label=t("temperature")))
+    page.add("max_tokens", gr.Slider(1, MAX_TOKENS_LIMIT, value=2000, step=1, label=t("max_tokens")))
+    with gr.Accordion(t("advanced"), open=False):
+        page.add("l0", gr.Checkbox(label=t("l0"), value=False,
+                                   info=t("l0_info")))
+        page.add("role_id", gr.Textbox(label=t("role_id"), value="", placeholder=t("role_placeholder"),
                                        max_lines=1))
-        page.add("endpoint", gr.Radio(list(ENDPOINTS), value="chat", label="Endpoint"))
+        page.add("endpoint", gr.Radio(list(ENDPOINTS), value="chat", label=t("endpoint")))
 
 
 def instance_from_link(query: Any, locked: bool) -> tuple[str | None, str]:
@@ -63,7 +65,7 @@ def instance_from_link(query: Any, locked: bool) -> tuple[str | None, str]:
 
 
 def create_copy_link(page: Page) -> None:
-    page.add("copy_link", gr.Button("🔗 Copy link", size="sm", min_width=60, elem_id="copy-link",
+    page.add("copy_link", gr.Button(t("copy_link"), size="sm", min_width=60, elem_id="copy-link",
                                     visible=not page.locked))
 
 

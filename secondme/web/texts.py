@@ -34,7 +34,7 @@ _EN: dict[str, str] = {
     "stopped.replied": "You stopped the reply; what arrived is kept above. Press ↻ to regenerate it.",
     "stopped.before": "You stopped the reply before it began. Press ↻ to regenerate it.",
     "thinking.title": "💭 Thinking",
-    "thinking.done": "💭 Thought for {seconds}",
+    "thinking.done": "💭 Thought",  # the Chatbot shows the duration beside it
     "stats.ttft": "{seconds} to first token",
     "stats.total": "{seconds} in all",
     "stats.chunks": "{n} chunks",
@@ -76,7 +76,7 @@ _ZH: dict[str, str] = {
     "stopped.replied": "你停止了这条回复；已收到的内容保留在上方。按 ↻ 重新生成。",
     "stopped.before": "你在回复开始前停止了它。按 ↻ 重新生成。",
     "thinking.title": "💭 思考中",
-    "thinking.done": "💭 思考了 {seconds}",
+    "thinking.done": "💭 思考过程",
     "stats.ttft": "首个 token {seconds}",
     "stats.total": "共 {seconds}",
     "stats.chunks": "{n} 个分块",

@@ -4,7 +4,6 @@ addressed by name through one ``Page``; the handlers are the controller's. No HT
 
 from __future__ import annotations
 
-import html
 import logging
 import os
 import sys
@@ -17,10 +16,11 @@ import pydantic
 from ..async_client import AsyncSecondMeClient
 from ..protocol import ENDPOINTS
 from ..serving import KEEP_ALIVE
-from . import chat_ui, directory_ui, saved_ui, settings_ui
+from . import chat_ui, directory_ui, presets_ui, saved_ui, settings_ui
 from .checks import MAX_TOKENS_LIMIT
 from .controller import ChatController
 from .directory import Directory
+from .i18n import page_i18n, t
 from .metrics import Metrics
 from .page import Page
 from .settings import Settings
@@ -31,9 +31,6 @@ __all__ = ["build_app", "ChatBlocks", "DEFAULT_SYSTEM_PROMPT", "MAX_TOKENS_LIMIT
 
 log = logging.getLogger("secondme.web")
 
-API_DOC_URL = "https://github.com/mindverse/Second-Me/tree/master/docs"
-
-
 class ChatBlocks(gr.Blocks):
     """The page's Blocks, with what its launch needs (``launch.launch_options``) and no message text
     in the server's log."""
@@ -42,6 +39,7 @@ class ChatBlocks(gr.Blocks):
     visitors: Visitors
     metrics: Metrics
     chat_page: Page
+    i18n: gr.I18n
 
     def reply_events(self) -> list[Any]:
         """The events that start a reply (each has one of the controller's validators)."""
@@ -81,19 +79,6 @@ class ChatBlocks(gr.Blocks):
             raise ValueError(f"{what} could not be read ({where}).") from None
 
 
-def _header(settings: Settings) -> str:
-    title = html.escape(settings.title)
-    lines = [
-        f"# {title}",
-        "Chat with a **Second Me**, a person's own AI model, and watch its reply stream in. "
-        f"Speaks the Second Me [Chat Completion API]({API_DOC_URL}).",
-    ]
-    if settings.demo:
-        lines.append("> 🧪 **Local demo.** You are talking to a demo Second Me that runs on this machine, "
-                     "not a real person's. It tells you what it received.")
-    return "\n\n".join(lines)
-
-
 def build_app(settings: Settings | None = None, *,
               clients: Mapping[str, AsyncSecondMeClient] | None = None) -> ChatBlocks:
     """The page and its public ``chat`` API. ``clients`` maps each endpoint to a client;
@@ -110,7 +95,7 @@ def build_app(settings: Settings | None = None, *,
     page = Page(settings, ctl, Directory(clients["chat"].list_instances))
 
     with ChatBlocks(title=settings.title, fill_height=True) as demo:
-        gr.Markdown(_header(settings), elem_id="header")
+        gr.Markdown(t("header"), elem_id="header")
         with gr.Row(equal_height=False, elem_id="main-row"):
             with gr.Column(scale=1, min_width=200, elem_id="saved"):
                 saved_ui.create(page)
@@ -125,9 +110,11 @@ def build_app(settings: Settings | None = None, *,
         chat_ui.create_api_trigger(page)
         chat_ui.wire(page)
         settings_ui.wire(page)
+        presets_ui.wire(page, demo)
         directory_ui.wire(page, demo)
         saved_ui.wire(page, demo)
 
     demo.queue(max_size=settings.queue_size, default_concurrency_limit=settings.concurrency)
     demo.settings, demo.visitors, demo.metrics, demo.chat_page = settings, visitors, metrics, page
+    demo.i18n = page_i18n(settings)
     return demo
