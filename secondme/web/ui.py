@@ -16,7 +16,7 @@ import pydantic
 from ..async_client import AsyncSecondMeClient
 from ..protocol import ENDPOINTS
 from ..serving import KEEP_ALIVE
-from . import chat_ui, code_ui, directory_ui, presets_ui, saved_ui, settings_ui
+from . import chat_ui, code_ui, compare_ui, directory_ui, presets_ui, saved_ui, settings_ui
 from .checks import MAX_TOKENS_LIMIT
 from .controller import ChatController
 from .directory import Directory
@@ -99,9 +99,12 @@ def build_app(settings: Settings | None = None, *,
         with gr.Row(equal_height=False, elem_id="main-row"):
             with gr.Column(scale=1, min_width=200, elem_id="saved"):
                 saved_ui.create(page)
-            with gr.Column(scale=3, min_width=300, elem_id="chat-column"):
-                chat_ui.create(page)
-                code_ui.create(page)
+            with gr.Column(scale=3, min_width=300, elem_id="chat-column"), gr.Tabs(elem_id="modes"):
+                with gr.Tab(t("chat_tab"), elem_id="chat-tab"):
+                    chat_ui.create(page)
+                    code_ui.create(page)
+                with gr.Tab(t("compare_tab"), elem_id="compare-tab"):
+                    compare_ui.create(page)
             with gr.Column(scale=1, min_width=240, elem_id="settings"):
                 settings_ui.create(page)
         saved_ui.create_hidden(page)
@@ -113,6 +116,7 @@ def build_app(settings: Settings | None = None, *,
         settings_ui.wire(page)
         presets_ui.wire(page, demo)
         code_ui.wire(page)
+        compare_ui.wire(page)
         directory_ui.wire(page, demo)
         saved_ui.wire(page, demo)
 
