@@ -191,7 +191,9 @@ async def app_session(http: httpx.AsyncClient, app_url: str, fns: dict[str, int]
             return result
         result.total = time.perf_counter() - t0
         conversation = (done.get("output", {}).get("data") or [[]])[0] or []
-        reply = conversation[-1] if conversation else {}
+        # The reply is the last message but its stats line; a notice instead of it (an error) is a failure.
+        said = [m for m in conversation if (m.get("metadata") or {}).get("id") != "stats"]
+        reply = said[-1] if said else {}
         result.ok = bool(done.get("success")) and reply.get("role") == "assistant" \
             and not (reply.get("metadata") or {}).get("title")
         result.reply_chars = sum(len(p.get("text", "")) for p in reply.get("content", []))

@@ -262,7 +262,7 @@ def test_a_locked_space_talks_only_to_its_instance(faults: FaultServer) -> None:
                           timeout=10) as stream:
             assert any("close_stream" in line for line in stream.iter_lines())
         config = launched.app.config
-        field = next(c for c in config["components"] if c.get("props", {}).get("label") == "Instance ID")
+        field = next(c for c in config["components"] if c.get("props", {}).get("elem_id") == "instance-id")
         assert field["props"]["visible"] is False
     finally:
         launched.close()
@@ -274,7 +274,7 @@ def test_lock_without_an_instance_warns_and_keeps_the_field(caplog: pytest.LogCa
     with caplog.at_level("WARNING", logger="secondme"):
         launched = Launched(Settings(base_url="http://127.0.0.1:9", lock_instance=True))
     try:
-        field = next(c for c in launched.app.config["components"] if c.get("props", {}).get("label") == "Instance ID")
+        field = next(c for c in launched.app.config["components"] if c.get("props", {}).get("elem_id") == "instance-id")
         assert field["props"]["visible"] is True
         assert any("SECONDME_LOCK_INSTANCE is set but SECONDME_INSTANCE_ID is empty" in r.getMessage()
                    for r in caplog.records)
@@ -320,7 +320,8 @@ def test_many_streams_run_at_once() -> None:
 
 def test_the_page_is_configured_for_many_users(local_app: Launched) -> None:
     streaming = [fn for fn in local_app.app.fns.values() if fn.concurrency_id == "secondme-reply"]
-    assert len(streaming) == 4  # send, retry, edit and the chat API share one limit
+    # Send, retry, edit, the chat API, and each side of Compare's send and retry share one limit.
+    assert len(streaming) == 8
     assert {fn.concurrency_limit for fn in streaming} == {256}
     assert local_app.app._queue.max_size == 1024
     # Gradio runs at most max_threads events at once, whatever the limits above say.
@@ -338,10 +339,18 @@ def test_settings_from_the_environment() -> None:
         Settings.from_env({"SECONDME_CONCURRENCY": "many"})
 
 
+def header_text(app: Any, lang: str = "en") -> str:
+    """The page's header as a visitor in ``lang`` reads it (the component holds its I18n key)."""
+    header = next(c for c in app.config["components"] if c.get("props", {}).get("elem_id") == "header")
+    assert '"key": "header"' in header["props"]["value"]
+    return str(app.i18n.translations_dict[lang]["header"])
+
+
 def test_title_and_demo_banner(local_app: Launched) -> None:
     assert local_app.app.title == "Second Me Chat"
-    header = next(c for c in local_app.app.config["components"] if c.get("props", {}).get("elem_id") == "header")
-    assert "Local demo" in header["props"]["value"] and "Chat Completion API" in header["props"]["value"]
+    header = header_text(local_app.app)
+    assert header.startswith("# Second Me Chat") and "Local demo" in header and "Chat Completion API" in header
+    assert "本地演示" in header_text(local_app.app, "zh-CN")
 
 
 def test_an_overloaded_space_says_it_is_busy() -> None:
@@ -399,13 +408,12 @@ def test_the_first_readme_command_chats_with_the_local_demo() -> None:
         client = Client(url, verbose=False)
         reply_text = client.predict("Hello, demo", api_name="/chat")
         client.close()
-        header = next(c for c in httpx.get(url + "config").json()["components"]
-                      if c.get("props", {}).get("elem_id") == "header")
+        header = httpx.get(url + "config").json()["i18n_translations"]["en"]["header"]  # as a browser in English
     finally:
         process.terminate()
         out, _ = process.communicate(timeout=10)
     assert "You said: “Hello, demo”." in reply_text and "I am a demo" in reply_text
-    assert "Local demo" in header["props"]["value"]
+    assert "Local demo" in header
     assert "Local demo Second Me on http://127.0.0.1:" in out
     assert "reply instance=demo endpoint=chat outcome=stop" in out  # the one log line per reply
     assert "Hello, demo" not in out  # and no message text in it

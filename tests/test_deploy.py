@@ -157,7 +157,8 @@ async def _session(http: httpx.AsyncClient, url: str, fn_index: int, started: li
                     started.append(session)
                 if message.get("msg") == "process_completed":
                     conversation = message["output"]["data"][0]
-                    result["ok"] = message["success"] and conversation[-1].get("metadata") is None
+                    said = [m for m in conversation if (m.get("metadata") or {}).get("id") != "stats"]
+                    result["ok"] = message["success"] and said[-1].get("metadata") is None
                     return result
     except httpx.HTTPError as exc:
         result["error"] = type(exc).__name__
