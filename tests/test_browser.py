@@ -80,18 +80,26 @@ def fault_url(faults: FaultServer) -> Iterator[str]:
 class ChatPage:
     """What a person sees and does on the page."""
 
-    def __init__(self, browser: Any, url: str, *, width: int = 1280, height: int = 900, dark: bool = False) -> None:
-        self.context = browser.new_context(viewport={"width": width, "height": height},
-                                           color_scheme="dark" if dark else "light")
+    def __init__(self, browser: Any, url: str, *, width: int = 1280, height: int = 900, dark: bool = False,
+                 locale: str = "en-US") -> None:
+        self.context = browser.new_context(viewport={"width": width, "height": height}, locale=locale,
+                                           color_scheme="dark" if dark else "light",
+                                           permissions=["clipboard-read", "clipboard-write"])
         self.page = self.context.new_page()
         self.dialogs: list[str] = []
+        self.answers: list[str] = []  # what to type into the page's prompt() dialogs, in turn
+        self.errors: list[str] = []  # the page's uncaught script errors
         self.page.on("dialog", self._dismiss)
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
         self.page.goto(url + ("?__theme=dark" if dark else ""))
         self.message_box.wait_for(state="visible", timeout=20000)
 
     def _dismiss(self, dialog: Any) -> None:
         self.dialogs.append(dialog.message)
-        dialog.dismiss()
+        if dialog.type in ("prompt", "confirm") and self.answers:
+            dialog.accept(self.answers.pop(0))
+        else:
+            dialog.dismiss()
 
     @property
     def message_box(self) -> Any:
@@ -113,11 +121,14 @@ class ChatPage:
         else:
             self.button("Send").click()
 
-    def messages(self) -> list[tuple[str, str]]:
-        """(user|bot, visible text) of each message in the conversation."""
-        found = self.page.query_selector_all("#conversation [data-testid='user'], #conversation [data-testid='bot']")
+    def messages(self, where: str = "#conversation") -> list[tuple[str, str]]:
+        """(user|bot, visible text) of each message in the conversation, but the replies' stats lines."""
+        found = self.page.query_selector_all(f"{where} [data-testid='user'], {where} [data-testid='bot']")
         return [(el.get_attribute("data-testid") or "", el.inner_text().replace("\u200b", "").strip())
-                for el in found]
+                for el in found if not el.query_selector(".stats-line")]
+
+    def stats_lines(self, where: str = "#conversation") -> list[str]:
+        return [el.inner_text().strip() for el in self.page.query_selector_all(f"{where} .stats-line .title")]
 
     def last_bot(self) -> str:
         bots = [text for role, text in self.messages() if role == "bot"]
@@ -144,6 +155,8 @@ def open_page(browser: Any) -> Iterator[Callable[..., ChatPage]]:
     yield make
     for page in pages:
         page.close()
+    errors = [error for page in pages for error in page.errors]
+    assert not errors, f"the page's scripts failed: {errors}"
 
 
 def test_type_send_and_watch_the_reply_stream_in(open_page: Any, demo_url: str) -> None:

@@ -101,7 +101,7 @@ def test_each_reply_has_a_quiet_stats_line_that_is_never_sent_back(thinking_app:
                                                                      faults: FaultServer) -> None:
     final = respond(thinking_app, "Hi", [], "counted")[-1]
     [line] = stats_lines(final)
-    assert re.fullmatch(r"[\d.]+ s to first token · [\d.]+ s in all · 4 chunks · \d+/s · finished", line), line
+    assert re.fullmatch(r"⏱ [\d.]+ s to first token · [\d.]+ s in all · 4 chunks · \d+/s · finished", line), line
     stats = final[-1]
     assert _meta(stats) == {"title": line, "status": "done", "id": "stats"}  # collapsed: small and quiet
     respond(thinking_app, "Again", final, "counted")
@@ -113,7 +113,7 @@ def test_a_reply_cut_at_max_tokens_says_so_and_how_to_get_the_rest(thinking_app:
     final = respond(thinking_app, "A story", [], "cut", max_tokens=2)[-1]
     assert texts(final)[-1] == ("assistant", "", "Once upon a time")
     [line] = stats_lines(final)
-    assert line.startswith("✂️ ") and line.endswith(" · cut at Max tokens")
+    assert line.startswith("⏱ ") and line.endswith(" · ✂️ cut at Max tokens")
     hint = "".join(p["text"] for p in final[-1]["content"])
     assert "Max tokens (2)" in hint and "Raise Max tokens" in hint
 
@@ -149,7 +149,7 @@ def test_the_stats_line_in_chinese() -> None:
     stats = ReplyStats(asked_at=1.0, ended_at=3.0, ended="length", max_tokens=9,
                        reply=ReplyAssembler(parts=["x"] * 10, first_text_at=1.25))
     line = _meta(stats_notice(stats, "zh-CN"))["title"]
-    assert line == "✂️ 首个 token 0.25 s · 共 2.00 s · 10 个分块 · 6/秒 · 因达到最大 token 数而截断"
+    assert line == "⏱ 首个 token 0.25 s · 共 2.00 s · 10 个分块 · 6/秒 · ✂️ 因达到最大 token 数而截断"
 
 
 # -- the demo shows what the page can do ---------------------------------------------------------
@@ -182,7 +182,7 @@ def test_the_demo_shows_a_table_and_a_code_block_and_acknowledges_l0_and_role() 
 def test_the_demos_long_reply_stops_at_max_tokens_with_length(local_app: Launched) -> None:  # noqa: F811
     final = respond(local_app, "Tell me a long story", [], "demo", max_tokens=120)[-1]
     [line] = stats_lines(final)
-    assert line.startswith("✂️ ") and line.endswith("cut at Max tokens")
+    assert line.startswith("⏱ ") and line.endswith("✂️ cut at Max tokens")
     answer = texts(final)[1][2]
     assert len(answer.split()) == 120 and "a demo" in answer
     short = respond(local_app, "Hello", [], "demo")[-1]

@@ -14,7 +14,8 @@ from .controller import API, API_LOCKED, RERUN, SEND, ChatController
 from .i18n import t
 from .page import Page
 
-__all__ = ["create", "wire", "busy_js", "IDLE_JS", "RESTORE_JS", "FOCUS_JS", "public_endpoint"]
+__all__ = ["create", "wire", "busy_js", "IDLE_JS", "RESTORE_JS", "FOCUS_JS", "public_endpoint", "BUSY_HINT",
+           "BUSY_HINT_ZH"]
 
 # Send and Stop swap places in the browser alone (a class on the composer row, styled by launch.CSS):
 # a Button update from the server makes Gradio rebuild the Button on every message.
@@ -109,6 +110,7 @@ def public_endpoint(ctl: ChatController) -> Any:
 FOCUS_JS = "() => { document.querySelector('#message textarea')?.focus(); }"
 # While a reply streams, Enter sends nothing (the send event runs once at a time): say so.
 BUSY_HINT = "The Second Me is still replying. Press Stop (or Esc) first; your message stays in the box."
+BUSY_HINT_ZH = "Second Me 还在回复。请先按“停止”（或 Esc）；你的消息会留在输入框里。"
 
 
 def create(page: Page) -> None:

@@ -50,6 +50,7 @@ __all__ = [
     "THINKING",
     "STATS",
     "ReplyStats",
+    "STATS_MARK",
     "stats_notice",
     "empty_notice",
     "error_kind",
@@ -209,6 +210,7 @@ def context_notice(left_out: int, lang: str = DEFAULT) -> Message:
 
 
 ERROR_MARK = "⚠️"  # an error notice's title starts with it; the page styles and announces those (launch.py)
+STATS_MARK = "⏱"  # a stats line's title starts with it; the page makes those small and quiet (launch.py)
 
 
 def error_kind(error: SecondMeError) -> str:
@@ -272,7 +274,8 @@ class ReplyStats:
                 and self.chunks > 1:
             parts.append(say(lang, "stats.rate", rate=f"{self.chunks / (self.ended_at - self.first_text_at):.0f}"))
         known = self.ended in ("finished", "length", "stopped", "error")
-        parts.append(say(lang, f"stats.{self.ended}") if known else self.ended or say(lang, "stats.finished"))
+        ended = say(lang, f"stats.{self.ended}") if known else self.ended or say(lang, "stats.finished")
+        parts.append(f"✂️ {ended}" if self.ended == "length" else ended)
         return " · ".join(parts)
 
 
@@ -280,7 +283,7 @@ def stats_notice(stats: ReplyStats, lang: str = DEFAULT) -> Message:
     """The small, quiet line under a reply; open, it says why the reply ended (and what to do about a cut)."""
     ended = stats.ended if stats.ended in ("finished", "length", "stopped", "error") else "other"
     text = say(lang, f"stats.text.{ended}", max_tokens=stats.max_tokens, reason=stats.ended)
-    return notice(("✂️ " if stats.ended == "length" else "") + stats.line(lang), text, quiet=True, kind=STATS)
+    return notice(f"{STATS_MARK} {stats.line(lang)}", text, quiet=True, kind=STATS)
 
 
 def _last_user(history: History) -> int | None:

@@ -9,9 +9,11 @@ from typing import Any
 
 import gradio as gr
 
+from .controller import request_language
 from .directory import Listing
 from .i18n import t
 from .page import Page
+from .texts import say
 
 __all__ = ["create_status", "create_hidden", "create_browse", "wire", "status_text", "browse_update", "locked_text"]
 
@@ -36,33 +38,34 @@ def create_browse(page: Page) -> None:
                                    info=t("browse_info")))
 
 
-def status_text(listing: Listing, instance_id: Any) -> str:
+def status_text(listing: Listing, instance_id: Any, lang: str = "en") -> str:
     wanted = instance_id.strip() if isinstance(instance_id, str) else ""
     if not wanted:
         return ""
     if listing.problem:
-        return "Status unknown: the directory of Second Mes could not be read."
+        return say(lang, "directory.unknown")
     found = listing.find(wanted)
     if found is None:
-        return "Not in the public directory (it may still answer)."
+        return say(lang, "directory.absent")
     name = html.escape(found.name)  # a directory entry is anyone's text: shown as text, never as markup
-    return f"● Online: {name}" if found.online else f"○ Offline: {name} is not connected right now."
+    return say(lang, "directory.online" if found.online else "directory.offline", name=name)
 
 
-def browse_update(listing: Listing) -> dict[str, Any]:
+def browse_update(listing: Listing, lang: str = "en") -> dict[str, Any]:
     if listing.problem:
-        return gr.update(choices=[], info=listing.problem)
+        problem = listing.problem if lang == "en" else say(lang, "directory.problem", problem=listing.problem)
+        return gr.update(choices=[], info=problem)
     online = sum(i.online for i in listing.instances)
     choices = [(f"{'●' if i.online else '○'} {i.name}" + (f" — {i.description[:80]}" if i.description else ""),
                 i.instance_id) for i in listing.instances]
-    return gr.update(choices=choices, info=f"{len(choices)} in the public directory, {online} online; type to filter.")
+    return gr.update(choices=choices, info=say(lang, "directory.count", n=len(choices), online=online))
 
 
-def locked_text(listing: Listing, instance_id: str) -> str:
+def locked_text(listing: Listing, instance_id: str, lang: str = "en") -> str:
     found = listing.find(instance_id)
     who = html.escape(found.name if found else instance_id)
-    state = "" if found is None else (" (online)" if found.online else " (offline right now)")
-    return f"You are talking to **{who}**{state}."
+    state = "" if found is None else say(lang, "locked.online" if found.online else "locked.offline")
+    return say(lang, "locked.talking", who=who, state=state)
 
 
 def wire(page: Page, demo: Any) -> None:
@@ -72,8 +75,8 @@ def wire(page: Page, demo: Any) -> None:
     hidden: dict[str, Any] = {"api_visibility": "undocumented", "show_progress": "hidden"}
 
     if page.locked:
-        async def on_load_locked() -> str:
-            return locked_text(await directory.listing(), page.settings.instance_id)
+        async def on_load_locked(request: gr.Request) -> str:
+            return locked_text(await directory.listing(), page.settings.instance_id, request_language(request))
 
         demo.load(on_load_locked, None, page["locked_note"], **hidden)
         return
@@ -81,10 +84,10 @@ def wire(page: Page, demo: Any) -> None:
     async def on_load(request: gr.Request) -> tuple[str, Any, dict[str, Any]]:
         linked, note = instance_from_link(request.query_params if request else None, page.locked)
         listing = await directory.listing()
-        return linked or "", (note or gr.skip()), browse_update(listing)
+        return linked or "", (note or gr.skip()), browse_update(listing, request_language(request))
 
-    async def on_instance(instance_id: Any) -> str:
-        return status_text(await directory.listing(), instance_id)
+    async def on_instance(instance_id: Any, request: gr.Request) -> str:
+        return status_text(await directory.listing(), instance_id, request_language(request))
 
     # The field is filled in the browser, never as a server event's output (see create_status); the status
     # is then read for whatever it holds (a link's instance, or the restored conversation's).

@@ -13,8 +13,8 @@ from fastapi.middleware import Middleware
 
 from ..server import LocalInstance, ServerThread, create_app
 from ..serving import BodyLimit
-from .chat_ui import BUSY_HINT, RESTORE_JS
-from .conversation import ERROR_MARK
+from .chat_ui import BUSY_HINT, BUSY_HINT_ZH, RESTORE_JS
+from .conversation import ERROR_MARK, STATS_MARK
 from .presets_ui import PRESETS_JS
 from .ratelimit import Limiter, RateLimit
 from .saved_ui import MAX_IMPORT_BYTES, STORE_JS
@@ -51,16 +51,20 @@ CSS = """
 #composer.busy #stop-button { display: inline-flex !important; }
 /* A failure is unmistakable: error notices (marked by HEAD's script) are red, open and full size.
    Text on background: 8.6:1 light, 11:1 dark. A stopped reply's notice stays quiet. */
-#conversation .thought-group.error-notice {
+.thought-group.error-notice {
   --notice-fg: #7a1010; --notice-bg: #fdecec; --notice-edge: #b42318;
   background: var(--notice-bg) !important; border: 1px solid var(--notice-edge) !important;
   border-left-width: 4px !important; color: var(--notice-fg) !important;
 }
-.dark #conversation .thought-group.error-notice { --notice-fg: #ffd0d0; --notice-bg: #3b1212; --notice-edge: #e06666; }
-#conversation .error-notice .prose, #conversation .error-notice p {
+.dark .thought-group.error-notice { --notice-fg: #ffd0d0; --notice-bg: #3b1212; --notice-edge: #e06666; }
+.error-notice .prose, .error-notice p {
   color: var(--notice-fg) !important; font-size: var(--text-md) !important;
 }
-#conversation .error-notice .title p { font-weight: 600; }
+.error-notice .title p { font-weight: 600; }
+/* A reply's stats line (conversation.stats_notice; marked by HEAD's script) is small and quiet. */
+.thought-group.stats-line { border: none !important; background: transparent !important; padding: 2px 0 !important;
+  margin-top: 4px !important; opacity: 0.75; }
+.thought-group.stats-line .title, .thought-group.stats-line .title p { font-size: var(--text-xs) !important; }
 @media (max-width: 640px) {
   .gradio-container { padding: 8px !important; }
   /* On a phone the conversation comes first, then the saved ones, then the settings. */
@@ -74,11 +78,14 @@ CSS = """
 # reader announces it. The Chatbot gives titled messages no hook of their own; the title's mark is ours.
 HEAD = """<script>
 (() => {
-  const mark = (root) => root.querySelectorAll?.('#conversation .thought-group:not(.error-notice)').forEach((group) => {
-    const title = group.querySelector('.title');
-    if (title && title.textContent.trim().startsWith('{mark}')) {
+  const unmarked = '.thought-group:not(.error-notice):not(.stats-line)';
+  const mark = (root) => root.querySelectorAll?.(unmarked).forEach((group) => {
+    const title = group.querySelector('.title')?.textContent.trim() ?? '';
+    if (title.startsWith('{mark}') && group.closest('#conversation, .compare-side')) {
       group.classList.add('error-notice');
       group.setAttribute('role', 'alert');
+    } else if (title.startsWith('{stats}')) {
+      group.classList.add('stats-line');
     }
   });
   new MutationObserver(() => mark(document)).observe(document.documentElement, {childList: true, subtree: true});
@@ -108,9 +115,19 @@ HEAD = """<script>
         hint = Object.assign(document.createElement('p'), {id: 'busy-hint', role: 'status'});
         document.querySelector('#composer')?.after(hint);
       }
-      hint.textContent = '{busy}';
+      hint.textContent = document.documentElement.lang.toLowerCase().startsWith('zh') ? '{busy_zh}' : '{busy}';
     }
   });
+  // Copying a reply copies the reply alone: Gradio's button copies its whole group of messages, with the
+  // Thinking block and the stats line; once it has, the clipboard gets the answer's text instead.
+  document.addEventListener('click', (e) => {
+    const button = e.target?.closest?.('.message-buttons button');
+    const row = button?.closest('.message-buttons')?.previousElementSibling;
+    if (!row?.matches('.message-row.bot-row') || !/copy/i.test(button.getAttribute('aria-label') ?? '')) return;
+    const answer = [...row.querySelectorAll('[data-testid="bot"]')].filter((m) => !m.querySelector('.thought-group'))
+      .map((m) => m.innerText.replaceAll('\\u200b', '').trim()).filter(Boolean).join('\\n\\n');
+    if (answer) setTimeout(() => navigator.clipboard?.writeText(answer).catch(() => {}), 100);
+  }, true);
   // A suggested first message (i18n.STARTERS, in the empty conversation) is sent as if typed.
   document.addEventListener('click', (e) => {
     const starter = e.target?.closest?.('.starters .starter');
@@ -137,9 +154,11 @@ HEAD = """<script>
 })();
 </script>
 <script>{store}</script>
-<script>{presets}</script>""".replace("{mark}", ERROR_MARK).replace("{cookie}", COOKIE).replace(
-    "{busy}", BUSY_HINT).replace("(RESTORE)", f"({RESTORE_JS})").replace("{store}", STORE_JS).replace(
-    "{presets}", PRESETS_JS)
+<script>{presets}</script>"""
+for _name, _value in {"{mark}": ERROR_MARK, "{stats}": STATS_MARK, "{cookie}": COOKIE, "{busy}": BUSY_HINT,
+                      "{busy_zh}": BUSY_HINT_ZH, "(RESTORE)": f"({RESTORE_JS})", "{store}": STORE_JS,
+                      "{presets}": PRESETS_JS}.items():
+    HEAD = HEAD.replace(_name, _value)
 
 
 def launch_options(app: ChatBlocks) -> dict[str, Any]:

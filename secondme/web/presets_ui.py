@@ -105,8 +105,8 @@ def create(page: Page) -> None:
     page.add("preset", gr.Dropdown(choices=[], value=None, label=t("preset"), elem_id="preset",
                                    allow_custom_value=False, filterable=False))
     with gr.Row(elem_id="preset-buttons"):
-        page.add("save_preset", gr.Button(t("save"), size="sm", min_width=56, elem_id="save-preset"))
-        page.add("delete_preset", gr.Button(t("delete"), size="sm", min_width=56, elem_id="delete-preset"))
+        page.add("save_preset", gr.Button(t("save_preset"), size="sm", min_width=56, elem_id="save-preset"))
+        page.add("delete_preset", gr.Button(t("delete_preset"), size="sm", min_width=56, elem_id="delete-preset"))
 
 
 def wire(page: Page, demo: gr.Blocks) -> None:

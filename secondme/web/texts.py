@@ -58,6 +58,15 @@ _EN: dict[str, str] = {
     "error.StreamError": "The reply broke off",
     "error.APIStatusError": "Service error",
     "error.SecondMeError": "Something went wrong",
+    "directory.unknown": "Status unknown: the directory of Second Mes could not be read.",
+    "directory.absent": "Not in the public directory (it may still answer).",
+    "directory.online": "● Online: {name}",
+    "directory.offline": "○ Offline: {name} is not connected right now.",
+    "directory.count": "{n} in the public directory, {online} online; type to filter.",
+    "directory.problem": "The directory of Second Mes could not be read: {problem}",
+    "locked.talking": "You are talking to **{who}**{state}.",
+    "locked.online": " (online)",
+    "locked.offline": " (offline right now)",
 }
 
 _ZH: dict[str, str] = {
@@ -110,6 +119,15 @@ _ZH: dict[str, str] = {
     "error.text.StreamError": "回复在完成之前中断了；已收到的内容保留在上方。按 ↻ 重试。原文：{message}",
     "error.text.APIStatusError": "Second Me 服务返回了错误（{status}）。请稍后重试。",
     "error.text.SecondMeError": "出了点问题：{message}",
+    "directory.unknown": "状态未知：无法读取 Second Me 目录。",
+    "directory.absent": "不在公开目录中（它仍可能回答）。",
+    "directory.online": "● 在线：{name}",
+    "directory.offline": "○ 离线：{name} 目前没有连接。",
+    "directory.count": "公开目录中有 {n} 个，{online} 个在线；输入以筛选。",
+    "directory.problem": "无法读取 Second Me 目录：{problem}",
+    "locked.talking": "你正在与 **{who}** 对话{state}。",
+    "locked.online": "（在线）",
+    "locked.offline": "（目前离线）",
     "when.later": "请在 {wait} 后重试。",
     "when.moment": "请稍后重试。",
 }

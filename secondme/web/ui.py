@@ -23,6 +23,7 @@ from .directory import Directory
 from .i18n import page_i18n, t
 from .metrics import Metrics
 from .page import Page
+from .sessions import lighten
 from .settings import Settings
 from .settings_ui import DEFAULT_SYSTEM_PROMPT
 from .visitors import Visitors
@@ -46,7 +47,7 @@ class ChatBlocks(gr.Blocks):
         return [fn for fn in self.fns.values() if fn.validator is not None]
 
     def launch(self, *args: Any, **kwargs: Any) -> Any:
-        """Gradio's launch, and two settings of its uvicorn server that Gradio does not expose.
+        """Gradio's launch, two settings of its uvicorn server that Gradio does not expose, and lazy sessions.
 
         - uvicorn trusts ``X-Forwarded-For`` from loopback by default and rewrites the client's
           address with it; here ``SECONDME_TRUSTED_PROXIES`` alone decides whom to trust (ratelimit).
@@ -58,6 +59,7 @@ class ChatBlocks(gr.Blocks):
         wait = not kwargs.get("prevent_thread_lock", False) and not bool(getattr(sys, "ps1", sys.flags.interactive))
         result = super().launch(*args, **{**kwargs, "prevent_thread_lock": True})
         self.server.config.timeout_keep_alive = KEEP_ALIVE  # read by each new connection
+        lighten(self.state_holder)  # a new session no longer builds every component's config (sessions.py)
         if wait:
             self.block_thread()
         return result

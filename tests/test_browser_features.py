@@ -1,0 +1,200 @@
+# ruff: noqa: F811 - the fixtures imported from test_browser are the parameters of its tests
+"""In a real browser: the Thinking block and the stats line, copying a reply, suggested first messages,
+presets, the Compare view at phone width, and the page in Chinese."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from .faults import FaultServer, http_head, reply
+from .test_browser import (  # noqa: F401 - fixtures
+    ChatPage,
+    browser,
+    demo_url,
+    fault_url,
+    open_page,
+    recorder,
+    wait_until,
+)
+
+
+def thinking_title(chat: ChatPage) -> str:
+    titles = [el.inner_text().strip() for el in
+              chat.page.query_selector_all("#conversation .thought-group:not(.stats-line) .title")]
+    return next((t for t in titles if t.startswith("💭")), "")
+
+
+def test_reasoning_is_a_thinking_block_and_the_reply_has_its_stats_and_copies_alone(open_page: Any,
+                                                                                    demo_url: str) -> None:
+    chat = open_page(demo_url)
+    chat.send("Think it through, please")
+    wait_until(lambda: thinking_title(chat).startswith("💭 Thinking"), 10, "the open Thinking block")
+    assert chat.page.locator("#conversation .thought-group .title .loading-spinner, "
+                             "#conversation .thought-group .title [class*=spinner]").count() >= 1 \
+        or chat.page.get_by_text("The visitor asked me").is_visible()  # open while it is written
+    assert not any(text.startswith("Hello from") for _, text in chat.messages())  # no answer yet
+    chat.wait_for_bot(lambda t: t.endswith("max tokens 2000."), 20)
+    title = wait_until(lambda: thinking_title(chat).startswith("💭 Thought") and thinking_title(chat), 5, "closed")
+    assert re.search(r"\(\d+(\.\d+)?s\)", title), title  # with how long it took
+    assert not chat.page.get_by_text("The visitor asked me").is_visible()  # closed
+    answer = chat.last_bot()
+    assert answer.startswith("Hello from") and "<think>" not in answer and "visitor asked" not in answer
+    [line] = wait_until(chat.stats_lines, 5, "the stats line")
+    assert re.fullmatch(r"⏱ [\d.]+ s to first token · [\d.]+ s in all · \d+ chunks · \d+/s · finished", line), line
+
+    chat.page.locator("#conversation .message-buttons-left button[aria-label='Copy message']").last.click()
+    copied = wait_until(lambda: (text := chat.page.evaluate("navigator.clipboard.readText()")).startswith(
+        "Hello from") and text, 5, "the reply on the clipboard")
+    assert copied.strip() == answer.strip()  # the reply alone: no reasoning, no stats
+
+
+def test_stop_ends_the_stats_line_with_stopped_by_you(open_page: Any, demo_url: str) -> None:
+    chat = open_page(demo_url)
+    chat.send("Tell me a long story")
+    chat.wait_for_bot(lambda t: "keeps going" in t, 15)
+    chat.button("Stop").click()
+    wait_until(lambda: "Stopped" in chat.last_bot(), 5, "the stopped notice")
+    [line] = wait_until(chat.stats_lines, 5, "the stats line")
+    assert line.startswith("⏱ ") and line.endswith(" · stopped by you"), line
+
+
+def test_a_suggested_first_message_is_sent_with_a_click_and_goes_once_talking(open_page: Any, demo_url: str) -> None:
+    chat = open_page(demo_url)
+    starters = chat.page.locator("#conversation .starters .starter")
+    assert starters.count() == 4
+    starters.nth(2).click()  # "Show me a table and some code."
+    chat.wait_for_bot(lambda t: t.endswith("max tokens 2000."), 20)
+    assert chat.messages()[0] == ("user", "Show me a table and some code.")
+    assert chat.page.locator("#conversation table").count() == 1  # the demo's Markdown table, rendered
+    assert chat.page.locator("#conversation pre code").count() >= 1  # and its code block
+    assert starters.count() == 0  # only while the conversation is empty
+
+
+def test_presets_fill_the_system_prompt_and_your_own_are_kept(open_page: Any, demo_url: str) -> None:
+    chat = open_page(demo_url)
+    system = chat.field("System prompt")
+    preset = chat.page.get_by_role("listbox", name="Preset").or_(chat.page.locator("#preset input")).first
+    preset.click()
+    chat.page.get_by_role("option", name="Brief").click()
+    assert system.input_value() == "Answer briefly: one to three sentences, no lists unless asked."
+    system.fill("Speak like a pirate.")
+    chat.answers.append("Pirate")
+    chat.button("Save preset").click()
+    wait_until(lambda: chat.page.evaluate("JSON.parse(localStorage.getItem('secondme.presets') || '[]')"), 5)
+    assert chat.page.evaluate("JSON.parse(localStorage.getItem('secondme.presets'))") == [
+        {"name": "Pirate", "prompt": "Speak like a pirate."}]
+
+    chat.page.reload()
+    chat.message_box.wait_for(state="visible")
+    system.fill("Something else")
+    preset.click()
+    chat.page.get_by_role("option", name="★ Pirate").click()
+    assert system.input_value() == "Speak like a pirate."
+    chat.answers.append("")  # the confirm() of Delete
+    chat.button("Delete preset").click()
+    wait_until(lambda: chat.page.evaluate("localStorage.getItem('secondme.presets')") == "[]", 5, "deleted")
+
+
+def _side(chat: ChatPage, side: str) -> list[tuple[str, str]]:
+    return chat.messages(f"#{side}-conversation")
+
+
+def test_compare_streams_both_replies_at_once_side_by_side_and_stacks_at_phone_width(open_page: Any,
+                                                                                      demo_url: str) -> None:
+    chat = open_page(demo_url, width=390, height=844)
+    chat.page.get_by_role("tab", name="Compare").click()
+    chat.page.locator("#b-system-prompt textarea").fill("Answer briefly.")
+    chat.page.locator("#compare-message textarea").fill("Tell me a long story")
+    chat.page.locator("#compare-send").click()
+
+    def both_streaming() -> bool:
+        a, b = _side(chat, "a"), _side(chat, "b")
+        return len(a) == 2 and len(b) == 2 and not chat.stats_lines("#a-conversation") \
+            and not chat.stats_lines("#b-conversation")
+
+    wait_until(both_streaming, 10, "both replies streaming at the same time")
+    assert chat.page.locator("#compare-message textarea").input_value() == ""
+    chat.page.locator("#a-stop").click()  # stops the left one only
+    wait_until(lambda: "Stopped" in _side(chat, "a")[-1][1], 5, "the left side stopped")
+    [left] = wait_until(lambda: chat.stats_lines("#a-conversation"), 5, "the left stats line")
+    assert left.endswith("stopped by you")
+    [right] = wait_until(lambda: chat.stats_lines("#b-conversation"), 30, "the right one to finish")
+    assert right.endswith("✂️ cut at Max tokens")
+    assert "“Answer briefly.”" in _side(chat, "b")[1][1] and "temperature 1" in _side(chat, "b")[1][1]
+    assert "temperature 0.7" in _side(chat, "a")[1][1]
+
+    a_box = chat.page.locator("#compare-a").bounding_box()
+    b_box = chat.page.locator("#compare-b").bounding_box()
+    assert b_box["y"] >= a_box["y"] + a_box["height"] - 1  # stacked: the right one below the left
+    assert chat.page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the phone
+
+    chat.page.locator("#a-conversation button[aria-label='Retry']").click()  # retry the left one alone
+    [again] = wait_until(lambda: chat.stats_lines("#a-conversation"), 30, "the left one retried")
+    assert again.endswith("✂️ cut at Max tokens") and [r for r, _ in _side(chat, "a")] == ["user", "bot"]
+    assert chat.page.locator("#compare-a .stats-line").count() == 1
+
+
+def test_the_page_in_chinese(open_page: Any, demo_url: str) -> None:
+    chat = open_page(demo_url, locale="zh-CN")
+    page = chat.page
+    page.get_by_role("button", name="发送", exact=True).wait_for(state="visible")
+    assert "本地演示" in page.locator("#header").inner_text()
+    assert page.locator("#conversation .starters .starter").first.inner_text() == "用三句话介绍一下你自己。"
+    assert page.evaluate("document.cookie").count("secondme-lang=zh-CN") == 1
+    page.get_by_role("textbox", name="实例 ID").fill("nobody")
+    page.get_by_role("textbox", name="消息", exact=True).fill("你好")
+    page.get_by_role("button", name="发送", exact=True).click()
+    title = wait_until(lambda: page.locator("#conversation .error-notice .title").first.inner_text()
+                       if page.locator("#conversation .error-notice").count() else "", 10, "the error notice")
+    assert title.strip() == "⚠️ 未知的实例"
+    assert "找不到实例 ID 为 “nobody” 的 Second Me" in page.locator("#conversation .error-notice").inner_text()
+    page.get_by_role("textbox", name="实例 ID").fill("demo")
+    page.get_by_role("button", name="↻").or_(page.locator("#conversation button[aria-label='重试']")).first.click()
+    [line] = wait_until(chat.stats_lines, 20, "the stats line")
+    assert line.startswith("⏱ 首个 token ") and line.endswith("已完成"), line
+
+
+def test_server_notices_follow_the_language_the_page_was_switched_to(open_page: Any, faults: FaultServer,
+                                                                      fault_url: str) -> None:
+    """The page says which language it shows (a cookie); what the server writes follows it."""
+    faults.script("/api/chat/hello", [http_head(), reply("Hi")])
+    chat = open_page(fault_url)  # the browser's language: English
+    chat.page.evaluate("document.documentElement.lang = 'zh-CN'")  # as Gradio's Settings sets it
+    wait_until(lambda: "secondme-lang=zh-CN" in chat.page.evaluate("document.cookie"), 5, "the cookie")
+    chat.send("Hi", instance_id="hello")
+    [line] = wait_until(chat.stats_lines, 10, "the stats line")
+    assert line.endswith("已完成"), line
+
+
+def test_screenshots_of_reasoning_and_compare(open_page: Any, demo_url: str, request: Any) -> None:
+    """Not a test: the command that takes README's pictures of a reply with its reasoning and stats, of
+    Compare, and of the page in Chinese:
+    ``python -m pytest tests/test_browser_features.py -k screenshots --screenshots assets``."""
+    import pytest
+
+    keep = request.config.getoption("--screenshots")
+    if not keep:
+        pytest.skip("takes README's screenshots only when asked: --screenshots DIR")
+    Path(keep).mkdir(parents=True, exist_ok=True)
+    chat = open_page(demo_url, height=960)
+    chat.page.locator("#conversation .starters .starter").nth(1).click()  # "Think it through: …"
+    chat.wait_for_bot(lambda t: t.endswith("max tokens 2000."), 20)
+    wait_until(chat.stats_lines, 5, "the stats line")
+    chat.page.locator("#conversation .thought-group:not(.stats-line) .title").first.click()  # open the reasoning
+    chat.page.screenshot(path=str(Path(keep) / "reasoning.png"))
+
+    chat = open_page(demo_url, height=1000)
+    chat.page.get_by_role("tab", name="Compare").click()
+    chat.page.locator("#b-system-prompt textarea").fill("Answer briefly.")
+    chat.page.locator("#b-max-tokens input").fill("60")
+    chat.page.locator("#compare-message textarea").fill("Show me a table and some code.")
+    chat.page.locator("#compare-send").click()
+    wait_until(lambda: chat.stats_lines("#a-conversation") and chat.stats_lines("#b-conversation"), 30, "both")
+    chat.page.screenshot(path=str(Path(keep) / "compare.png"))
+
+    chat = open_page(demo_url, locale="zh-CN", height=960)
+    chat.page.locator("#conversation .starters .starter").first.click()
+    wait_until(chat.stats_lines, 20, "the stats line")
+    chat.page.screenshot(path=str(Path(keep) / "chinese.png"))
