@@ -206,7 +206,8 @@ def demo_text(body: ChatBody, instance: LocalInstance) -> str:
                 f"received {received} and these settings: {', '.join(_settings_words(body))}. "
                 "I will say plainly that I am a demo, then repeat what I received.\n</think>\n\n" + text)
     if _ASKS_FOR_LONG.search(last_user):
-        text += "\n\n" + _LONG_PARAGRAPH * (body.max_tokens // 40 + 1)  # always more than max_tokens allows
+        repeats = body.max_tokens // len(_LONG_PARAGRAPH.split()) + 1
+        text += "\n\n" + _LONG_PARAGRAPH * repeats  # always more than max_tokens allows
     return text
 
 

@@ -92,7 +92,7 @@ class ChatPage:
         self.page.on("dialog", self._dismiss)
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
         self.page.goto(url + ("?__theme=dark" if dark else ""))
-        self.message_box.wait_for(state="visible", timeout=20000)
+        self.page.locator("#message textarea").wait_for(state="visible", timeout=20000)
 
     def _dismiss(self, dialog: Any) -> None:
         self.dialogs.append(dialog.message)

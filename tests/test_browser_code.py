@@ -36,7 +36,8 @@ def open_view_code(chat: ChatPage) -> None:
 
 def test_each_snippet_makes_exactly_the_request_send_makes(open_page: Any, faults: FaultServer,
                                                            fault_url: str) -> None:
-    faults.script("/api/chat/coder", [http_head(), reply("Coded ", "reply.")])
+    for path in ("/api/chat/coder", "/api/chat/coder/chat/completions"):  # the OpenAI SDK adds the latter
+        faults.script(path, [http_head(), reply("Coded ", "reply.")])
     chat = open_page(fault_url)
     chat.field("System prompt").fill("Be exact, it's a test.")
     chat.page.get_by_text("Advanced").click()
@@ -53,7 +54,8 @@ def test_each_snippet_makes_exactly_the_request_send_makes(open_page: Any, fault
     outputs = {kind: run(kind, code) for kind, code in snippets.items()}
     assert "Coded reply." in outputs["python"] and "Coded reply." in outputs["openai"]
     assert '"Coded "' in outputs["curl"]  # cURL prints the stream as it came
-    bodies = [seen.json() for seen in faults.requests_to("/api/chat/coder")[-3:]]
+    bodies = [seen.json() for seen in faults.requests_to("/api/chat/coder")[-3:]]  # cURL's, requests', OpenAI's
+    assert faults.requests_to("/api/chat/coder/chat/completions")[-1].json() == bodies[-1]
 
     chat.button("Send").click()  # the page's own request for the same message
     wait_until(lambda: len(chat.stats_lines()) == 2, 10, "the second reply")
@@ -73,7 +75,8 @@ def test_the_snippets_follow_the_controls_and_run_against_the_local_instance(ope
     chat.message_box.fill("From the snippet")
     chat.page.get_by_role("tab", name="Python", exact=True).click()
     wait_until(lambda: "From the snippet" in chat.page.locator("#code-python").inner_text(), 5, "in step")
-    chat.page.get_by_label("Endpoint").get_by_text("chat/completions").click()
+    chat.page.get_by_text("Advanced").click()
+    chat.page.get_by_role("radio", name="chat/completions").check()
     for kind in SNIPPETS:
         code = copied_snippet(chat, kind)
         output = run(kind, code)

@@ -131,8 +131,9 @@ def test_compare_streams_both_replies_at_once_side_by_side_and_stacks_at_phone_w
     assert chat.page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the phone
 
     chat.page.locator("#a-conversation button[aria-label='Retry']").click()  # retry the left one alone
-    [again] = wait_until(lambda: chat.stats_lines("#a-conversation"), 30, "the left one retried")
-    assert again.endswith("✂️ cut at Max tokens") and [r for r, _ in _side(chat, "a")] == ["user", "bot"]
+    wait_until(lambda: (lines := chat.stats_lines("#a-conversation")) and lines[0].endswith("✂️ cut at Max tokens"),
+               30, "the left one retried to its end")
+    assert [r for r, _ in _side(chat, "a")] == ["user", "bot"]
     assert chat.page.locator("#compare-a .stats-line").count() == 1
 
 
@@ -152,6 +153,7 @@ def test_the_page_in_chinese(open_page: Any, demo_url: str) -> None:
     assert "找不到实例 ID 为 “nobody” 的 Second Me" in page.locator("#conversation .error-notice").inner_text()
     page.get_by_role("textbox", name="实例 ID").fill("demo")
     page.get_by_role("button", name="↻").or_(page.locator("#conversation button[aria-label='重试']")).first.click()
+    assert not chat.stats_lines()  # a failure before any text has no stats line, only its notice
     [line] = wait_until(chat.stats_lines, 20, "the stats line")
     assert line.startswith("⏱ 首个 token ") and line.endswith("已完成"), line
 

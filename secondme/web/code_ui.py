@@ -138,7 +138,7 @@ def wire(page: Page) -> None:
     inputs = page.get(*SEND)
     outputs = page.get("code_curl", "code_python", "code_openai")
     js = code_js(page.settings.base_url, page.settings.max_context_chars)
-    triggers: list[Any] = [page["view_code"].expand, page["message"].input, page["history"].change]
+    triggers: list[Any] = [page["view_code"].expand, page["message"].change, page["history"].change]
     triggers += [page[name].change for name in SEND[2:]]
     gr.on(triggers, None, inputs, outputs, js=js, queue=False, api_visibility="undocumented",
-          show_progress="hidden", trigger_mode="always_last")
+          show_progress="hidden", trigger_mode="multiple")

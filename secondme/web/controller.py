@@ -353,7 +353,8 @@ class ChatController:
         except SecondMeError as exc:
             kept = exc.partial if len(exc.partial) > len(text) else text
             said = shown.reply(kept, final=True) if kept else []
-            yield [*history, *said, *([stats_notice(stats, lang)] if stats.asked_at else []),
+            # A stats line when something arrived; a failure before any text is said by its notice alone.
+            yield [*history, *said, *([stats_notice(stats, lang)] if stats.chunks else []),
                    error_notice(exc, lang, turn.instance_id)]
             return
         finally:
