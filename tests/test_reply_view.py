@@ -194,3 +194,34 @@ def test_the_demo_reasoning_reaches_the_page_as_a_thinking_block(local_app: Laun
     assert _meta(final[1])["id"] == "thinking" and "I am a demo" in texts(final)[1][2]
     assert texts(final)[2][2].startswith("Hello from")
 
+
+
+def test_the_checks_messages_in_chinese() -> None:
+    from secondme.web.texts import language, problem_in
+
+    assert problem_in("zh-CN", "Type a message first.") == "请先输入消息。"
+    assert problem_in("zh-CN", "The system prompt is too long: 4,001 characters, at most 4,000.") == \
+        "系统提示词太长了：4,001 个字符，最多 4,000 个。"
+    assert problem_in("en", "Type a message first.") == "Type a message first."
+    assert problem_in("zh-CN", "Something no one translated.") == "Something no one translated."
+    assert language(None, "zh-CN,zh;q=0.9,en;q=0.8") == "zh-CN"
+    assert language(None, "en-US,en;q=0.9,zh;q=0.8") == "en"
+    assert language(None, "zh-TW,en;q=0.5") == "en"  # Traditional Chinese: the page has no such text
+    assert language("en", "zh-CN") == "en"  # the page's own choice first
+    assert language("fr", None) == "en"
+
+
+def test_a_chinese_visitor_is_told_what_is_wrong_in_chinese(local_app: Launched) -> None:  # noqa: F811
+    import httpx
+
+    send = next(i for i, fn in local_app.app.fns.items() if fn.api_name == "send")
+    body = {"data": ["   ", [], "bad id!", SYSTEM, 0.7, 100, False, "", "chat"], "fn_index": send,
+            "session_hash": "zh-checks", "event_data": None, "trigger_id": None}
+    joined = httpx.post(local_app.url + "gradio_api/queue/join", json=body, timeout=10,
+                        headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+    said = joined.text if joined.status_code != 200 else ""
+    if joined.status_code == 200:
+        with httpx.stream("GET", local_app.url + "gradio_api/queue/data", params={"session_hash": "zh-checks"},
+                          headers={"Accept-Language": "zh-CN"}, timeout=10) as stream:
+            said = "".join(stream.iter_lines())
+    assert "请先输入消息。" in said and "实例 ID 只能包含字母" in said, said[:500]

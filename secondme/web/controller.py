@@ -51,7 +51,7 @@ from .lines import Lines, Place
 from .metrics import Metrics
 from .settings import Settings
 from .streaming import coalesce
-from .texts import COOKIE, language
+from .texts import COOKIE, language, problem_in
 from .visitors import Visitors
 
 __all__ = ["ChatController", "Turn", "Waiting", "RetryingIn", "SEND", "RERUN", "API", "API_LOCKED",
@@ -184,8 +184,8 @@ async def _countdown(seconds: float, left: asyncio.Future[None]) -> AsyncGenerat
         await asyncio.wait({left}, timeout=remaining - (math.ceil(remaining) - 1))
 
 
-def _answers(names: Sequence[str], problems: Mapping[str, str]) -> list[dict[str, Any]]:
-    return [gr.validate(not problems.get(name), problems.get(name, "")) for name in names]
+def _answers(names: Sequence[str], problems: Mapping[str, str], lang: str = "en") -> list[dict[str, Any]]:
+    return [gr.validate(not problems.get(name), problem_in(lang, problems.get(name, ""))) for name in names]
 
 
 class ChatController:
@@ -213,18 +213,20 @@ class ChatController:
 
     async def validate_send(self, message: Any, history: Any, instance_id: Any, system_prompt: Any,
                             temperature: Any, max_tokens: Any, l0: Any, role_id: Any,
-                            endpoint: Any) -> list[dict[str, Any]]:
+                            endpoint: Any, request: gr.Request | None = None) -> list[dict[str, Any]]:
         values = dict(zip(SEND, (message, history, instance_id, system_prompt, temperature, max_tokens, l0,
                                  role_id, endpoint), strict=True))
         problems = {**self.checks.settings(values), "message": self.checks.message(message),
                     "history": self.checks.conversation(history)}
-        return _answers(SEND, problems)
+        return _answers(SEND, problems, request_language(request))
 
     async def validate_rerun(self, history: Any, instance_id: Any, system_prompt: Any, temperature: Any,
-                             max_tokens: Any, l0: Any, role_id: Any, endpoint: Any) -> list[dict[str, Any]]:
+                             max_tokens: Any, l0: Any, role_id: Any, endpoint: Any,
+                             request: gr.Request | None = None) -> list[dict[str, Any]]:
         values = dict(zip(RERUN, (history, instance_id, system_prompt, temperature, max_tokens, l0, role_id,
                                   endpoint), strict=True))
-        return _answers(RERUN, {**self.checks.settings(values), "history": self.checks.rerun(history)})
+        return _answers(RERUN, {**self.checks.settings(values), "history": self.checks.rerun(history)},
+                        request_language(request))
 
     async def validate_api(self, message: Any, instance_id: Any, system_prompt: Any, temperature: Any,
                            max_tokens: Any) -> list[dict[str, Any]]:

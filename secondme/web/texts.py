@@ -6,9 +6,10 @@ on the server, so each is asked for in the visitor's language (``language``).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 
-__all__ = ["LANGUAGES", "DEFAULT", "language", "say", "has", "wait_words", "COOKIE"]
+__all__ = ["LANGUAGES", "DEFAULT", "language", "say", "has", "wait_words", "problem_in", "COOKIE"]
 
 LANGUAGES = ("en", "zh-CN")
 DEFAULT = "en"
@@ -167,6 +168,42 @@ def say(lang: str, key: str, **values: object) -> str:
 
 def has(lang: str, key: str) -> bool:
     return key in _TEXTS.get(lang, {})
+
+
+# What the checks (checks.py, protocol.py) say, in Chinese: whole messages, then patterns with their values.
+_PROBLEMS_ZH: dict[str, str] = {
+    "Type a message first.": "请先输入消息。",
+    "Enter the instance ID of the Second Me to talk to.": "请输入要对话的 Second Me 的实例 ID。",
+    "The instance ID can only contain letters, digits, '-' and '_' (at most 128 characters).":
+        "实例 ID 只能包含字母、数字、“-”和“_”（最多 128 个字符）。",
+    "Temperature must be a number from 0 to 1.": "温度必须是 0 到 1 之间的数。",
+    "Max tokens must be a whole number of at least 1.": "最大 token 数必须是不小于 1 的整数。",
+    "The conversation could not be read; reload the page.": "无法读取这段对话；请重新加载页面。",
+    "The conversation contains a broken character; clear it and start again.": "对话中有损坏的字符；请清空后重新开始。",
+    "There is no message of yours to answer again.": "没有你的消息可以重新回答。",
+}
+_WHAT_ZH = {"message": "消息", "system prompt": "系统提示词", "role ID": "角色 ID", "instance ID": "实例 ID"}
+_PROBLEM_PATTERNS_ZH: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"The (.+) is too long: ([\d,]+) characters, at most ([\d,]+)\."),
+     "{0}太长了：{1} 个字符，最多 {2} 个。"),
+    (re.compile(r"The (.+) contains a broken character .*"), "{0}中有损坏的字符（半个表情或符号）；请删除后重试。"),
+    (re.compile(r"This conversation is too long to continue \(([\d,]+) characters, at most ([\d,]+)\)\..*"),
+     "这段对话太长，无法继续（{0} 个字符，最多 {1} 个）。请清空它，或撤销较早的轮次。"),
+    (re.compile(r"Max tokens can be at most (\d+)\."), "最大 token 数最多为 {0}。"),
+)
+
+
+def problem_in(lang: str, problem: str) -> str:
+    """A check's message (English, as the checks write it) in ``lang``; English where no translation is known."""
+    if lang != "zh-CN" or not problem:
+        return problem
+    if problem in _PROBLEMS_ZH:
+        return _PROBLEMS_ZH[problem]
+    for pattern, text in _PROBLEM_PATTERNS_ZH:
+        found = pattern.fullmatch(problem)
+        if found:
+            return text.format(*(_WHAT_ZH.get(g, g) for g in found.groups()))
+    return problem
 
 
 def wait_words(lang: str, seconds: float) -> str:
