@@ -41,6 +41,8 @@ def split_reasoning(text: str, *, final: bool = False) -> Split:
     reasoning is held back. When ``final``, what was held back is given as it was: an opening that
     never completed is answer text, and reasoning that never closed ends where the reply ended.
     """
+    if text[:1] not in ("<", " ", "\n", "\t", "\r") and text:
+        return Split(None, text)  # the common case, answered without copying the text
     start = text.lstrip()
     if not start.startswith(OPEN):
         if not final and start and OPEN.startswith(start):
