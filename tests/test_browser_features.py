@@ -184,7 +184,11 @@ def test_screenshots_of_reasoning_and_compare(open_page: Any, demo_url: str, req
     chat.page.locator("#conversation .starters .starter").nth(1).click()  # "Think it through: …"
     chat.wait_for_bot(lambda t: t.endswith("max tokens 2000."), 20)
     wait_until(chat.stats_lines, 5, "the stats line")
-    chat.page.locator("#conversation .thought-group:not(.stats-line) .title").first.click()  # open the reasoning
+    chat.page.wait_for_timeout(1500)  # the conversation is saved, and shown again, once the reply is done
+    chat.page.get_by_text("💭 Thought").first.click()  # open the reasoning
+    wait_until(lambda: chat.page.get_by_text("The visitor asked me").is_visible(), 5, "the reasoning open")
+    chat.page.wait_for_timeout(1000)  # the block slides open
+    chat.page.evaluate("window.scrollTo(0, 0)")
     chat.page.screenshot(path=str(Path(keep) / "reasoning.png"))
 
     chat = open_page(demo_url, height=1000)
@@ -194,7 +198,8 @@ def test_screenshots_of_reasoning_and_compare(open_page: Any, demo_url: str, req
     chat.page.locator("#compare-message textarea").fill("Show me a table and some code.")
     chat.page.locator("#compare-send").click()
     wait_until(lambda: chat.stats_lines("#a-conversation") and chat.stats_lines("#b-conversation"), 30, "both")
-    chat.page.screenshot(path=str(Path(keep) / "compare.png"))
+    chat.page.evaluate("window.scrollTo(0, 0)")
+    chat.page.screenshot(path=str(Path(keep) / "compare.png"), full_page=True)
 
     chat = open_page(demo_url, locale="zh-CN", height=960)
     chat.page.locator("#conversation .starters .starter").first.click()
