@@ -50,9 +50,12 @@ def test_each_update_carries_only_what_is_new(faults: FaultServer, page: Page) -
     assert updates[0][-1]["content"][0]["text"] == "Hi"  # the user's message at once
     assert updates[1] == [["add", [1], {"role": "assistant", "metadata": None,
                                         "content": [{"type": "text", "text": "word0 "}], "options": None}]]
-    appended = [u for u in updates[2:]]
-    assert all(len(u) == 1 and u[0][0] == "append" and u[0][1] == [1, "content", 0, "text"] for u in appended)
-    assert "".join(u[0][2] for u in appended) == "".join(words[1:])  # each piece once, nothing re-sent
+    ops = [op for u in updates[2:] for op in u]
+    appended = [op for op in ops if op[0] == "append"]
+    assert all(op[1] == [1, "content", 0, "text"] for op in appended)
+    assert "".join(op[2] for op in appended) == "".join(words[1:])  # each piece once, nothing re-sent
+    [added] = [op for op in ops if op[0] != "append"]  # and, last, the reply's stats line
+    assert added[:2] == ["add", [2]] and added[2]["metadata"]["id"] == "stats" and ops[-1] == added
 
 
 def test_fast_chunks_are_coalesced_into_paced_updates(faults: FaultServer, page: Page) -> None:

@@ -113,6 +113,16 @@ def background(target: Any, *args: Any) -> threading.Thread:
     return thread
 
 
+def streaming_from(app: Launched, instance: str, count: int = 1) -> None:
+    """Until ``count`` replies stream from ``instance`` (a reply sent from a thread may take a while to start
+    on a loaded machine; one sent after it must find it streaming)."""
+    lines = app.app.chat_page.ctl.lines
+    deadline = time.monotonic() + 10
+    while lines.streaming(instance) < count:
+        assert time.monotonic() < deadline, f"no reply streaming from {instance}"
+        time.sleep(0.02)
+
+
 def finished(*threads: threading.Thread, timeout: float = 30) -> None:
     for thread in threads:
         thread.join(timeout)
@@ -130,11 +140,15 @@ def test_the_page_says_how_many_wait_ahead_and_every_reply_arrives(lined_app: La
         results[name] = respond(lined_app, f"Hello from {name}", [], instance)
 
     first = background(send, "first")
-    time.sleep(0.5)  # the first is streaming
+    streaming_from(lined_app, "busy")
     others = []
-    for name in ("second", "third"):
+    lines = lined_app.app.chat_page.ctl.lines
+    for waiting, name in enumerate(("second", "third"), start=1):
         others.append(background(send, name))
-        time.sleep(0.3)
+        deadline = time.monotonic() + 10
+        while lines.waiting("busy") < waiting:  # in line, in this order
+            assert time.monotonic() < deadline, f"{name} did not join the line"
+            time.sleep(0.02)
     started = time.monotonic()
     send("elsewhere", "other")  # another instance's reply does not wait for this one's line
     assert time.monotonic() - started < 1.0
@@ -152,7 +166,7 @@ def test_the_page_says_how_many_wait_ahead_and_every_reply_arrives(lined_app: La
 def test_stop_while_waiting_leaves_the_line(lined_app: Launched) -> None:
     ctl = lined_app.app.chat_page.ctl
     holder = background(respond, lined_app, "Hold the line", [], "busy")
-    time.sleep(0.4)
+    streaming_from(lined_app, "busy")
     # A client of its own: a cancel names a session and an event, so on the holder's session it would
     # stop the holder's reply too (and that job would then never end).
     other = Client(lined_app.url, verbose=False)
@@ -366,7 +380,7 @@ def test_behind_a_trusted_proxy_each_forwarded_visitor_has_a_count_of_their_own(
 def test_metrics_count_replies_and_waits_and_never_say_what_was_written(lined_app: Launched) -> None:
     url = f"{lined_app.url}metrics"
     holder = background(respond, lined_app, "A secret message", [], "busy")
-    time.sleep(0.4)
+    streaming_from(lined_app, "busy")
     waiter = background(respond, lined_app, "Another secret", [], "busy")
     deadline = time.monotonic() + 5
     while 'secondme_replies_waiting{instance="busy"} 1.0' not in (during := httpx.get(url).text):
@@ -414,7 +428,7 @@ def test_a_visitor_who_leaves_while_waiting_leaves_the_line(lined_app: Launched)
     """Closing the tab (the session's queue/data stream) takes its reply out of the line at once."""
     ctl = lined_app.app.chat_page.ctl
     holder = background(respond, lined_app, "Hold the line", [], "busy")
-    time.sleep(0.4)
+    streaming_from(lined_app, "busy")
     send = next(i for i, fn in lined_app.app.fns.items() if fn.api_name == "send")
     with httpx.Client(base_url=lined_app.url, timeout=10) as http:
         joined = http.post("/gradio_api/queue/join", json={

@@ -225,3 +225,27 @@ def test_a_chinese_visitor_is_told_what_is_wrong_in_chinese(local_app: Launched)
                           headers={"Accept-Language": "zh-CN"}, timeout=10) as stream:
             said = "".join(stream.iter_lines())
     assert "请先输入消息。" in said and "实例 ID 只能包含字母" in said, said[:500]
+
+
+def test_only_a_stopped_reply_is_remembered_for_stop_and_without_its_text(thinking_app: Launched,
+                                                                          faults: FaultServer) -> None:
+    from gradio_client import Client
+
+    ctl = thinking_app.app.chat_page.ctl
+    respond(thinking_app, "Hi", [], "counted")
+    assert not ctl._running  # a reply that ended on its own leaves nothing behind
+    faults.script("/api/chat/slowly", [http_head(), reply("First ", finish=None, done=False), 5.0])
+    client = Client(thinking_app.url, verbose=False)  # a session of its own: the cancel names it
+    job = client.submit("Hi", [], "slowly", SYSTEM, 0.7, 100, False, "", "chat", api_name="/send")
+    deadline = time.monotonic() + 10
+    while not any(s.chunks for s in ctl._running.values()):
+        assert time.monotonic() < deadline, "the reply did not start"
+        time.sleep(0.02)
+    job.cancel()  # as Stop does
+    deadline = time.monotonic() + 10
+    while not all(s.ended_at for s in ctl._running.values()):
+        assert time.monotonic() < deadline, "the reply was not stopped"
+        time.sleep(0.02)
+    [stats] = ctl._running.values()  # kept for mark_stopped
+    assert stats.reply is None and stats.chunks == 1 and stats.first_text_at is not None  # figures, no text
+    client.close()

@@ -314,6 +314,7 @@ class ChatController:
             now = time.monotonic()
             first = stream.reply.first_text_at if stream is not None else None
             stats.ended_at = now
+            stats.freeze()
             stats.ended = ("finished" if outcome in ("done", "stop") else "stopped" if outcome == "visitor left"
                            else "error" if outcome.startswith("error") else outcome)
             self.metrics.replies.labels(outcome).inc()
@@ -343,6 +344,7 @@ class ChatController:
         self._running.move_to_end(key)
         while len(self._running) > MAX_REMEMBERED_REPLIES:
             self._running.popitem(last=False)
+        cancelled = False
         try:
             async for update in self.reply_text(messages, turn, session, stats):
                 if isinstance(update, str):
@@ -359,8 +361,11 @@ class ChatController:
             yield [*history, *said, *([stats_notice(stats, lang)] if stats.chunks else []),
                    error_notice(exc, lang, turn.instance_id)]
             return
+        except (asyncio.CancelledError, GeneratorExit):
+            cancelled = True  # Stop: mark_stopped reports these stats
+            raise
         finally:
-            if self._running.get(key) is stats and stats.ended != "stopped":
+            if not cancelled and self._running.get(key) is stats:
                 del self._running[key]
         said = shown.reply(text, final=True)
         if not said:

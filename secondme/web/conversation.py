@@ -255,13 +255,20 @@ class ReplyStats:
     max_tokens: int = 0
     reply: ReplyAssembler | None = None
 
+    kept: tuple[int, float | None] = (0, None)  # the figures, once the reply's text is let go (freeze)
+
     @property
     def first_text_at(self) -> float | None:
-        return self.reply.first_text_at if self.reply is not None else None
+        return self.reply.first_text_at if self.reply is not None else self.kept[1]
 
     @property
     def chunks(self) -> int:
-        return self.reply.chunks if self.reply is not None else 0
+        return self.reply.chunks if self.reply is not None else self.kept[0]
+
+    def freeze(self) -> None:
+        """Keep the figures and let go of the stream (and the reply's text it holds)."""
+        if self.reply is not None:
+            self.kept, self.reply = (self.reply.chunks, self.reply.first_text_at), None
 
     def line(self, lang: str = DEFAULT) -> str:
         parts = []
