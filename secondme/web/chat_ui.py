@@ -162,12 +162,14 @@ def wire(page: Page) -> None:
     for event in page.running:
         page.finished.append(event.then(None, js=IDLE_JS, **browser_only))
         page.finished.append(event.failure(None, message, message, js=RESTORE_JS, **browser_only))
+    # Quick steps on the conversation show no progress overlay over it (it would take the clicks meant for it).
     stopped = page["stop"].click(None, None, None, cancels=page.running, api_visibility="undocumented").then(
-        ctl.mark_stopped, history, history, queue=False, api_visibility="undocumented").then(
+        ctl.mark_stopped, history, history, queue=False, api_visibility="undocumented", show_progress="hidden").then(
         None, js=IDLE_JS, **browser_only)
     stopped.then(None, js=FOCUS_JS, **browser_only)
     page.finished.append(stopped)
-    history.undo(ctl.undo, history, [history, message], queue=False, api_visibility="undocumented")
+    history.undo(ctl.undo, history, [history, message], queue=False, api_visibility="undocumented",
+                 show_progress="hidden")
     page.cleared = history.clear(None, None, None, cancels=page.running, api_visibility="undocumented").then(
         None, js=IDLE_JS, **browser_only)
     # The endpoint's max_tokens is an integer field of its own (the page's is a slider), so its API page says so.

@@ -115,5 +115,5 @@ def wire(page: Page) -> None:
                           **streaming),
         ]
         page[f"{side}_stop"].click(None, None, None, cancels=running, api_visibility="undocumented").then(
-            handlers.mark_stopped, history, history, queue=False, api_visibility="undocumented")
+            handlers.mark_stopped, history, history, queue=False, api_visibility="undocumented", show_progress="hidden")
         history.clear(None, None, None, cancels=running, api_visibility="undocumented")
