@@ -40,6 +40,7 @@ __all__ = [
     "error_detail",
     "redact_url",
     "wait_in_words",
+    "wait_amount",
 ]
 
 _MAX_DETAIL = 300
@@ -185,14 +186,21 @@ def error_detail(body: str, content_type: str = "") -> str:
     return _one_line(found or text)
 
 
-def wait_in_words(seconds: float) -> str:
-    """A wait as a person says it: ``12 s``, ``about 3 minutes``, ``about 2 hours``, ``about 2 days``."""
+def wait_amount(seconds: float) -> tuple[int, str]:
+    """A wait in the unit a person would say it in: (12, "second"), (3, "minute"), (2, "hour"), (2, "day").
+    Seconds are exact (rounded up); the larger units are about."""
     if seconds < 90:
-        return f"{max(1, math.ceil(seconds))} s"
+        return max(1, math.ceil(seconds)), "second"
     for unit, size in (("day", 86400), ("hour", 3600)):
         if seconds >= size * 1.5:
-            return f"about {round(seconds / size)} {unit}s"
-    return f"about {round(seconds / 60)} minutes"
+            return round(seconds / size), unit
+    return round(seconds / 60), "minute"
+
+
+def wait_in_words(seconds: float) -> str:
+    """A wait as a person says it: ``12 s``, ``about 3 minutes``, ``about 2 hours``, ``about 2 days``."""
+    n, unit = wait_amount(seconds)
+    return f"{n} s" if unit == "second" else f"about {n} {unit}s"
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:

@@ -151,6 +151,10 @@ _LONG_PARAGRAPH = (
 )
 
 
+def _last_user(body: ChatBody) -> str:
+    return next((m.content for m in reversed(body.messages) if m.role == "user"), "")
+
+
 def _settings_words(body: ChatBody) -> list[str]:
     settings = [f"temperature {body.temperature:g}", f"max tokens {body.max_tokens}"]
     metadata = body.metadata or {}
@@ -165,7 +169,7 @@ def demo_text(body: ChatBody, instance: LocalInstance) -> str:
     """What the demo responder says: it is a demo, and this is what it received. Asked to think, it
     reasons first inside ``<think>``; asked for a table or code, it shows both; asked for something
     long, it writes until ``max_tokens`` cuts it (``demo_responder``)."""
-    last_user = next((m.content for m in reversed(body.messages) if m.role == "user"), "")
+    last_user = _last_user(body)
     system = next((m.content for m in body.messages if m.role == "system"), "")
     metadata = body.metadata or {}
     turns = sum(1 for m in body.messages if m.role == "user")
@@ -216,7 +220,7 @@ async def demo_responder(body: ChatBody, instance: LocalInstance) -> AsyncGenera
     so that it reaches Max tokens soon), honouring max_tokens: each word counts as a token."""
     words = _PIECES.findall(demo_text(body, instance))
     cut = words[: body.max_tokens]
-    size = 8 if _ASKS_FOR_LONG.search(next((m.content for m in reversed(body.messages) if m.role == "user"), "")) else 1
+    size = 8 if _ASKS_FOR_LONG.search(_last_user(body)) else 1
     pieces = ["".join(cut[i:i + size]) for i in range(0, len(cut), size)]
     async for delta in paced(pieces, instance.chunks_per_second):
         yield delta

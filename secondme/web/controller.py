@@ -442,19 +442,18 @@ class ChatController:
         if problems:
             raise gr.Error(" ".join(problems), title="Not sent", print_exception=False)
         turn = self._turn(instance_id, system_prompt, temperature, max_tokens)
-        text = ""
+        text = answer = ""  # the reply so far, and the answer in it (the reasoning is not the answer)
         try:
             async for update in self.reply_text(to_upstream(turn.system_prompt, [user(message)]), turn,
                                                 request.session_hash or ""):
                 if isinstance(update, str):
-                    text = update
-                    answer = split_reasoning(text).answer  # the reasoning is not the answer
+                    text, answer = update, split_reasoning(update).answer
                     if answer:
                         yield answer
         except SecondMeError as exc:
             if len(exc.partial) > len(text):
                 yield split_reasoning(exc.partial, final=True).answer
             raise gr.Error(str(exc), print_exception=False) from None
-        final = split_reasoning(text, final=True).answer
-        if final != split_reasoning(text).answer:
+        final = split_reasoning(text, final=True).answer  # what was held back while streaming, if anything
+        if final != answer:
             yield final

@@ -243,6 +243,10 @@ def _seconds(seconds: float) -> str:
     return f"{seconds:.2f} s" if seconds < 10 else f"{seconds:.1f} s" if seconds < 100 else f"{seconds:.0f} s"
 
 
+# How a reply can end, as its stats line says it (texts.py); any other finish_reason is shown as it came.
+ENDINGS = ("finished", "length", "stopped", "error")
+
+
 @dataclass
 class ReplyStats:
     """What one reply cost and why it ended, as the page shows it under the reply. Times are
@@ -280,15 +284,14 @@ class ReplyStats:
         if self.first_text_at is not None and self.ended_at is not None and self.ended_at > self.first_text_at \
                 and self.chunks > 1:
             parts.append(say(lang, "stats.rate", rate=f"{self.chunks / (self.ended_at - self.first_text_at):.0f}"))
-        known = self.ended in ("finished", "length", "stopped", "error")
-        ended = say(lang, f"stats.{self.ended}") if known else self.ended or say(lang, "stats.finished")
+        ended = say(lang, f"stats.{self.ended}") if self.ended in ENDINGS else self.ended or say(lang, "stats.finished")
         parts.append(f"✂️ {ended}" if self.ended == "length" else ended)
         return " · ".join(parts)
 
 
 def stats_notice(stats: ReplyStats, lang: str = DEFAULT) -> Message:
     """The small, quiet line under a reply; open, it says why the reply ended (and what to do about a cut)."""
-    ended = stats.ended if stats.ended in ("finished", "length", "stopped", "error") else "other"
+    ended = stats.ended if stats.ended in ENDINGS else "other"
     text = say(lang, f"stats.text.{ended}", max_tokens=stats.max_tokens, reason=stats.ended)
     return notice(f"{STATS_MARK} {stats.line(lang)}", text, quiet=True, kind=STATS)
 

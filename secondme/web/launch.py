@@ -78,6 +78,12 @@ CSS = """
 # reader announces it. The Chatbot gives titled messages no hook of their own; the title's mark is ours.
 HEAD = """<script>
 (() => {
+  // The language the page shows, as the page's own words have it ('zh-CN' or 'en'; texts.py): Gradio sets
+  // <html lang> from the browser, or from its Settings. Traditional Chinese has no words of ours.
+  window.secondmeLang = () => {
+    const lang = (document.documentElement.lang || 'en').toLowerCase();
+    return lang.startsWith('zh') && !/-(tw|hk|mo|hant)/.test(lang) ? 'zh-CN' : 'en';
+  };
   const unmarked = '.thought-group:not(.error-notice):not(.stats-line)';
   const mark = (root) => root.querySelectorAll?.(unmarked).forEach((group) => {
     const title = group.querySelector('.title')?.textContent.trim() ?? '';
@@ -115,7 +121,7 @@ HEAD = """<script>
         hint = Object.assign(document.createElement('p'), {id: 'busy-hint', role: 'status'});
         document.querySelector('#composer')?.after(hint);
       }
-      hint.textContent = document.documentElement.lang.toLowerCase().startsWith('zh') ? '{busy_zh}' : '{busy}';
+      hint.textContent = window.secondmeLang() === 'zh-CN' ? '{busy_zh}' : '{busy}';
     }
   });
   // Copying a reply copies the reply alone: Gradio's button copies its whole group of messages, with the
@@ -138,11 +144,7 @@ HEAD = """<script>
     setTimeout(() => document.querySelector('#send-button')?.click(), 50);
   });
   // What the server writes (notices, stats) follows the language the page shows (texts.COOKIE).
-  const language = () => {
-    const lang = (document.documentElement.lang || 'en').toLowerCase();
-    const chinese = lang.startsWith('zh') && !/-(tw|hk|mo|hant)/.test(lang);
-    document.cookie = `{cookie}=${chinese ? 'zh-CN' : 'en'}; path=/; SameSite=Lax`;
-  };
+  const language = () => { document.cookie = `{cookie}=${window.secondmeLang()}; path=/; SameSite=Lax`; };
   language();
   new MutationObserver(language).observe(document.documentElement, {attributes: true, attributeFilter: ['lang']});
   new MutationObserver(() => {
@@ -189,7 +191,6 @@ def launch_options(app: ChatBlocks) -> dict[str, Any]:
         "head": HEAD,
         # Settings, for the language (i18n.py): the page follows the browser's, and can be switched there.
         "footer_links": ["api", "gradio", "settings"],
-        "i18n": app.i18n,
         "max_threads": settings.concurrency + THREAD_ROOM,
         # An MCP server at /gradio_api/mcp/ whose one tool is the public chat endpoint.
         "mcp_server": settings.mcp,

@@ -52,7 +52,7 @@ MESSAGES = {
 PRESETS_JS = """
 (() => {
   const KEY = 'secondme.presets', BUILT_IN = (BUILT_IN_JSON), MESSAGES = (MESSAGES_JSON);
-  const lang = () => (document.documentElement.lang || 'en').toLowerCase().startsWith('zh') ? 'zh-CN' : 'en';
+  const lang = () => window.secondmeLang?.() ?? 'en';  // launch.HEAD
   const P = {
     say(key, name) { return MESSAGES[lang()][key].replace('{name}', name ?? ''); },
     mine() {

@@ -5,9 +5,10 @@ on the server, so each is asked for in the visitor's language (``language``).
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
+
+from ..errors import wait_amount, wait_in_words
 
 __all__ = ["LANGUAGES", "DEFAULT", "language", "say", "has", "wait_words", "problem_in", "COOKIE"]
 
@@ -182,6 +183,7 @@ _PROBLEMS_ZH: dict[str, str] = {
     "The conversation contains a broken character; clear it and start again.": "对话中有损坏的字符；请清空后重新开始。",
     "There is no message of yours to answer again.": "没有你的消息可以重新回答。",
 }
+_UNITS_ZH = {"minute": "分钟", "hour": "小时", "day": "天"}
 _WHAT_ZH = {"message": "消息", "system prompt": "系统提示词", "role ID": "角色 ID", "instance ID": "实例 ID"}
 _PROBLEM_PATTERNS_ZH: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"The (.+) is too long: ([\d,]+) characters, at most ([\d,]+)\."),
@@ -207,14 +209,8 @@ def problem_in(lang: str, problem: str) -> str:
 
 
 def wait_words(lang: str, seconds: float) -> str:
-    """A wait as a person says it, in ``lang`` (errors.wait_in_words is the English)."""
+    """A wait as a person says it, in ``lang`` (errors.wait_amount decides the amount and its unit)."""
     if lang != "zh-CN":
-        from ..errors import wait_in_words
-
         return wait_in_words(seconds)
-    if seconds < 90:
-        return f"{max(1, math.ceil(seconds))} 秒"
-    for unit, size in (("天", 86400), ("小时", 3600)):
-        if seconds >= size * 1.5:
-            return f"约 {round(seconds / size)} {unit}"
-    return f"约 {round(seconds / 60)} 分钟"
+    n, unit = wait_amount(seconds)
+    return f"{n} 秒" if unit == "second" else f"约 {n} {_UNITS_ZH[unit]}"

@@ -47,7 +47,8 @@ class ChatBlocks(gr.Blocks):
         return [fn for fn in self.fns.values() if fn.validator is not None]
 
     def launch(self, *args: Any, **kwargs: Any) -> Any:
-        """Gradio's launch, two settings of its uvicorn server that Gradio does not expose, and lazy sessions.
+        """Gradio's launch with the page's translations, two settings of its uvicorn server that Gradio does not
+        expose, and lazy sessions.
 
         - uvicorn trusts ``X-Forwarded-For`` from loopback by default and rewrites the client's
           address with it; here ``SECONDME_TRUSTED_PROXIES`` alone decides whom to trust (ratelimit).
@@ -57,7 +58,8 @@ class ChatBlocks(gr.Blocks):
         """
         os.environ["FORWARDED_ALLOW_IPS"] = ""  # read by uvicorn's Config when the server starts
         wait = not kwargs.get("prevent_thread_lock", False) and not bool(getattr(sys, "ps1", sys.flags.interactive))
-        result = super().launch(*args, **{**kwargs, "prevent_thread_lock": True})
+        # The page's words (i18n.py), however it is launched: without them it would show their keys.
+        result = super().launch(*args, **{"i18n": self.i18n, **kwargs, "prevent_thread_lock": True})
         self.server.config.timeout_keep_alive = KEEP_ALIVE  # read by each new connection
         lighten(self.state_holder)  # a new session no longer builds every component's config (sessions.py)
         if wait:
