@@ -60,8 +60,8 @@ def wait_http(url: str, timeout: float = 60.0) -> None:
 
 
 @contextmanager
-def process(args: list[str], env: dict[str, str], ready_url: str) -> Iterator[psutil.Popen]:
-    proc = psutil.Popen(args, cwd=ROOT, env={**os.environ, **env},
+def process(args: list[str], env: dict[str, str], ready_url: str, cwd: Path = ROOT) -> Iterator[psutil.Popen]:
+    proc = psutil.Popen(args, cwd=cwd, env={**os.environ, **env},
                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_http(ready_url)
@@ -81,16 +81,17 @@ def start_instance(rate: float) -> tuple[Any, str]:
     return process(cmd, {}, f"{url}/api/upload/list"), url
 
 
-def start_app(instance_url: str, replicas: int = 1) -> tuple[Any, str]:
-    """``python app.py``, or with ``replicas`` > 1, that many behind HAProxy (``deploy/replicas.py``)."""
+def start_app(instance_url: str, replicas: int = 1, root: Path = ROOT) -> tuple[Any, str]:
+    """``python app.py``, or with ``replicas`` > 1, that many behind HAProxy (``deploy/replicas.py``), from the
+    checkout at ``root`` (another commit's worktree, for ``--against``)."""
     port = free_port()
     env = {"SECONDME_BASE_URL": instance_url, "SECONDME_INSTANCE_ID": "bench", "GRADIO_SERVER_PORT": str(port),
            "GRADIO_ANALYTICS_ENABLED": "False"}
     url = f"http://127.0.0.1:{port}/"
     if replicas > 1:
         cmd = [sys.executable, "deploy/replicas.py", "--replicas", str(replicas), "--port", str(port)]
-        return process(cmd, env, url), url
-    return process([sys.executable, "app.py"], env, url), url
+        return process(cmd, env, url, root), url
+    return process([sys.executable, "app.py"], env, url, root), url
 
 
 def app_processes(proc: psutil.Process) -> list[psutil.Process]:
@@ -272,11 +273,11 @@ class Row:
         return sum(not s.ok for s in getattr(self, which))
 
 
-def concurrency(levels: list[int], chunks: int, rate: float, replicas: int = 1) -> list[Row]:
+def concurrency(levels: list[int], chunks: int, rate: float, replicas: int = 1, root: Path = ROOT) -> list[Row]:
     rows = []
     instance_ctx, instance_url = start_instance(rate)
     with instance_ctx:
-        app_ctx, app_url = start_app(instance_url, replicas)
+        app_ctx, app_url = start_app(instance_url, replicas, root)
         with app_ctx as app_proc:
             fns = page_fns(app_url)
             timeout = 60.0 + chunks / max(rate, 1)
@@ -435,12 +436,23 @@ def report(rows: list[Row], tput: dict[str, float], long: dict[str, Any], *, chu
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true", help="a short run that checks the benchmark works")
-    parser.add_argument("--sessions", default="10,50,100,200,500", help="concurrency levels, comma-separated")
+    parser.add_argument("--sessions", help="concurrency levels, comma-separated (default 10,50,100,200,500; "
+                        "with --against, 100)")
     parser.add_argument("--replicas", type=int, default=1,
                         help="measure N app processes behind HAProxy (deploy/replicas.py) instead of one")
+    parser.add_argument("--against", metavar="REV",
+                        help="measure this checkout against commit REV, alternating, at --sessions (default 100)")
+    parser.add_argument("--pairs", type=int, default=3, help="with --against: how many pairs of runs (at least 3)")
     args = parser.parse_args()
+    if args.against:
+        from benchmarks.against import against
+
+        chunks, rate = (20, 50.0) if args.smoke else (100, 50.0)
+        levels = [int(n) for n in args.sessions.split(",")] if args.sessions else [3] if args.smoke else [100]
+        print(against(args.against, levels, chunks, rate, pairs=args.pairs, replicas=args.replicas))
+        return
     chunks, rate = (20, 50.0) if args.smoke else (100, 50.0)
-    levels = [3] if args.smoke else [int(n) for n in args.sessions.split(",")]
+    levels = [3] if args.smoke else [int(n) for n in (args.sessions or "10,50,100,200,500").split(",")]
     t0 = time.monotonic()
     rows = concurrency(levels, chunks, rate, args.replicas)
     tput = throughput(2_000 if args.smoke else 50_000)

@@ -46,3 +46,21 @@ def test_the_bars_are_judged_from_what_was_measured() -> None:
     assert "| 200 sessions: zero errors | 100 | no |" in lines
     assert "| sync client decoding ≥ 50,000 chunks/s | 10,000 chunks/s | no |" in lines
     assert "| bytes to the browser for a 20,000-chunk reply within 3× its size | 4.00× | no |" in lines
+
+
+def test_against_prints_every_pair_and_the_median_ratio() -> None:
+    from benchmarks.against import table
+    from benchmarks.run import Row, Session
+
+    def row(ttft: float, cpu: float) -> list[Row]:
+        return [Row(100, app=[Session(ttft=ttft, total=4.0, ok=True)] * 10,
+                    direct=[Session(ttft=0.0, total=2.0, ok=True)] * 10, cpu=cpu, peak_rss=200 * 2**20)]
+
+    runs = {"abc1234": [row(4.0, 8.0), row(5.0, 8.0), row(6.0, 10.0)],
+            "this": [row(2.0, 4.0), row(2.0, 6.0), row(6.0, 5.0)]}
+    out = table(runs, rev="HEAD~1", sha="abc1234", this="this", levels=[100], chunks=100, rate=50.0)
+    lines = out.splitlines()
+    assert sum(line.startswith("| 1 | ") for line in lines) == 2  # both codes' rows of each pair
+    assert "| 3 | this | 100 | 6.00 s / 0.00 s (+6.00 s) | 4.00 s / 2.00 s (2.00×) | 0 / 0 | 5.0 s | 200 MB |" in lines
+    # TTFT: 2/4, 2/5, 6/6 → median 0.5 (0.40 and 1.0 around it); CPU: 0.5, 0.75, 0.5 → 0.5.
+    assert lines[-1] == "| 100 | 0.50 | 1.00 | 0.50 | 1.00 |"
