@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from http.cookiejar import DefaultCookiePolicy
 from pathlib import Path
@@ -35,24 +35,32 @@ pytestmark = pytest.mark.skipif(shutil.which("haproxy") is None, reason="haproxy
 
 
 class Deployment:
-    def __init__(self, upstream: str) -> None:
+    """``deploy/replicas.py`` with two replicas, or ``command(port)`` (which starts as many as ``replicas``);
+    ``PORT`` in its environment is HAProxy's port too."""
+
+    def __init__(self, upstream: str, command: Callable[[int], list[str]] | None = None, replicas: int = 2,
+                 env: Mapping[str, str] | None = None) -> None:
         self.port = free_port()
-        while any(_busy(self.port + k) for k in (1, 2)):
+        while any(_busy(self.port + k) for k in range(1, replicas + 1)):
             self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         env = {**os.environ, "SECONDME_BASE_URL": upstream, "SECONDME_INSTANCE_ID": "slow",
-               "GRADIO_ANALYTICS_ENABLED": "False"}
-        self.proc = subprocess.Popen([sys.executable, "deploy/replicas.py", "--replicas", "2", "--port",
-                                      str(self.port)], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 120
-        assert self.proc.stdout is not None
-        while time.monotonic() < deadline:
-            line = self.proc.stdout.readline()
-            if "HAProxy on" in line or not line:
-                break
-        assert "HAProxy on" in line, "the deployment did not start"
-        self.wait_up("app1")
-        self.wait_up("app2")
+               "GRADIO_ANALYTICS_ENABLED": "False", "PORT": str(self.port), **(env or {})}
+        args = command(self.port) if command else ["deploy/replicas.py", "--replicas", "2", "--port", str(self.port)]
+        self.proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 120
+            assert self.proc.stdout is not None
+            while time.monotonic() < deadline:
+                line = self.proc.stdout.readline()
+                if "HAProxy on" in line or not line:
+                    break
+            assert "HAProxy on" in line, "the deployment did not start"
+            for k in range(1, replicas + 1):
+                self.wait_up(f"app{k}")
+        except BaseException:
+            self.close()  # a start that fails leaves no process behind
+            raise
 
     def replica_pid(self, name: str) -> int:
         port = str(self.port + int(name.removeprefix("app")))
