@@ -21,6 +21,7 @@ from .checks import MAX_TOKENS_LIMIT
 from .controller import ChatController
 from .directory import Directory
 from .i18n import page_i18n, t
+from .internals import check_version, skip_absent_matplotlib
 from .metrics import Metrics
 from .page import Page
 from .sessions import lighten
@@ -57,6 +58,8 @@ class ChatBlocks(gr.Blocks):
           send its next request just as the server closed that connection, and see a broken one.
         """
         os.environ["FORWARDED_ALLOW_IPS"] = ""  # read by uvicorn's Config when the server starts
+        check_version()
+        skip_absent_matplotlib()  # a tenth of the CPU while replies stream (internals.py)
         wait = not kwargs.get("prevent_thread_lock", False) and not bool(getattr(sys, "ps1", sys.flags.interactive))
         # The page's words (i18n.py), however it is launched: without them it would show their keys.
         result = super().launch(*args, **{"i18n": self.i18n, **kwargs, "prevent_thread_lock": True})

@@ -1,0 +1,51 @@
+"""secondme/web/internals.py: what the page changes in Gradio's internals."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# A fresh interpreter: the app launched as `python app.py` launches it, a streamed reply through gradio_client,
+# and a finder first on sys.meta_path that counts every search for matplotlib meanwhile.
+SCRIPT = textwrap.dedent("""
+    import sys
+    from gradio_client import Client
+    from secondme.server import LocalInstance, ServerThread, create_app
+    from secondme.web import Settings, build_app
+    from secondme.web.launch import launch_options
+
+    searches = []
+
+    class Counting:
+        @staticmethod
+        def find_spec(name, path=None, target=None):
+            if name.split(".")[0] == "matplotlib":
+                searches.append(name)
+            return None
+
+    with ServerThread(create_app([LocalInstance("demo", chunks_per_second=200)])) as upstream:
+        app = build_app(Settings(base_url=upstream.url, instance_id="demo"))
+        app.launch(prevent_thread_lock=True, quiet=True, **launch_options(app))
+        sys.meta_path.insert(0, Counting)
+        job = Client(app.local_url, verbose=False).submit("Hello", [], "demo", "", 0.7, 200, False, "", "chat",
+                                                          api_name="/send")
+        updates = len(list(job))
+        app.close()
+    print(updates, len(searches))
+""")
+
+
+@pytest.mark.skipif(importlib.util.find_spec("matplotlib") is not None, reason="matplotlib is installed here")
+def test_no_event_step_searches_for_an_absent_matplotlib() -> None:
+    done = subprocess.run([sys.executable, "-c", SCRIPT], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    updates, searches = map(int, done.stdout.split()[-2:])
+    assert updates > 5  # the reply streamed in many steps…
+    assert searches == 0  # …and none of them looked for matplotlib on sys.path (two searches a step before)
