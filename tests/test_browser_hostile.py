@@ -225,6 +225,30 @@ def test_an_imported_conversation_and_its_titles_are_shown_as_text(hostile_page:
     assert not tracker.requests_to("/track?")
 
 
+def test_a_conversation_kept_by_an_older_version_is_guarded_when_opened(open_page: Any, hostile_url: str,  # noqa: F811
+                                                                         tracker: FaultServer) -> None:
+    """The browser's storage may hold what an older page kept, with the old guard or none (its own reply of
+    `<img …>`` was kept as it was shown): opened, it is guarded once, and exported as it was written."""
+    chat = open_page(hostile_url)
+    text = f"`<img src={tracker.url}/track?k1>`` and <\u200bb>kept</b>"
+    record = {"id": "oldone", "title": "Kept before", "instance_id": "", "settings": {}, "created": 1, "updated": 1,
+              "messages": [{"role": "user", "metadata": None, "content": [{"type": "text", "text": "Hi"}]},
+                           {"role": "assistant", "metadata": {"title": f"![t]({tracker.url}/track?k2)"},
+                            "content": [{"type": "text", "text": text}]}]}
+    chat.page.evaluate("(r) => localStorage.setItem('secondme.chat.oldone', JSON.stringify(r))", record)
+    chat.page.reload()
+    chat.page.locator("#chats label").filter(has_text="Kept before").click()
+    wait_until(lambda: len(chat.messages()) == 2, 10, "the kept conversation")
+    assert chat.page.locator("#conversation").evaluate(_MADE) == []
+    assert f"`<img src={tracker.url}/track?k1>``" in visible(chat.page.locator("#conversation").inner_text())
+    with chat.page.expect_download() as exported:
+        chat.button("⬇ JSON").click()
+    doc = json.loads(Path(exported.value.path()).read_text())
+    assert doc["messages"][1] == {"role": "assistant", "title": f"![t]({tracker.url}/track?k2)",
+                                  "content": as_written(text)}  # the old guard undone too
+    assert not tracker.requests_to("/track?")
+
+
 def test_a_directory_entry_is_shown_as_text(hostile_page: ChatPage, tracker: FaultServer) -> None:
     chat = hostile_page
     chat.field("Instance ID").fill("evil")
