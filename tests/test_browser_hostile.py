@@ -168,6 +168,11 @@ def test_an_innocent_reply_makes_no_forbidden_element(hostile_page: ChatPage, fa
     row = ask(hostile_page, "innocent")
     assert row.locator("pre code").count() == 1 and row.locator("a[href='https://example.org']").count() == 1
     assert row.evaluate(_MADE) == []
+    hostile_page.page.evaluate("navigator.clipboard.writeText('')")
+    row.locator("pre").hover()
+    row.locator("button.copy_code_button").click()  # the code block's own copy button: the code, as written
+    assert wait_until(lambda: hostile_page.page.evaluate("navigator.clipboard.readText()"), 5,
+                      "the code on the clipboard").strip() == "print(1 < 2)"
 
 
 @pytest.mark.parametrize("n", range(len(payloads(""))), ids=[name for name, _, _ in payloads("")])
