@@ -107,6 +107,7 @@ def _payloads(t: str) -> list[tuple[str, str, str]]:
          f'<link rel="stylesheet" href="{t}?36">', f'<base href="{t}/"><meta http-equiv="refresh"'),
         ("media", f"<video poster={t}?37></video><audio src={t}?37></audio><object data={t}?37></object>"
          f"<embed src={t}?37><input type=image src={t}?37>", f"<video poster={t}?37></video>"),
+        ("reasoning", f"<think><img src={t}?39> ![r]({t}?39)</think>Done <b>here</b>", "Done <b>here</b>"),
         ("a tag split across chunks", f"<im<img src={t}?38>g src={t}?38>", f"<im<img src={t}?38>g src={t}?38>"),
     ]
 
@@ -264,7 +265,7 @@ def test_a_directory_entry_is_shown_as_text(hostile_page: ChatPage, tracker: Fau
     chat.page.locator("#browse input").click()
     option = chat.page.get_by_role("option").filter(has_text="Eve")
     option.first.wait_for(state="visible", timeout=10000)
-    assert visible(name) in visible(option.first.inner_text())
+    assert visible(name) in visible(option.first.inner_text()) and option.first.evaluate(_LOADED) == []
     assert status.evaluate(_MADE) == [] and status.evaluate(_LOADED) == []
     assert chat.page.locator("#browse").evaluate(_LOADED) == []
     pointing = ("[src*='/track'], link[href*='/track'], image[href*='/track'], [action*='/track'], "
