@@ -16,7 +16,14 @@ from typing import Any
 import pytest
 
 from secondme.web import Settings
-from secondme.web.conversation import GUARD, SHOWN_PATTERN, WRITTEN_PATTERN, as_written, shown_as_written
+from secondme.web.conversation import (
+    GUARD,
+    SHOWN_PATTERN,
+    WRITTEN_PATTERN,
+    as_written,
+    markdown_literal,
+    shown_as_written,
+)
 
 from .conftest import launched_app
 from .faults import FaultServer, chunk, data, http_body, http_head
@@ -279,8 +286,9 @@ def test_the_page_guards_and_unguards_exactly_as_python_does(hostile_page: ChatP
         "", "<", "!", "`", GUARD, "![", "!" + GUARD + "[", "`mermaid", "`" + GUARD + "mermaid", "<" + GUARD * 2,
         "a < b ! c ` d", "```mermaid\nx\n```"]
     page = hostile_page.page.evaluate("(texts) => texts.map((t) => [window.secondmeText.shown(t), "
-                                      "window.secondmeText.written(window.secondmeText.shown(t))])", texts)
-    assert page == [[shown_as_written(t), t] for t in texts]
+                                      "window.secondmeText.written(window.secondmeText.shown(t)), "
+                                      "window.secondmeText.literal(t)])", texts)
+    assert page == [[shown_as_written(t), t, markdown_literal(t)] for t in texts]
     assert all(as_written(shown_as_written(t)) == t for t in texts)
     assert SHOWN_PATTERN and WRITTEN_PATTERN
 

@@ -131,9 +131,15 @@ TEXT_JS = """
     const text = T.written(box.value);
     if (text !== box.value) { box.value = text; box.dispatchEvent(new Event('input', {bubbles: true})); }
   };
-  new MutationObserver(() => requestAnimationFrame(() => {
-    document.querySelectorAll('textarea.edit-textarea:not([data-written])').forEach(unguard);
-  })).observe(document.documentElement, {childList: true, subtree: true});
+  let looking = false;  // one look a frame, however many updates a streaming reply makes
+  new MutationObserver(() => {
+    if (looking) return;
+    looking = true;
+    requestAnimationFrame(() => {
+      looking = false;
+      document.querySelectorAll('textarea.edit-textarea:not([data-written])').forEach(unguard);
+    });
+  }).observe(document.documentElement, {childList: true, subtree: true});
   document.addEventListener('focusin', (e) => {
     if (e.target?.matches?.('textarea.edit-textarea')) unguard(e.target);
   });
