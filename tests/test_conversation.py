@@ -121,23 +121,36 @@ def test_coalesce_passes_errors_on_and_closes_the_source() -> None:
     "a < b and c > d, <!-- c --> <?php ?>",
     "`<b>code</b>` and\n```html\n<div>block</div>\n```\nafter <i>x</i>",
     "unterminated ```\n<div>",
+    "\\`<img src=x>` and `<img src=x>`` and foo ```\n<img src=x>",
+    "![x](http://127.0.0.1:9/track) ![y][r]\n\n[r]: http://127.0.0.1:9/track",
+    "```mermaid\ngraph TD; A-->B\n```",
+    "already <\u200bguarded, !\u200b[x], `\u200bmermaid and a lone \u200b",
 ])
-def test_text_is_shown_as_written_and_sent_as_written(text: str) -> None:
-    from secondme.web.conversation import assistant, shown_as_written, user
+def test_text_is_shown_with_no_opener_left_and_sent_exactly_as_written(text: str) -> None:
+    import re
+
+    from secondme.web.conversation import as_written, assistant, shown_as_written, user
     shown = shown_as_written(text)
-    assert shown.replace("\u200b", "") == text
-    assert shown_as_written(shown) == shown
+    assert as_written(shown) == text  # the exact inverse, whatever the text already held
     assert to_upstream("", [user(text), assistant(text)]) == [{"role": "user", "content": text},
                                                               {"role": "assistant", "content": text}]
+    # No opener is left anywhere, in code or not: nothing depends on deciding what is code.
+    assert not re.search("<(?!\u200b)", shown) and "![" not in shown and "`mermaid" not in shown
+
+
+def test_the_guard_is_what_its_pattern_says_and_undone_exactly_for_any_text() -> None:
+    import random
     import re
-    outside_code = re.sub(r"```[\s\S]*?(```|$)|`[^`\n]*`", "", shown)
-    assert not re.search(r"<[A-Za-z/!?]", outside_code)
 
-
-def test_code_is_left_exactly_as_written() -> None:
-    from secondme.web.conversation import shown_as_written
-    text = "`<b>code</b>` and\n```html\n<div>block</div>\n```\n"
-    assert shown_as_written(text) == text
+    from secondme.web.conversation import GUARD, SHOWN_PATTERN, WRITTEN_PATTERN, as_written, shown_as_written
+    shown_re, written_re = re.compile(SHOWN_PATTERN), re.compile(WRITTEN_PATTERN)
+    pieces = ["<", "!", "[", "`", GUARD, "mermaid", "m", "x", "\n", "```"]
+    rng = random.Random(17)
+    for _ in range(20_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 9)))
+        shown = shown_as_written(text)
+        assert shown == shown_re.sub(lambda m: m.group() + GUARD, text)
+        assert as_written(shown) == text == written_re.sub(lambda m: m.group()[0], shown)
 
 
 def test_fit_context_keeps_the_system_prompt_and_the_most_recent_turns() -> None:

@@ -103,9 +103,15 @@ def test_status_and_browse_from_the_directory() -> None:
     assert update["info"].startswith("3 in the public directory, 2 online")
     assert locked_text(listing, "bob") == "You are talking to **Bob** (offline right now)."
     assert locked_text(Listing(problem="down"), "bob") == "You are talking to **bob**."
-    assert status_text(Listing((Instance("x", "<b>X</b>", "", "online"),)), "x") == "● Online: &lt;b&gt;X&lt;/b&gt;"
+    # A name is anyone's text: each punctuation mark a character reference, so neither HTML nor Markdown is made.
+    assert status_text(Listing((Instance("x", "<b>X</b>", "", "online"),)), "x") == (
+        "● Online: &#60;b&#62;X&#60;&#47;b&#62;")
     assert locked_text(Listing((Instance("x", "<b>X</b>", "", "online"),)), "x") == (
-        "You are talking to **&lt;b&gt;X&lt;/b&gt;** (online).")  # Markdown: escaped
+        "You are talking to **&#60;b&#62;X&#60;&#47;b&#62;** (online).")
+    assert status_text(Listing((Instance("x", "![t](http://t/) *X*", "", "online"),)), "x") == (
+        "● Online: &#33;&#91;t&#93;&#40;http&#58;&#47;&#47;t&#47;&#41; &#42;X&#42;")
+    problem = browse_update(Listing(problem="down: [click](http://t/)"))["info"]
+    assert "](" not in problem and "click" in problem  # the field's info line makes links of [text](url)
 
 
 @pytest.mark.parametrize("query, locked, expected", [

@@ -52,8 +52,7 @@ def busy_js(locked: bool, limits: Any, *, sending: bool) -> str:
     return f"""({params}) => {{
   const text = (v, most) => v == null || (typeof v === 'string' && [...v].length <= most
     && (typeof v.isWellFormed !== 'function' || v.isWellFormed()));
-  const said = (m) => (Array.isArray(m?.content) ? m.content.map(p => p?.text ?? '').join('')
-    : String(m?.content ?? '')).replaceAll('<\u200b', '<');
+  const said = window.secondmeText.said;
   const ok = {message_check} && {instance_check}
     && Array.isArray(history)
     && history.reduce((n, m) => n + [...said(m)].length, 0) <= {limits.conversation_chars}

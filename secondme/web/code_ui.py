@@ -29,9 +29,9 @@ CODE_JS = """(message, history, instance, system, temperature, maxTokens, l0, ro
   const SKIP = {__type__: 'update'};
   if (!document.querySelector('#view-code .label-wrap')?.classList.contains('open')) return [SKIP, SKIP, SKIP];
   const BASE = (BASE_JSON), LIMIT = (LIMIT_JSON), EXAMPLE = (EXAMPLE_JSON);
-  const said = (m) => (Array.isArray(m?.content)
+  const said = (m) => window.secondmeText.written(Array.isArray(m?.content)
     ? m.content.map(p => p?.type === 'text' || !p?.type ? p?.text ?? '' : '').join('')
-    : typeof m?.content === 'string' ? m.content : '').replaceAll('<\\u200b', '<');
+    : typeof m?.content === 'string' ? m.content : '');
   const size = (s) => [...s].length;
   const turns = [];
   for (const m of Array.isArray(history) ? history : []) {

@@ -5,10 +5,13 @@ A history is a list of message dicts (``role``, ``content`` as a string or Gradi
 are assistant messages with a ``metadata.title``: they are shown, never sent upstream.
 Nothing here mutates the list it is given.
 
-Text is shown as it was written: Markdown renders, but HTML does not. Outside code, each
-``<`` that would open a tag is followed by an invisible U+200B, so the browser shows
-``<script>`` as text instead of dropping or running it; ``message_text`` takes it out again,
-so what goes upstream is exactly what was typed or received.
+Text is shown as it was written: Markdown renders, but nothing in a text becomes an element of the page
+that fetches, runs or covers it. The page's Markdown (Gradio's ``marked``) makes HTML only from a ``<``,
+an image only from ``![`` and a diagram only from ```` ```mermaid ````; ``shown_as_written`` puts an
+invisible U+200B right after each of those openers, in code and out of it alike, so no question of what
+is code can be answered differently here and in the browser. ``as_written`` is its exact inverse (a
+U+200B the text itself had there is doubled, and so comes back), and every way out of the page undoes
+it: what goes upstream (``message_text``), copying, editing and export (launch.py's TEXT_JS).
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ __all__ = [
     "Message",
     "shown_as_written",
     "as_written",
+    "markdown_literal",
+    "GUARD",
     "message_text",
     "is_notice",
     "to_upstream",
@@ -75,19 +80,44 @@ _ERROR_KINDS: tuple[type[SecondMeError], ...] = (
 )
 
 
-_GUARD = "\u200b"
-_TAG_OPEN = re.compile(r"<(?=[A-Za-z/!?])")
-_CODE = re.compile(r"(```[\s\S]*?(?:```|$)|`[^`\n]*`)")
+GUARD = "\u200b"
+# The openers the guard follows (one pattern for Python and the page's script, launch.TEXT_JS): every '<'
+# (a tag, a comment, an autolink), '!' before '[' (an image) and '`' before 'mermaid' (a diagram); the
+# last two also before a U+200B, so that one the text had there is kept apart from the guard.
+SHOWN_PATTERN = r"<|!(?=[\[\u200b])|`(?=mermaid|\u200b)"
+WRITTEN_PATTERN = r"<\u200b|!\u200b(?=[\[\u200b])|`\u200b(?=mermaid|\u200b)"
 
 
 def shown_as_written(text: str) -> str:
-    """``text`` for display: tag-like ``<`` outside code gets the invisible guard."""
-    parts = _CODE.split(text)  # odd items are code, which Markdown already shows as text
-    return "".join(part if i % 2 else _TAG_OPEN.sub("<" + _GUARD, part) for i, part in enumerate(parts))
+    """``text`` for display: the invisible guard after each opener of an element (see the module's doc).
+    What ``SHOWN_PATTERN`` says, done with plain replaces: this runs on every streamed update."""
+    text = text.replace("<", "<" + GUARD)
+    if "!" in text:
+        text = text.replace("!" + GUARD, "!" + GUARD * 2).replace("![", "!" + GUARD + "[")
+    if "`" in text:
+        text = text.replace("`" + GUARD, "`" + GUARD * 2).replace("`mermaid", "`" + GUARD + "mermaid")
+    return text
 
 
 def as_written(text: str) -> str:
-    return text.replace("<" + _GUARD, "<")
+    """The exact inverse of ``shown_as_written`` (``WRITTEN_PATTERN``)."""
+    if GUARD not in text:
+        return text
+    text = text.replace("<" + GUARD, "<")
+    if "!" in text:
+        text = text.replace("!" + GUARD + "[", "![").replace("!" + GUARD * 2, "!" + GUARD)
+    if "`" in text:
+        text = text.replace("`" + GUARD + "mermaid", "`mermaid").replace("`" + GUARD * 2, "`" + GUARD)
+    return text
+
+
+def markdown_literal(text: str) -> str:
+    """Text from outside (a directory entry's name) for a Markdown block that is never copied or edited:
+    each ASCII punctuation mark as a character reference, so no Markdown or HTML is made of it."""
+    return _PUNCTUATION.sub(lambda m: f"&#{ord(m.group())};", text)
+
+
+_PUNCTUATION = re.compile(r"[!-/:-@\[-`{-~]")
 
 
 def message_text(message: Mapping[str, Any]) -> str:
@@ -135,6 +165,8 @@ def to_upstream(system_prompt: str, history: History) -> list[dict[str, str]]:
 def _message(role: str, text: str, metadata: dict[str, Any] | None = None) -> Message:
     """A message in the exact form the Chatbot sends to the browser, so the app can skip Gradio's
     per-update postprocessing of the whole conversation."""
+    if metadata and metadata.get("title"):  # a title is Markdown too (a finish_reason, an imported title)
+        metadata["title"] = shown_as_written(metadata["title"])
     return {"role": role, "metadata": metadata, "content": [{"type": "text", "text": shown_as_written(text)}],
             "options": None}
 

@@ -10,6 +10,7 @@ from typing import Any
 import gradio as gr
 
 from .controller import request_language
+from .conversation import markdown_literal
 from .directory import Listing
 from .i18n import t
 from .page import Page
@@ -47,13 +48,14 @@ def status_text(listing: Listing, instance_id: Any, lang: str = "en") -> str:
     found = listing.find(wanted)
     if found is None:
         return say(lang, "directory.absent")
-    name = html.escape(found.name)  # a directory entry is anyone's text: shown as text, never as markup
+    name = markdown_literal(found.name)  # a directory entry is anyone's text: shown as text, never as markup
     return say(lang, "directory.online" if found.online else "directory.offline", name=name)
 
 
 def browse_update(listing: Listing, lang: str = "en") -> dict[str, Any]:
     if listing.problem:
         problem = listing.problem if lang == "en" else say(lang, "directory.problem", problem=listing.problem)
+        problem = problem.replace("](", "]\u200b(")  # the field's info line makes a link of [text](url) alone
         return gr.update(choices=[], info=problem)
     online = sum(i.online for i in listing.instances)
     choices = [(f"{'●' if i.online else '○'} {i.name}" + (f" — {i.description[:80]}" if i.description else ""),
@@ -63,7 +65,7 @@ def browse_update(listing: Listing, lang: str = "en") -> dict[str, Any]:
 
 def locked_text(listing: Listing, instance_id: str, lang: str = "en") -> str:
     found = listing.find(instance_id)
-    who = html.escape(found.name if found else instance_id)
+    who = markdown_literal(found.name if found else instance_id)
     state = "" if found is None else say(lang, "locked.online" if found.online else "locked.offline")
     return say(lang, "locked.talking", who=who, state=state)
 

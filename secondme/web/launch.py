@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from collections.abc import Sequence
@@ -14,7 +15,7 @@ from fastapi.middleware import Middleware
 from ..server import LocalInstance, ServerThread, create_app
 from ..serving import BodyLimit
 from .chat_ui import BUSY_HINT, BUSY_HINT_ZH, RESTORE_JS
-from .conversation import ERROR_MARK, STATS_MARK
+from .conversation import ERROR_MARK, SHOWN_PATTERN, STATS_MARK, WRITTEN_PATTERN
 from .presets_ui import PRESETS_JS
 from .ratelimit import Limiter, RateLimit
 from .saved_ui import MAX_IMPORT_BYTES, STORE_JS
@@ -74,9 +75,81 @@ CSS = """
 """
 
 
+# The page's side of conversation.shown_as_written and as_written (the same patterns, held together by
+# tests/test_browser_hostile.py), and every way text leaves the conversation undoing the guard: the copy
+# buttons (a message's, the conversation's, a code block's: all write through the Clipboard API, or copy
+# a helper field's selection), a selection copied by hand, and the box a message is edited in.
+TEXT_JS = """
+(() => {
+  const GUARD = '\\u200b', SHOWN = new RegExp(SHOWN_SOURCE, 'g'), WRITTEN = new RegExp(WRITTEN_SOURCE, 'g');
+  const T = {
+    shown: (text) => String(text ?? '').replace(SHOWN, (m) => m + GUARD),
+    written: (text) => String(text ?? '').replace(WRITTEN, (m) => m[0]),
+    // Text read off the page, where the Markdown is rendered and an opener's context may be gone.
+    seen: (text) => String(text ?? '').replace(/([<!])\\u200b|\\u200b(?=mermaid)/g, '$1'),
+    said: (m) => T.written(Array.isArray(m?.content) ? m.content.map((p) => p?.text ?? '').join('')
+      : String(m?.content ?? '')),
+    // A kept conversation (saved by an older version too) as the page must hold it: each text and title
+    // guarded exactly once.
+    guarded: (messages) => (Array.isArray(messages) ? messages : []).map((m) => {
+      const again = (v) => T.shown(T.written(v));
+      const content = Array.isArray(m?.content)
+        ? m.content.map((p) => (p && typeof p.text === 'string' ? {...p, text: again(p.text)} : p))
+        : typeof m?.content === 'string' ? again(m.content) : m?.content;
+      const metadata = m?.metadata?.title ? {...m.metadata, title: again(m.metadata.title)} : m?.metadata;
+      return {...m, content, metadata};
+    }),
+    // Text from outside for a Markdown block that is never copied or edited (conversation.markdown_literal).
+    literal: (text) => String(text ?? '').replace(/[!-\\/:-@\\[-`{-~]/g, (c) => `&#${c.charCodeAt(0)};`),
+  };
+  window.secondmeText = T;
+  const CHAT = '#conversation, .compare-side';
+  let fromChat = false;  // the last click was in a conversation (its copy buttons copy after an await)
+  document.addEventListener('click', (e) => { fromChat = Boolean(e.target?.closest?.(CHAT)); }, true);
+  const write = window.Clipboard?.prototype.writeText;  // only in a secure context (HTTPS, localhost)
+  if (write) {
+    Clipboard.prototype.writeText = function (text) {
+      return write.call(this, fromChat && typeof text === 'string' ? T.written(text) : text);
+    };
+  }
+  document.addEventListener('copy', (e) => {
+    const field = document.activeElement;
+    let text = null;
+    if (field instanceof HTMLTextAreaElement && fromChat && !field.closest('.gradio-container')) {
+      text = T.written(field.value.slice(field.selectionStart, field.selectionEnd));  // a copy button's helper
+    } else if (!(field instanceof HTMLTextAreaElement || field instanceof HTMLInputElement)) {
+      const selection = document.getSelection();
+      const node = selection?.rangeCount ? selection.getRangeAt(0).commonAncestorContainer : null;
+      const element = node?.nodeType === 1 ? node : node?.parentElement;
+      if (element?.closest(CHAT) || element?.querySelector?.(CHAT)) text = T.seen(selection.toString());
+    }
+    if (text !== null && e.clipboardData) { e.clipboardData.setData('text/plain', text); e.preventDefault(); }
+  });
+  const unguard = (box) => {
+    if (box.dataset.written) return;
+    box.dataset.written = '1';
+    const text = T.written(box.value);
+    if (text !== box.value) { box.value = text; box.dispatchEvent(new Event('input', {bubbles: true})); }
+  };
+  let looking = false;  // one look a frame, however many updates a streaming reply makes
+  new MutationObserver(() => {
+    if (looking) return;
+    looking = true;
+    requestAnimationFrame(() => {
+      looking = false;
+      document.querySelectorAll('textarea.edit-textarea:not([data-written])').forEach(unguard);
+    });
+  }).observe(document.documentElement, {childList: true, subtree: true});
+  document.addEventListener('focusin', (e) => {
+    if (e.target?.matches?.('textarea.edit-textarea')) unguard(e.target);
+  });
+})();
+""".replace("SHOWN_SOURCE", json.dumps(SHOWN_PATTERN)).replace("WRITTEN_SOURCE", json.dumps(WRITTEN_PATTERN))
+
 # Marks each error notice as it appears: a class for the CSS above, and role="alert" so a screen
 # reader announces it. The Chatbot gives titled messages no hook of their own; the title's mark is ours.
-HEAD = """<script>
+HEAD = """<script>{text}</script>
+<script>
 (() => {
   // The language the page shows, as the page's own words have it ('zh-CN' or 'en'; texts.py): Gradio sets
   // <html lang> from the browser, or from its Settings. Traditional Chinese has no words of ours.
@@ -131,7 +204,7 @@ HEAD = """<script>
     const row = button?.closest('.message-buttons')?.previousElementSibling;
     if (!row?.matches('.message-row.bot-row') || !/copy/i.test(button.getAttribute('aria-label') ?? '')) return;
     const answer = [...row.querySelectorAll('[data-testid="bot"]')].filter((m) => !m.querySelector('.thought-group'))
-      .map((m) => m.innerText.replaceAll('\\u200b', '').trim()).filter(Boolean).join('\\n\\n');
+      .map((m) => window.secondmeText.seen(m.innerText).trim()).filter(Boolean).join('\\n\\n');
     if (answer) setTimeout(() => navigator.clipboard?.writeText(answer).catch(() => {}), 100);
   }, true);
   // A suggested first message (i18n.STARTERS, in the empty conversation) is sent as if typed.
@@ -157,7 +230,8 @@ HEAD = """<script>
 </script>
 <script>{store}</script>
 <script>{presets}</script>"""
-for _name, _value in {"{mark}": ERROR_MARK, "{stats}": STATS_MARK, "{cookie}": COOKIE, "{busy}": BUSY_HINT,
+for _name, _value in {"{text}": TEXT_JS,
+                      "{mark}": ERROR_MARK, "{stats}": STATS_MARK, "{cookie}": COOKIE, "{busy}": BUSY_HINT,
                       "{busy_zh}": BUSY_HINT_ZH, "(RESTORE)": f"({RESTORE_JS})", "{store}": STORE_JS,
                       "{presets}": PRESETS_JS}.items():
     HEAD = HEAD.replace(_name, _value)

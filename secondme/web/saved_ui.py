@@ -55,8 +55,7 @@ STORE_JS = """
     radio(value) { return {__type__: 'update', choices: C.all().map(r => [r.title || 'Untitled', r.id]),
       value: value || null}; },
     newId() { return Date.now().toString(36) + Math.random().toString(36).slice(2, 8); },
-    text(m) { return (Array.isArray(m?.content) ? m.content.map(p => p?.text ?? '').join('')
-      : String(m?.content ?? '')).replaceAll('<\\u200b', '<'); },
+    text(m) { return window.secondmeText.said(m); },
     titleOf(history) { const first = history.find(m => m?.role === 'user');
       const t = first ? C.text(first).trim().replace(/\\s+/g, ' ') : '';
       return t ? (t.length > 48 ? t.slice(0, 47) + '…' : t) : 'Untitled'; },
@@ -131,7 +130,7 @@ OPEN_JS = f"""(picked, {_RECORD_PARAMS}) => {{
                   'That conversation is no longer saved in this browser.'];
   const s = r.settings || {{}}, or = (v, d) => (v === undefined || v === null ? d : v);
   C.current(r.id);
-  return [C.radio(r.id), r.messages || [], r.id, r.title || '', or(r.instance_id, instance),
+  return [C.radio(r.id), window.secondmeText.guarded(r.messages), r.id, r.title || '', or(r.instance_id, instance),
           or(s.system_prompt, system), or(s.temperature, temperature), or(s.max_tokens, maxTokens), or(s.l0, l0),
           or(s.role_id, roleId), or(s.endpoint, endpoint), ''];
 }}"""
@@ -169,7 +168,8 @@ EXPORT_MD_JS = """(history, title, instance) => {
   const C = window.secondmeChats, lines = [`# ${title || C.titleOf(history || [])}`, ''];
   if (instance) lines.push(`With the Second Me \\`${instance}\\`, exported ${new Date().toISOString()}.`, '');
   for (const m of history || []) {
-    const who = m.role === 'user' ? 'You' : 'Second Me', heading = m.metadata?.title;
+    const who = m.role === 'user' ? 'You' : 'Second Me';
+    const heading = window.secondmeText.written(m.metadata?.title);
     lines.push(heading ? `> **${heading}:** ${C.text(m)}` : `**${who}:**\\n\\n${C.text(m)}`, '');
   }
   C.download(`${(title || 'conversation').replace(/[^\\w.-]+/g, '_').slice(0, 60)}.md`, 'text/markdown',
@@ -182,7 +182,8 @@ EXPORT_JSON_JS = f"""({_RECORD_PARAMS}) => {{
     created: old?.created ? new Date(old.created).toISOString() : null,
     updated: old?.updated ? new Date(old.updated).toISOString() : null,
     messages: (history || []).map(m => m.metadata?.title
-      ? {{role: m.role, title: m.metadata.title, content: C.text(m)}} : {{role: m.role, content: C.text(m)}})}};
+      ? {{role: m.role, title: window.secondmeText.written(m.metadata.title), content: C.text(m)}}
+      : {{role: m.role, content: C.text(m)}})}};
   C.download(`${{(doc.title).replace(/[^\\w.-]+/g, '_').slice(0, 60)}}.json`, 'application/json',
              JSON.stringify(doc, null, 2));
 }}"""
@@ -206,7 +207,8 @@ IMPORT_JS = f"""(imported, {_RECORD_PARAMS}) => {{
   const note = C.put(r); C.current(r.id);
   const s = r.settings;
   return [C.radio(r.id), r.messages, r.id, r.title, r.instance_id, s.system_prompt, s.temperature, s.max_tokens,
-          s.l0, s.role_id, s.endpoint, note || `Imported “${{r.title}}” as a new conversation.`];
+          s.l0, s.role_id, s.endpoint, note
+          || `Imported “${{window.secondmeText.literal(r.title)}}” as a new conversation.`];
 }}"""
 
 
