@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import sys
 from collections.abc import Mapping
 from typing import Any
 
 import gradio as gr
 import pydantic
+from gradio import http_server
 
 from ..async_client import AsyncSecondMeClient
 from ..protocol import ENDPOINTS
-from ..serving import KEEP_ALIVE
+from ..serving import BODY_TIMEOUT, HEADER_TIMEOUT, KEEP_ALIVE, deadline_protocol
 from . import chat_ui, code_ui, compare_ui, directory_ui, presets_ui, saved_ui, settings_ui
 from .checks import MAX_TOKENS_LIMIT
 from .controller import ChatController
@@ -23,6 +25,7 @@ from .directory import Directory
 from .i18n import page_i18n, t
 from .metrics import Metrics
 from .page import Page
+from .ratelimit import mark_own_mcp_calls
 from .sessions import lighten
 from .settings import Settings
 from .settings_ui import DEFAULT_SYSTEM_PROMPT
@@ -41,27 +44,48 @@ class ChatBlocks(gr.Blocks):
     metrics: Metrics
     chat_page: Page
     i18n: gr.I18n
+    # Marks the MCP server's own calls into the queue (ratelimit.LOOPBACK_HEADER): a secret of this process.
+    loopback_secret: str
+    # Seconds a client may take to send a request's headers, and then its body (serving.deadline_protocol).
+    header_timeout: float = HEADER_TIMEOUT
+    body_timeout: float = BODY_TIMEOUT
 
     def reply_events(self) -> list[Any]:
         """The events that start a reply (each has one of the controller's validators)."""
         return [fn for fn in self.fns.values() if fn.validator is not None]
 
     def launch(self, *args: Any, **kwargs: Any) -> Any:
-        """Gradio's launch with the page's translations, two settings of its uvicorn server that Gradio does not
-        expose, and lazy sessions.
+        """Gradio's launch with the page's translations, three settings of its uvicorn server that Gradio does not
+        expose, lazy sessions, and the MCP server's calls marked as its own.
 
         - uvicorn trusts ``X-Forwarded-For`` from loopback by default and rewrites the client's
           address with it; here ``SECONDME_TRUSTED_PROXIES`` alone decides whom to trust (ratelimit).
         - An idle kept-alive connection stays open for ``KEEP_ALIVE`` seconds, not uvicorn's 5: a
           client whose pool also drops idle connections after 5 s (httpx, so gradio_client) could
           send its next request just as the server closed that connection, and see a broken one.
+        - A request's headers must arrive within ``header_timeout`` seconds and its body within
+          ``body_timeout`` (uvicorn waits forever: a client trickling them would hold a connection).
         """
         os.environ["FORWARDED_ALLOW_IPS"] = ""  # read by uvicorn's Config when the server starts
         wait = not kwargs.get("prevent_thread_lock", False) and not bool(getattr(sys, "ps1", sys.flags.interactive))
-        # The page's words (i18n.py), however it is launched: without them it would show their keys.
-        result = super().launch(*args, **{"i18n": self.i18n, **kwargs, "prevent_thread_lock": True})
-        self.server.config.timeout_keep_alive = KEEP_ALIVE  # read by each new connection
+        protocol = deadline_protocol(self.header_timeout, self.body_timeout)
+        gradio_server = http_server.Server
+
+        class Server(gradio_server):  # type: ignore[misc, valid-type]
+            """Gradio's server, given what Gradio's launch does not pass to uvicorn's Config."""
+
+            def __init__(self, config: Any, *args: Any, **kwargs: Any) -> None:
+                config.http, config.timeout_keep_alive = protocol, KEEP_ALIVE  # read when the server starts
+                super().__init__(config, *args, **kwargs)
+
+        http_server.Server = Server  # type: ignore[misc]  # what gradio's start_server makes, for this launch only
+        try:
+            # The page's words (i18n.py), however it is launched: without them it would show their keys.
+            result = super().launch(*args, **{"i18n": self.i18n, **kwargs, "prevent_thread_lock": True})
+        finally:
+            http_server.Server = gradio_server  # type: ignore[misc]
         lighten(self.state_holder)  # a new session no longer builds every component's config (sessions.py)
+        mark_own_mcp_calls(self, self.loopback_secret)
         if wait:
             self.block_thread()
         return result
@@ -124,7 +148,9 @@ def build_app(settings: Settings | None = None, *,
         directory_ui.wire(page, demo)
         saved_ui.wire(page, demo)
 
-    demo.queue(max_size=settings.queue_size, default_concurrency_limit=settings.concurrency)
+    # api_open=False: no queued event runs through run/ or api/, which skip the queue and a reply's checks.
+    demo.queue(max_size=settings.queue_size, default_concurrency_limit=settings.concurrency, api_open=False)
     demo.settings, demo.visitors, demo.metrics, demo.chat_page = settings, visitors, metrics, page
+    demo.loopback_secret = secrets.token_urlsafe(32)
     demo.i18n = page_i18n(settings)
     return demo
