@@ -31,7 +31,7 @@ def event_ids(config: dict[str, Any]) -> dict[str, int]:
     return {d["api_name"]: d["id"] for d in config["dependencies"] if d.get("api_name")}
 
 
-def reply_tricks(config: dict[str, Any]) -> list[tuple[str, str, bytes, dict[str, str]]]:
+def reply_tricks(config: dict[str, Any]) -> list[tuple[str, str, str, dict[str, str]]]:
     """(what, path, raw body, headers): each starts a reply as Gradio or the MCP server reads it (the
     probes of issue 17). ``SESSION`` in a body is replaced by a session hash of its own."""
     ids = event_ids(config)
