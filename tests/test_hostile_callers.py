@@ -80,7 +80,7 @@ def spend_the_limit(http: httpx.Client, times: int) -> None:
     for _ in range(times):
         answer = http.post("/gradio_api/call/chat", json={"data": ["Hi", INSTANCE, "", 0.7, 100]})
         assert answer.status_code == 200, answer.text
-        assert "Within the limit." in http.get(f"/gradio_api/call/chat/{answer.json()['event_id']}").text
+        assert "event: complete" in http.get(f"/gradio_api/call/chat/{answer.json()['event_id']}").text
 
 
 @pytest.fixture()
