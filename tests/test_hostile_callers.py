@@ -211,3 +211,25 @@ def test_the_local_instance_cuts_off_a_client_trickling_its_body() -> None:
         answer = httpx.post(f"{server.url}/api/chat/demo", json={"messages": [{"role": "user", "content": "Hi"}],
                                                                  "stream": False})
         assert answer.status_code == 200  # a body sent in time is served as usual
+
+
+def test_a_file_named_in_a_conversation_is_refused_before_gradio_fetches_it(faults: FaultServer) -> None:
+    """Gradio fetches the file a message names (any public address) into its cache on disk, before any check
+    of the app's: refused first, as the page sends text only."""
+    with launched_app(Settings(base_url=faults.url)) as (_, url):
+        ids = event_ids(httpx.get(f"{url}config").json())
+        refuse_files(url, ids, faults.url)
+    assert not faults.requests_to("/big.iso")
+
+
+def refuse_files(url: str, ids: dict[str, int], here: str) -> None:
+    for path in ("https://example.com/big.iso", f"{here}/big.iso", "/etc/passwd"):
+        file = {"path": path, "url": path, "meta": {"_type": "gradio.FileData"}}
+        for history in ([{"role": "user", "content": [{"type": "file", "file": file}]}],
+                        [{"role": "user", "content": {"component": "file", "value": [file]}}]):
+            answer = httpx.post(f"{url}gradio_api/queue/join", json={
+                "fn_index": ids["send"], "session_hash": uuid.uuid4().hex[:11],
+                "data": ["Hi", history, INSTANCE, "", 0.7, 100, False, "", "chat"]}, timeout=30)
+            assert answer.status_code == 400, answer.text
+            assert answer.json()["detail"] == ("This page takes text only: a file in a message or conversation is "
+                                               "not accepted."), answer.text

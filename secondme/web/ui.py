@@ -14,6 +14,7 @@ from typing import Any
 import gradio as gr
 import pydantic
 from gradio import http_server
+from gradio_client.utils import is_file_obj_with_meta
 
 from ..async_client import AsyncSecondMeClient
 from ..protocol import ENDPOINTS
@@ -97,6 +98,10 @@ class ChatBlocks(gr.Blocks):
                              f"of {len(block_fn.inputs)}.")
 
     async def preprocess_data(self, block_fn: Any, inputs: list[Any], state: Any, explicit_call: bool = False) -> Any:
+        # A file reference in an input (a conversation's message can name one) would have Gradio fetch it, an
+        # address anywhere public, into its cache on disk: this page sends text only.
+        if any(_names_a_file(value) for value in inputs):
+            raise ValueError("This page takes text only: a file in a message or conversation is not accepted.")
         # Gradio checks each value against its component's data model even without preprocessing,
         # and pydantic's error quotes the value: say where and what, never the text.
         try:
@@ -105,6 +110,20 @@ class ChatBlocks(gr.Blocks):
             where = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:3])
             what = "The conversation" if "Chatbot" in exc.title else "An input"
             raise ValueError(f"{what} could not be read ({where}).") from None
+
+
+def _names_a_file(value: Any) -> bool:
+    """Whether ``value`` holds a file reference as Gradio finds one (``meta._type`` is ``gradio.FileData``)."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            if isinstance(item.get("meta"), dict) and is_file_obj_with_meta(item):
+                return True
+            pending.extend(item.values())
+        elif isinstance(item, list | tuple):
+            pending.extend(item)
+    return False
 
 
 def build_app(settings: Settings | None = None, *,
