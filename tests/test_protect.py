@@ -324,6 +324,9 @@ def test_every_way_to_start_a_reply_counts_and_nothing_else_does() -> None:
             await post("/gradio_api/call/v2/chat", {"message": "hi"})
             await post("/gradio_api/mcp/", {"jsonrpc": "2.0", "method": "tools/call", "id": 2})
             await post("/gradio_api/mcp/messages/?session_id=x", {"jsonrpc": "2.0", "method": "tools/call", "id": 3})
+            for path in ("/gradio_api/mcp/messages/run/undo", "/gradio_api/mcp/messages/call/undo",
+                         "/gradio_api/mcp/messages/queue/join"):  # MCP's SSE transport takes any path under it
+                await post(f"{path}?session_id=x", {"jsonrpc": "2.0", "method": "tools/call", "id": 4})
             # run/ and api/ would skip the queue and a reply's checks: not there for a reply event.
             await post("/gradio_api/run/send/", {"data": ["hi"]})
             await post("/gradio_api/api/predict", {"data": ["hi"], "fn_index": "18"})
@@ -342,8 +345,8 @@ def test_every_way_to_start_a_reply_counts_and_nothing_else_does() -> None:
                 statuses.append(response.status_code)
         return statuses
 
-    assert asyncio.run(scenario()) == [200, 200, 200, 200, 200, 200, 422, 429, 429, 429, 429, 404, 404,
-                                       200, 200, 422, 422]
+    assert asyncio.run(scenario()) == [200, 200, 200, 200, 200, 200, 422, 429, 429, 429, 429, 429, 429, 429, 404,
+                                       404, 200, 200, 422, 422]
     assert json.loads(reached[5].split(" ", 1)[1]) == {"data": ["hi"], "fn_index": 0, "session_hash": "s"}
 
 

@@ -194,16 +194,14 @@ class RateLimit:
             await self.app(scope, receive, send)
             return
         path: str = scope.get("path", "")  # percent-escapes decoded, as the router matches it
-        named = _NAMED.search(path)
-        if named:
-            if named.group(1) in self.api_names:
-                await self._admit(scope, receive, send)
-            else:
-                await self.app(scope, receive, send)
+        # A path may fit more than one of these (MCP's SSE transport takes any path under mcp/messages/):
+        # each that fits is asked whether it starts a reply.
+        named, direct = _NAMED.search(path), _DIRECT.search(path)
+        joins, mcp = path.endswith("/queue/join"), "/mcp" in path
+        if named and named.group(1) in self.api_names:
+            await self._admit(scope, receive, send)
             return
-        direct = _DIRECT.search(path)
-        joins = path.endswith("/queue/join")
-        if not (direct or joins or "/mcp" in path):
+        if not (direct or joins or mcp):
             await self.app(scope, receive, send)
             return
         # The body says whether this starts a reply: read it (BodyLimit has capped it), then replay it.
@@ -217,23 +215,16 @@ class RateLimit:
             more = message.get("more_body", False)
         body = b"".join(chunks)
         replay = _replay({"type": "http.request", "body": body, "more_body": False}, receive)
-        if direct:
-            # Gradio runs the event of the body's fn_index if it has one, else the one of the path's name.
-            fn = _fn_index(body)
-            if fn in self.events or (fn is None and direct.group(1) in self.api_names):
-                await _answer(send, 404, _NOT_FOUND)
-            else:
-                await self.app(scope, replay, send)
-            return
-        if joins:
-            fn = _fn_index(body)
-            if fn is not None and fn in self.events and not self._own_mcp_call(scope):
-                await self._admit(scope, replay, send, self.events[fn])
-                return
-        elif _calls_a_tool(body):
+        fn = _fn_index(body) if direct or joins else None
+        # run/ and api/ run the event of the body's fn_index if it has one, else the one of the path's name.
+        if direct and (fn in self.events or (fn is None and direct.group(1) in self.api_names)):
+            await _answer(send, 404, _NOT_FOUND)
+        elif joins and fn is not None and fn in self.events and not self._own_mcp_call(scope):
+            await self._admit(scope, replay, send, self.events[fn])
+        elif mcp and _calls_a_tool(body):
             await self._admit(scope, replay, send)
-            return
-        await self.app(scope, replay, send)
+        else:
+            await self.app(scope, replay, send)
 
     def _own_mcp_call(self, scope: dict[str, Any]) -> bool:
         if not self.loopback_secret:
