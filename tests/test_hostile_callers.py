@@ -102,6 +102,21 @@ def test_no_spelling_of_a_reply_gets_past_a_spent_limit(limited: tuple[Any, str]
     assert len(faults.requests_to(f"/api/chat/{INSTANCE}")) == before  # nothing reached the Second Me
 
 
+def test_each_spelling_is_one_its_receiver_runs(faults: FaultServer) -> None:
+    """The tricks above are real: under the limit, each one's reply reaches the Second Me (but a batch, which
+    the MCP server refuses: were it taken, it would count)."""
+    faults.script(f"/api/chat/{INSTANCE}", [http_head(), reply("Within the limit.")])
+    with launched_app(Settings(base_url=faults.url, timeout=5.0, rate_limit=Rate(100, 60), mcp=True)) as (_, url):
+        with httpx.Client(base_url=url, timeout=30) as http:
+            reached = {}
+            for what, path, body, headers in reply_tricks(http.get("/config").json()):
+                before = len(faults.requests_to(f"/api/chat/{INSTANCE}"))
+                attempt(http, path, body, headers)
+                reached[what] = len(faults.requests_to(f"/api/chat/{INSTANCE}")) - before
+    assert reached.pop("tools/call in a batch") == 0
+    assert reached == dict.fromkeys(reached, 1)
+
+
 def test_the_mcp_servers_own_call_is_counted_once_and_a_stranger_cannot_pass_for_it(
         limited: tuple[Any, str], faults: FaultServer) -> None:
     app, url = limited
