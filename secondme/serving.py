@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Collection
 from typing import Any
+from urllib.parse import parse_qsl
 
 import h11
 import uvicorn
@@ -91,15 +92,16 @@ class BodyLimit:
 
 class ClosedPaths:
     """ASGI middleware answering 404 to every request for ``paths`` (compared with the path as the router
-    matches it: percent-escapes decoded, trailing slashes aside, any mount prefix aside), as if they did not
-    exist."""
+    matches it: percent-escapes decoded, trailing slashes aside, any mount prefix aside), or with a query
+    parameter named in ``params``, as if they did not exist."""
 
-    def __init__(self, app: Any, *, paths: Collection[str]) -> None:
+    def __init__(self, app: Any, *, paths: Collection[str], params: Collection[str] = ()) -> None:
         self.app = app
         self.paths = tuple(path.rstrip("/") for path in paths)
+        self.params = frozenset(params)
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if scope["type"] in ("http", "websocket") and str(scope.get("path", "")).rstrip("/").endswith(self.paths):
+        if scope["type"] in ("http", "websocket") and self._closed(scope):
             if scope["type"] == "websocket":
                 await send({"type": "websocket.close", "code": 1008})
                 return
@@ -109,6 +111,14 @@ class ClosedPaths:
             await send({"type": "http.response.body", "body": body})
             return
         await self.app(scope, receive, send)
+
+    def _closed(self, scope: Scope) -> bool:
+        if str(scope.get("path", "")).rstrip("/").endswith(self.paths):
+            return True
+        query = scope.get("query_string", b"")
+        # The query read as Starlette reads it, so an escaped name is the name.
+        return bool(self.params and query) and any(
+            name in self.params for name, _ in parse_qsl(query.decode("latin-1"), keep_blank_values=True))
 
 
 def deadline_protocol(header_seconds: float = HEADER_TIMEOUT, body_seconds: float = BODY_TIMEOUT) -> type[H11Protocol]:

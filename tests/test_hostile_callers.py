@@ -5,6 +5,7 @@ the server's disk, are closed; a client trickling a request's headers or body is
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import time
 import uuid
@@ -159,11 +160,22 @@ def test_routes_that_write_to_the_disk_are_closed(limited: tuple[Any, str]) -> N
             "data": ["A private message", [], INSTANCE, "", 0.7, 100, False, "", "chat"]})
         for path in ("/gradio_api/deep_link", "/gradio_api/deep_link/", "/gradio_api/deep_%6Cink"):
             assert http.get(path, params={"session_hash": session}).status_code == 404, path
+        # A link made before (as Gradio names them) opens nothing either.
+        links = uploads / "deep_links" / "0123456789abcdef"
+        links.mkdir(parents=True, exist_ok=True)
+        (links / "state.json").write_text("[]")
+        written |= {links.parent, links, links / "state.json"}
+        for query in ("deep_link=0123456789abcdef", "deep%5Flink=0123456789abcdef", "x=1&deep_link="):
+            assert http.get(f"/?{query}").status_code == 404, query
+        assert http.get("/?instance=demo").status_code == 200  # the page itself opens as before
         for path in ("/gradio_api/upload", "/gradio_api/upload/", "/gradio_api/%75pload",
                      "/gradio_api/process_recording"):
             answer = http.post(path, files={"files": ("note.txt", b"kept for good?", "text/plain")})
             assert answer.status_code == 404 and "/" not in answer.text.replace("Not Found", ""), path
-    assert (set(uploads.rglob("*")) if uploads.exists() else set()) == written  # nothing written
+    try:
+        assert (set(uploads.rglob("*")) if uploads.exists() else set()) == written  # nothing written
+    finally:
+        shutil.rmtree(links)
 
 
 # -- deadlines ---------------------------------------------------------------------------------

@@ -28,6 +28,8 @@ __all__ = ["main", "launch_options", "start_demo_instance"]
 # is read in the browser): a session's state, conversation included, saved under a link anyone holding it
 # can open (deep_link); files kept for good, answered with their path on the server (upload); a recording.
 CLOSED_PATHS = ("/gradio_api/deep_link", "/gradio_api/upload", "/gradio_api/process_recording")
+# The page opened with a saved state (?deep_link=ID): any link made before deep_link was closed stays closed.
+CLOSED_PARAMS = ("deep_link",)
 
 # Room above the streaming limit, so that limit, not Gradio's job slots, is what holds streams
 # back; the same number sizes Gradio's thread pool for the few plain functions (undo, stop).
@@ -175,7 +177,7 @@ def launch_options(app: ChatBlocks) -> dict[str, Any]:
     that ends a reply when its visitor leaves."""
     settings = app.settings
     middleware = [
-        Middleware(ClosedPaths, paths=CLOSED_PATHS),
+        Middleware(ClosedPaths, paths=CLOSED_PATHS, params=CLOSED_PARAMS),
         Middleware(app.metrics.middleware),
         Middleware(BodyLimit, max_bytes=settings.limits.body_bytes, detail=(
             f"The request is too large. A message can have at most {settings.max_message_chars:,} "
