@@ -1,5 +1,6 @@
-"""Serving an ASGI app safely: a cap on request bodies, a deadline for request headers, a bounded
-shutdown. Used by the local instance (``secondme serve``, ``--demo``) and, for the body cap, the web app.
+"""Serving an ASGI app safely: a cap on request bodies, deadlines for a request's headers and body,
+paths closed outright, a bounded shutdown. Used by the local instance (``secondme serve``, ``--demo``)
+and the web app.
 """
 
 from __future__ import annotations
@@ -9,16 +10,21 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Collection
 from typing import Any
+from urllib.parse import parse_qsl
 
 import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-__all__ = ["BodyLimit", "header_deadline_protocol", "server_config", "AnnouncingServer", "ServerThread",
-           "HEADER_TIMEOUT", "KEEP_ALIVE"]
+__all__ = ["BodyLimit", "ClosedPaths", "deadline_protocol", "server_config", "AnnouncingServer", "ServerThread",
+           "HEADER_TIMEOUT", "BODY_TIMEOUT", "KEEP_ALIVE"]
 
 HEADER_TIMEOUT = 10.0  # seconds a client may take to send a request's headers
+# Seconds a client may take to send a request's body, once its headers are in: the largest body either
+# server takes (8 MiB) in 30 s is 2.2 Mbit/s; a client trickling it would hold a connection and its memory.
+BODY_TIMEOUT = 30.0
 SHUTDOWN_GRACE = 1  # seconds open requests get to finish once the server is told to stop
 # Seconds an idle kept-alive connection stays open. uvicorn's default, 5 s, equals the idle expiry of
 # httpx's pool: a client could then send a request on a connection just as the server closes it, and
@@ -84,31 +90,70 @@ class BodyLimit:
         await send({"type": "http.response.body", "body": body})
 
 
-def header_deadline_protocol(seconds: float = HEADER_TIMEOUT) -> type[H11Protocol]:
-    """uvicorn's h11 protocol, closing a connection whose request headers take longer than ``seconds``
-    (uvicorn itself waits for them forever, so a client trickling headers holds a connection)."""
+class ClosedPaths:
+    """ASGI middleware answering 404 to every request for ``paths`` (compared with the path as the router
+    matches it: percent-escapes decoded, trailing slashes aside, any mount prefix aside), or with a query
+    parameter named in ``params``, as if they did not exist."""
 
-    class HeaderDeadlineProtocol(H11Protocol):
+    def __init__(self, app: Any, *, paths: Collection[str], params: Collection[str] = ()) -> None:
+        self.app = app
+        self.paths = tuple(path.rstrip("/") for path in paths)
+        self.params = frozenset(params)
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] in ("http", "websocket") and self._closed(scope):
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1008})
+                return
+            body = json.dumps({"detail": "Not Found"}).encode()
+            await send({"type": "http.response.start", "status": 404, "headers": [
+                (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)
+
+    def _closed(self, scope: Scope) -> bool:
+        if str(scope.get("path", "")).rstrip("/").endswith(self.paths):
+            return True
+        query = scope.get("query_string", b"")
+        # The query read as Starlette reads it, so an escaped name is the name.
+        return bool(self.params and query) and any(
+            name in self.params for name, _ in parse_qsl(query.decode("latin-1"), keep_blank_values=True))
+
+
+def deadline_protocol(header_seconds: float = HEADER_TIMEOUT, body_seconds: float = BODY_TIMEOUT) -> type[H11Protocol]:
+    """uvicorn's h11 protocol, closing a connection whose request headers take longer than ``header_seconds``
+    from their first byte, or whose body takes longer than ``body_seconds`` once the headers are in (uvicorn
+    itself waits for either forever, so a client trickling them holds a connection)."""
+
+    class DeadlineProtocol(H11Protocol):
         _deadline: asyncio.TimerHandle | None = None
+        _watching: Any = None  # the h11 state the deadline is for: IDLE (headers) or SEND_BODY (body)
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
-            self._arm()
+            self._arm(h11.IDLE, header_seconds)
 
         def data_received(self, data: bytes) -> None:
             if self.conn.their_state is h11.IDLE:
-                self._arm()  # the first bytes of a request (or of the next one on a kept-alive connection)
+                self._arm(h11.IDLE, header_seconds)  # the first bytes of a request (or of the next one)
             super().data_received(data)
-            if self.conn.their_state is not h11.IDLE:
-                self._disarm()  # the headers are complete
+            state = self.conn.their_state
+            if state is h11.SEND_BODY:
+                self._arm(h11.SEND_BODY, body_seconds)  # the headers are in; the body is on its way
+            elif state is not h11.IDLE:
+                self._disarm()  # the request is complete
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._disarm()
             super().connection_lost(exc)
 
-        def _arm(self) -> None:
-            if self._deadline is None:
-                self._deadline = self.loop.call_later(seconds, self._too_slow)
+        def _arm(self, state: Any, seconds: float) -> None:
+            if self._deadline is not None and self._watching is state:
+                return  # the deadline runs from the first byte, not from the latest
+            self._disarm()
+            self._watching = state
+            self._deadline = self.loop.call_later(seconds, self._too_slow)
 
         def _disarm(self) -> None:
             if self._deadline is not None:
@@ -117,18 +162,18 @@ def header_deadline_protocol(seconds: float = HEADER_TIMEOUT) -> type[H11Protoco
 
         def _too_slow(self) -> None:
             self._deadline = None
-            if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            if self.conn.their_state is self._watching and not self.transport.is_closing():
                 self.transport.close()
 
-    return HeaderDeadlineProtocol
+    return DeadlineProtocol
 
 
 def server_config(app: Any, *, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning",
-                  header_timeout: float = HEADER_TIMEOUT) -> uvicorn.Config:
-    """How the local instance is served: h11 with a header deadline; on a stop, open requests
-    (streams included) get ``SHUTDOWN_GRACE`` seconds, then they are cancelled."""
+                  header_timeout: float = HEADER_TIMEOUT, body_timeout: float = BODY_TIMEOUT) -> uvicorn.Config:
+    """How the local instance is served: h11 with deadlines for headers and body; on a stop, open
+    requests (streams included) get ``SHUTDOWN_GRACE`` seconds, then they are cancelled."""
     return uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False,
-                          http=header_deadline_protocol(header_timeout), timeout_keep_alive=KEEP_ALIVE,
+                          http=deadline_protocol(header_timeout, body_timeout), timeout_keep_alive=KEEP_ALIVE,
                           timeout_graceful_shutdown=SHUTDOWN_GRACE)
 
 
@@ -152,12 +197,13 @@ class ServerThread:
     """
 
     def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning",
-                 header_timeout: float = HEADER_TIMEOUT) -> None:
+                 header_timeout: float = HEADER_TIMEOUT, body_timeout: float = BODY_TIMEOUT) -> None:
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((host, port))
         self.host, self.port = self._sock.getsockname()[:2]
-        config = server_config(app, host=host, port=self.port, log_level=log_level, header_timeout=header_timeout)
+        config = server_config(app, host=host, port=self.port, log_level=log_level, header_timeout=header_timeout,
+                               body_timeout=body_timeout)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True, name=f"uvicorn:{self.port}"

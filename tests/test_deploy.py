@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -28,6 +29,7 @@ from secondme.server import LocalInstance, ServerThread, create_app
 
 from .conftest import free_port
 from .test_browser import ChatPage, browser, open_page, wait_until  # noqa: F401 - fixtures
+from .test_hostile_callers import attempt, event_ids, reply_tricks, spend_the_limit
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.skipif(shutil.which("haproxy") is None, reason="haproxy is not installed "
@@ -35,18 +37,19 @@ pytestmark = pytest.mark.skipif(shutil.which("haproxy") is None, reason="haproxy
 
 
 class Deployment:
-    """``deploy/replicas.py`` with two replicas, or ``command(port)`` (which starts as many as ``replicas``);
-    ``PORT`` in its environment is HAProxy's port too."""
+    """``deploy/replicas.py`` with ``replicas`` replicas, or ``command(port)`` (which starts as many); ``PORT``
+    in its environment is HAProxy's port too, and ``settings`` are more of its environment."""
 
     def __init__(self, upstream: str, command: Callable[[int], list[str]] | None = None, replicas: int = 2,
-                 env: Mapping[str, str] | None = None) -> None:
+                 env: Mapping[str, str] | None = None, **settings: str) -> None:
         self.port = free_port()
         while any(_busy(self.port + k) for k in range(1, replicas + 1)):
             self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         env = {**os.environ, "SECONDME_BASE_URL": upstream, "SECONDME_INSTANCE_ID": "slow",
-               "GRADIO_ANALYTICS_ENABLED": "False", "PORT": str(self.port), **(env or {})}
-        args = command(self.port) if command else ["deploy/replicas.py", "--replicas", "2", "--port", str(self.port)]
+               "GRADIO_ANALYTICS_ENABLED": "False", "PORT": str(self.port), **(env or {}), **settings}
+        args = command(self.port) if command else ["deploy/replicas.py", "--replicas", str(replicas), "--port",
+                                                   str(self.port)]
         self.proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
         try:
             deadline = time.monotonic() + 120
@@ -120,10 +123,26 @@ def test_gradio_client_calls_through_haproxy(deployment: Deployment) -> None:
         client.close()
 
 
+def _raw_get(port: int, target: str) -> tuple[int, bytes]:
+    """``GET target`` as written (no client tidies it): the status and the body."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(f"GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    return int(answer.split(b" ", 2)[1]), answer.partition(b"\r\n\r\n")[2]
+
+
 def test_metrics_are_each_replicas_own_and_not_served_through_haproxy(deployment: Deployment) -> None:
-    assert httpx.get(f"{deployment.url}metrics").status_code == 404
     for k in (1, 2):
         assert "secondme_replies_total" in httpx.get(f"http://127.0.0.1:{deployment.port + k}/metrics").text
+        assert _raw_get(deployment.port + k, "/%6detrics")[0] == 200  # what a replica reads as /metrics
+    for target in ("/metrics", "/%6detrics", "/%6D%65trics", "//metrics", "/metrics/", "/METRICS", "/./metrics",
+                   "/gradio_api/../metrics", "/%2e/metrics", "/%2E%2E/metrics", "/metrics?x=1", "/%2Fmetrics",
+                   "http://x/metrics", "http://x/%6detrics"):
+        status, body = _raw_get(deployment.port, target)
+        assert status in (400, 404) and b"secondme_" not in body, target
+    assert _raw_get(deployment.port, "/gradio_api/info")[0] == 200
 
 
 def test_a_forged_forwarded_header_is_replaced_by_haproxy(deployment: Deployment) -> None:
@@ -197,3 +216,28 @@ def test_a_replica_that_dies_loses_only_its_own_sessions_and_comes_back(deployme
     assert not any(r["ok"] for r in on["app1"])  # the dead one's sessions are lost, and only those
     deployment.wait_up("app1")  # the launcher started it again, and HAProxy sends it sessions again
     assert "Back again" in Client(deployment.url, verbose=False).predict("Back again", api_name="/chat")
+
+
+@pytest.fixture(scope="module")
+def limited_deployment() -> Iterator[tuple[Deployment, ServerThread]]:
+    """One replica behind HAProxy, with a rate limit of 2 a minute and the MCP tool."""
+    with ServerThread(create_app([LocalInstance("limited")])) as upstream:
+        deployed = Deployment(upstream.url, replicas=1, SECONDME_RATE_LIMIT="2/minute", SECONDME_MCP="1",
+                              SECONDME_INSTANCE_ID="limited")
+        try:
+            yield deployed, upstream
+        finally:
+            deployed.close()
+
+
+def test_no_spelling_of_a_reply_gets_past_a_spent_limit_through_haproxy(
+        limited_deployment: tuple[Deployment, ServerThread]) -> None:
+    deployed, _ = limited_deployment
+    with httpx.Client(base_url=deployed.url, timeout=30) as http:
+        config = http.get("/config").json()
+        spend_the_limit(http, 2)
+        tricks = [*reply_tricks(config), ("run/ with the API's index", "/gradio_api/run/predict", json.dumps(
+            {"fn_index": event_ids(config)["chat"], "data": ["Hi", "limited", "", 0.7, 100]}), {})]
+        answers = {what: attempt(http, path, body, headers) for what, path, body, headers in tricks}
+    assert {what: status for what, status in answers.items() if status not in (404, 422, 429)} == {}
+    assert answers["run/ with the API's index"] == 404

@@ -291,8 +291,8 @@ def _middleware_app() -> tuple[RateLimit, list[str]]:
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"ok"})
 
-    return RateLimit(app, limiter=Limiter(Rate(1, 3600)), events={0: 3, 1: None, 18: 2}, api_names={"send", "chat"}), \
-        reached
+    return RateLimit(app, limiter=Limiter(Rate(1, 3600)), events={0: 3, 1: None, 18: 2}, api_names={"send", "chat"},
+                     loopback_secret="the-secret"), reached
 
 
 def test_every_way_to_start_a_reply_counts_and_nothing_else_does() -> None:
@@ -307,6 +307,9 @@ def test_every_way_to_start_a_reply_counts_and_nothing_else_does() -> None:
 
             # Not replies: other events, other API names, MCP's tool list, reading the queue.
             await post("/gradio_api/queue/join", {"data": ["fn_index: 0"], "fn_index": 5})
+            await post("/gradio_api/queue/join", {"data": [], "fn_index ": 0, "x": {"fn_index": 0}, "fn_index": "5"})
+            raw = await http.post("/gradio_api/queue/join", content=b'{"fn_index": 0, "data": [], "fn_index": 5}')
+            statuses.append(raw.status_code)  # Gradio runs the last fn_index
             await post("/gradio_api/call/undo", {"data": []})
             await post("/gradio_api/mcp/", {"jsonrpc": "2.0", "method": "tools/list", "id": 1})
             # The first reply passes (its body reaches the app whole); each way in after it is refused.
@@ -319,22 +322,32 @@ def test_every_way_to_start_a_reply_counts_and_nothing_else_does() -> None:
                 {"__type__": "validate", "is_valid": True, "message": ""}]}
             await post("/gradio_api/queue/join", {"data": [[], "x"], "fn_index": 1})  # retry: not the message
             await post("/gradio_api/call/v2/chat", {"message": "hi"})
-            await post("/gradio_api/run/send/", {"data": ["hi"]})
             await post("/gradio_api/mcp/", {"jsonrpc": "2.0", "method": "tools/call", "id": 2})
+            await post("/gradio_api/mcp/messages/?session_id=x", {"jsonrpc": "2.0", "method": "tools/call", "id": 3})
+            for path in ("/gradio_api/mcp/messages/run/undo", "/gradio_api/mcp/messages/call/undo",
+                         "/gradio_api/mcp/messages/queue/join"):  # MCP's SSE transport takes any path under it
+                await post(f"{path}?session_id=x", {"jsonrpc": "2.0", "method": "tools/call", "id": 4})
+            # run/ and api/ would skip the queue and a reply's checks: not there for a reply event.
+            await post("/gradio_api/run/send/", {"data": ["hi"]})
+            await post("/gradio_api/api/predict", {"data": ["hi"], "fn_index": "18"})
             refused = await http.post("/gradio_api/call/chat", json={"data": ["hi"]})
             assert refused.status_code == 429 and 3500 <= int(refused.headers["retry-after"]) <= 3600
             assert refused.json()["detail"] == ("You have sent as many messages as this page allows (1 per hour). "
                                                 "Try again in about 60 minutes.")
-        # The app's own MCP server calls the queue from loopback: that call was counted as its tool call.
+        # The app's own MCP server calls the queue with this process's secret: that call was counted as its
+        # tool call. Being on loopback and saying "mcp" is not enough.
         own = httpx.ASGITransport(app=limit, client=("127.0.0.1", 9))  # type: ignore[arg-type]
         async with httpx.AsyncClient(transport=own, base_url="http://app") as http:
-            response = await http.post("/gradio_api/queue/join", json={"fn_index": 18},
-                                       headers={"x-gradio-user": "mcp"})
-            statuses.append(response.status_code)
+            for headers in ({"x-secondme-loopback": "the-secret"}, {"x-gradio-user": "mcp"}, {"x-gradio-user": "mcp"},
+                            {"x-secondme-loopback": "the-secreT"}):
+                response = await http.post("/gradio_api/queue/join", json={"fn_index": 18, "data": []},
+                                           headers=headers)
+                statuses.append(response.status_code)
         return statuses
 
-    assert asyncio.run(scenario()) == [200, 200, 200, 200, 422, 429, 429, 429, 429, 200]
-    assert json.loads(reached[3].split(" ", 1)[1]) == {"data": ["hi"], "fn_index": 0, "session_hash": "s"}
+    assert asyncio.run(scenario()) == [200, 200, 200, 200, 200, 200, 422, 429, 429, 429, 429, 429, 429, 429, 404,
+                                       404, 200, 200, 422, 422]
+    assert json.loads(reached[5].split(" ", 1)[1]) == {"data": ["hi"], "fn_index": 0, "session_hash": "s"}
 
 
 @pytest.fixture()

@@ -13,7 +13,7 @@ import gradio as gr
 from fastapi.middleware import Middleware
 
 from ..server import LocalInstance, ServerThread, create_app
-from ..serving import BodyLimit
+from ..serving import BodyLimit, ClosedPaths
 from .chat_ui import BUSY_HINT, BUSY_HINT_ZH, RESTORE_JS
 from .conversation import ERROR_MARK, SHOWN_PATTERN, STATS_MARK, WRITTEN_PATTERN
 from .presets_ui import PRESETS_JS
@@ -24,6 +24,13 @@ from .texts import COOKIE
 from .ui import ChatBlocks, build_app
 
 __all__ = ["main", "launch_options", "start_demo_instance"]
+
+# Gradio's routes that write to the server's disk, which no part of the page uses (an imported conversation
+# is read in the browser): a session's state, conversation included, saved under a link anyone holding it
+# can open (deep_link); files kept for good, answered with their path on the server (upload); a recording.
+CLOSED_PATHS = ("/gradio_api/deep_link", "/gradio_api/upload", "/gradio_api/process_recording")
+# The page opened with a saved state (?deep_link=ID): any link made before deep_link was closed stays closed.
+CLOSED_PARAMS = ("deep_link",)
 
 # Room above the streaming limit, so that limit, not Gradio's job slots, is what holds streams
 # back; the same number sizes Gradio's thread pool for the few plain functions (undo, stop).
@@ -244,6 +251,7 @@ def launch_options(app: ChatBlocks) -> dict[str, Any]:
     that ends a reply when its visitor leaves."""
     settings = app.settings
     middleware = [
+        Middleware(ClosedPaths, paths=CLOSED_PATHS, params=CLOSED_PARAMS),
         Middleware(app.metrics.middleware),
         Middleware(BodyLimit, max_bytes=settings.limits.body_bytes, detail=(
             f"The request is too large. A message can have at most {settings.max_message_chars:,} "
@@ -252,12 +260,12 @@ def launch_options(app: ChatBlocks) -> dict[str, Any]:
     ]
     if settings.rate_limit is not None:
         replies = app.reply_events()
-        middleware.insert(2, Middleware(
+        middleware.insert(3, Middleware(
             RateLimit, limiter=Limiter(settings.rate_limit), events={
                 fn._id: len(fn.inputs) if fn.inputs[0] is app.chat_page["message"] else None
                 for fn in replies},
             api_names={fn.api_name for fn in replies if fn.api_name}, trusted=settings.trusted_proxies,
-            on_refuse=app.metrics.refused.labels("rate limit").inc))
+            on_refuse=app.metrics.refused.labels("rate limit").inc, loopback_secret=app.loopback_secret))
     return {
         "app_kwargs": {"middleware": middleware},
         "theme": gr.themes.Soft(primary_hue="indigo", secondary_hue="slate"),
@@ -268,7 +276,7 @@ def launch_options(app: ChatBlocks) -> dict[str, Any]:
         "max_threads": settings.concurrency + THREAD_ROOM,
         # An MCP server at /gradio_api/mcp/ whose one tool is the public chat endpoint.
         "mcp_server": settings.mcp,
-        # Uploads are only conversations to import.
+        # Nothing is uploaded (CLOSED_PATHS); should an upload ever reach Gradio, at most an imported conversation.
         "max_file_size": MAX_IMPORT_BYTES,
         # Gradio keeps no run history: conversations are kept by the page itself, in the browser (saved_ui).
         "run_history": False,

@@ -2,8 +2,12 @@
 a request is queued, so a refused one takes no slot.
 
 Every way to start a reply counts alike: the page's send, retry and edit events, the API endpoint
-(``queue/join``, ``call/``, ``run/``) and MCP tool calls. ``RateLimit`` is ASGI middleware; a refusal
-is a 429 whose ``detail`` says when to try again (Gradio's page shows it, and puts the message back).
+(``queue/join``, ``call/``) and MCP tool calls. Which event a request starts is read as its receiver
+reads it: the body parsed as JSON (the last of a duplicate key wins, escapes decoded) and checked by
+Gradio's own model (``"0"`` is event 0), a JSON-RPC method as the MCP server decodes it. ``run/`` and
+``api/``, which would start a reply without its checks and without the queue, are closed to the
+events that start one. ``RateLimit`` is ASGI middleware; a refusal is a 429 whose ``detail`` says
+when to try again (Gradio's page shows it, and puts the message back).
 
 The visitor is the address that connected, unless that address is a proxy you trust
 (``SECONDME_TRUSTED_PROXIES``: addresses or networks, none by default, loopback included); then it
@@ -12,6 +16,7 @@ is the first ``X-Forwarded-For`` hop. A forwarded header from anyone else change
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 import json
 import math
@@ -21,9 +26,14 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import pydantic
+import pydantic_core
+from gradio.data_classes import PredictBody
+
 from ..errors import wait_in_words
 
-__all__ = ["Rate", "Limiter", "RateLimit", "trusted_networks", "visitor_address"]
+__all__ = ["Rate", "Limiter", "RateLimit", "LOOPBACK_HEADER", "mark_own_mcp_calls", "trusted_networks",
+           "visitor_address"]
 
 _UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*(second|minute|hour|day)s?\s*$", re.I)
@@ -115,48 +125,83 @@ def visitor_address(scope: dict[str, Any], trusted: Collection[Network]) -> str:
     return peer
 
 
-# The paths that start a reply by their name alone, and the ones whose body says which event.
-_NAMED = re.compile(r"/(?:call/v2|call|run|api)/([^/]+)/?$")
-_FN_INDEX = re.compile(rb'"fn_index"\s*:\s*(\d+)')
-_TOOL_CALL = re.compile(rb'"method"\s*:\s*"tools/call"')
+# The paths that start a reply by their name alone (``call/NAME``, ``call/v2/NAME``); the ones that run an
+# event named in their body, or else by their name (``run/NAME``, ``api/NAME``).
+_NAMED = re.compile(r"/call(?:/v2)?/([^/]+)/?$")
+_DIRECT = re.compile(r"/(?:run|api)/([^/]+)/?$")
+# The header that marks the app's own MCP server's call into its queue: its value is a secret of this
+# process (``mark_own_mcp_calls``), so no caller can send it.
+LOOPBACK_HEADER = "x-secondme-loopback"
+_LOOPBACK_HEADER = LOOPBACK_HEADER.encode()
+_NOT_FOUND = json.dumps({"detail": "Not Found"}).encode()
+
+
+def _json(body: bytes) -> Any:
+    """``body`` as ``json.loads`` reads it (as FastAPI, and MCP's HTTP transport, read a request), else as
+    pydantic reads it (MCP's SSE transport); ``None`` when neither can."""
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        pass
+    try:
+        return pydantic_core.from_json(body)
+    except ValueError:
+        return None
+
+
+def _fn_index(body: bytes) -> int | None:
+    """The event a Gradio body names, read by Gradio's own model (``"0"``, ``0.0`` and ``" 0 "`` are 0)."""
+    try:
+        return PredictBody.model_validate(_json(body)).fn_index
+    except (pydantic.ValidationError, TypeError):
+        return None
+
+
+def _calls_a_tool(body: bytes) -> bool:
+    """Whether a JSON-RPC body (or batch) calls an MCP tool."""
+    parsed = _json(body)
+    messages = parsed if isinstance(parsed, list) else [parsed]
+    return any(isinstance(m, dict) and m.get("method") == "tools/call" for m in messages)
 
 
 class RateLimit:
     """ASGI middleware refusing a visitor's reply past the rate, before Gradio queues it.
 
     ``events`` maps the id of each event that starts a reply to its number of inputs when the first
-    one is the message, else None; ``api_names`` names them. A ``queue/join`` made by the app's own
-    MCP server (from loopback, marked ``x-gradio-user: mcp``) was counted as its MCP call.
+    one is the message, else None; ``api_names`` names them. A ``queue/join`` that carries
+    ``loopback_secret`` in ``LOOPBACK_HEADER`` is the app's own MCP server's, counted as its MCP call.
 
     A refused ``queue/join`` of an event whose first input is the message is answered as Gradio
     answers a failed validator (422, the reason on the message): the page shows it next to the
     message box, and gradio_client raises it as a ValidationError (it reports any other refusal of a
     join with the status line alone). Everything else refused gets a 429, which the page shows as an
-    error notice. Both carry ``Retry-After``.
+    error notice. Both carry ``Retry-After``. ``run/`` and ``api/`` naming such an event get a 404.
     """
 
     def __init__(self, app: Any, *, limiter: Limiter, events: Mapping[int, int | None], api_names: Collection[str],
-                 trusted: Collection[Network] = (), on_refuse: Callable[[], None] | None = None) -> None:
+                 trusted: Collection[Network] = (), on_refuse: Callable[[], None] | None = None,
+                 loopback_secret: str = "") -> None:
         self.app = app
         self.limiter = limiter
         self.events = dict(events)
         self.api_names = frozenset(api_names)
         self.trusted = tuple(trusted)
         self.on_refuse = on_refuse
+        self.loopback_secret = loopback_secret.encode()
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope.get("method") != "POST":
             await self.app(scope, receive, send)
             return
-        path: str = scope.get("path", "")
-        named = _NAMED.search(path)
-        if named:
-            if named.group(1) in self.api_names:
-                await self._admit(scope, receive, send)
-            else:
-                await self.app(scope, receive, send)
+        path: str = scope.get("path", "")  # percent-escapes decoded, as the router matches it
+        # A path may fit more than one of these (MCP's SSE transport takes any path under mcp/messages/):
+        # each that fits is asked whether it starts a reply.
+        named, direct = _NAMED.search(path), _DIRECT.search(path)
+        joins, mcp = path.endswith("/queue/join"), "/mcp" in path
+        if named and named.group(1) in self.api_names:
+            await self._admit(scope, receive, send)
             return
-        if not (path.endswith("/queue/join") or "/mcp" in path):
+        if not (direct or joins or mcp):
             await self.app(scope, receive, send)
             return
         # The body says whether this starts a reply: read it (BodyLimit has capped it), then replay it.
@@ -169,23 +214,25 @@ class RateLimit:
             chunks.append(message.get("body", b""))
             more = message.get("more_body", False)
         body = b"".join(chunks)
-        if path.endswith("/queue/join"):
-            fn = _FN_INDEX.search(body)
-            counts = fn is not None and int(fn.group(1)) in self.events and not self._own_mcp_call(scope)
-            inputs = self.events.get(int(fn.group(1))) if fn is not None else None
-        else:
-            inputs, counts = None, bool(_TOOL_CALL.search(body))
         replay = _replay({"type": "http.request", "body": body, "more_body": False}, receive)
-        if counts:
-            await self._admit(scope, replay, send, inputs)
+        fn = _fn_index(body) if direct or joins else None
+        # run/ and api/ run the event of the body's fn_index if it has one, else the one of the path's name.
+        if direct and (fn in self.events or (fn is None and direct.group(1) in self.api_names)):
+            await _answer(send, 404, _NOT_FOUND)
+        elif joins and fn is not None and fn in self.events and not self._own_mcp_call(scope):
+            await self._admit(scope, replay, send, self.events[fn])
+        elif mcp and _calls_a_tool(body):
+            await self._admit(scope, replay, send)
         else:
             await self.app(scope, replay, send)
 
     def _own_mcp_call(self, scope: dict[str, Any]) -> bool:
-        client = scope.get("client")
-        if not client or not _trusted(str(client[0]), _LOOPBACK):
+        if not self.loopback_secret:
             return False
-        return (b"x-gradio-user", b"mcp") in scope.get("headers", ())
+        for name, value in scope.get("headers", ()):
+            if name == _LOOPBACK_HEADER:
+                return hmac.compare_digest(value, self.loopback_secret)
+        return False
 
     async def _admit(self, scope: dict[str, Any], receive: Any, send: Any, inputs: int | None = None) -> None:
         wait = self.limiter.take(visitor_address(scope, self.trusted))
@@ -203,14 +250,32 @@ class RateLimit:
                 for i in range(inputs)]}
         else:
             status, answer = 429, {"detail": reason, "error": reason}
-        body = json.dumps(answer).encode()
-        await send({"type": "http.response.start", "status": status, "headers": [
-            (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-            (b"retry-after", str(math.ceil(wait)).encode())]})
-        await send({"type": "http.response.body", "body": body})
+        await _answer(send, status, json.dumps(answer).encode(), (b"retry-after", str(math.ceil(wait)).encode()))
 
 
-_LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
+async def _answer(send: Any, status: int, body: bytes, *headers: tuple[bytes, bytes]) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *headers]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def mark_own_mcp_calls(blocks: Any, secret: str) -> None:
+    """Have the MCP server of ``blocks`` (if it has one) send ``secret`` with its calls into the queue.
+
+    Gradio's MCP server (``gradio.mcp``, as pinned in requirements.txt) runs a tool through a
+    gradio_client it makes on first use, with headers of its own on every request; those override
+    what it passes on from the caller's request, so a caller cannot replace the mark."""
+    server = getattr(blocks, "mcp_server_obj", None)
+    if server is None:
+        return
+    make = server._get_or_create_client
+
+    def marked() -> Any:
+        client = make()
+        client.headers[LOOPBACK_HEADER] = secret
+        return client
+
+    server._get_or_create_client = marked
 
 
 def _replay(first: dict[str, Any], receive: Any) -> Any:

@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import sys
 from collections.abc import Mapping
 from typing import Any
 
 import gradio as gr
 import pydantic
+from gradio import http_server
+from gradio_client.utils import is_file_obj_with_meta
 
 from ..async_client import AsyncSecondMeClient
 from ..protocol import ENDPOINTS
-from ..serving import KEEP_ALIVE
+from ..serving import BODY_TIMEOUT, HEADER_TIMEOUT, KEEP_ALIVE, deadline_protocol
 from . import chat_ui, code_ui, compare_ui, directory_ui, presets_ui, saved_ui, settings_ui
 from .checks import MAX_TOKENS_LIMIT
 from .controller import ChatController
@@ -24,6 +27,7 @@ from .i18n import page_i18n, t
 from .internals import check_version, skip_absent_matplotlib
 from .metrics import Metrics
 from .page import Page
+from .ratelimit import mark_own_mcp_calls
 from .sessions import lighten
 from .settings import Settings
 from .settings_ui import DEFAULT_SYSTEM_PROMPT
@@ -42,29 +46,50 @@ class ChatBlocks(gr.Blocks):
     metrics: Metrics
     chat_page: Page
     i18n: gr.I18n
+    # Marks the MCP server's own calls into the queue (ratelimit.LOOPBACK_HEADER): a secret of this process.
+    loopback_secret: str
+    # Seconds a client may take to send a request's headers, and then its body (serving.deadline_protocol).
+    header_timeout: float = HEADER_TIMEOUT
+    body_timeout: float = BODY_TIMEOUT
 
     def reply_events(self) -> list[Any]:
         """The events that start a reply (each has one of the controller's validators)."""
         return [fn for fn in self.fns.values() if fn.validator is not None]
 
     def launch(self, *args: Any, **kwargs: Any) -> Any:
-        """Gradio's launch with the page's translations, two settings of its uvicorn server that Gradio does not
-        expose, and lazy sessions.
+        """Gradio's launch with the page's translations, three settings of its uvicorn server that Gradio does not
+        expose, lazy sessions, and the MCP server's calls marked as its own.
 
         - uvicorn trusts ``X-Forwarded-For`` from loopback by default and rewrites the client's
           address with it; here ``SECONDME_TRUSTED_PROXIES`` alone decides whom to trust (ratelimit).
         - An idle kept-alive connection stays open for ``KEEP_ALIVE`` seconds, not uvicorn's 5: a
           client whose pool also drops idle connections after 5 s (httpx, so gradio_client) could
           send its next request just as the server closed that connection, and see a broken one.
+        - A request's headers must arrive within ``header_timeout`` seconds and its body within
+          ``body_timeout`` (uvicorn waits forever: a client trickling them would hold a connection).
         """
         os.environ["FORWARDED_ALLOW_IPS"] = ""  # read by uvicorn's Config when the server starts
         check_version()
         skip_absent_matplotlib()  # a tenth of the CPU while replies stream (internals.py)
         wait = not kwargs.get("prevent_thread_lock", False) and not bool(getattr(sys, "ps1", sys.flags.interactive))
-        # The page's words (i18n.py), however it is launched: without them it would show their keys.
-        result = super().launch(*args, **{"i18n": self.i18n, **kwargs, "prevent_thread_lock": True})
-        self.server.config.timeout_keep_alive = KEEP_ALIVE  # read by each new connection
+        protocol = deadline_protocol(self.header_timeout, self.body_timeout)
+        gradio_server = http_server.Server
+
+        class Server(gradio_server):  # type: ignore[misc, valid-type]
+            """Gradio's server, given what Gradio's launch does not pass to uvicorn's Config."""
+
+            def __init__(self, config: Any, *args: Any, **kwargs: Any) -> None:
+                config.http, config.timeout_keep_alive = protocol, KEEP_ALIVE  # read when the server starts
+                super().__init__(config, *args, **kwargs)
+
+        http_server.Server = Server  # type: ignore[misc]  # what gradio's start_server makes, for this launch only
+        try:
+            # The page's words (i18n.py), however it is launched: without them it would show their keys.
+            result = super().launch(*args, **{"i18n": self.i18n, **kwargs, "prevent_thread_lock": True})
+        finally:
+            http_server.Server = gradio_server  # type: ignore[misc]
         lighten(self.state_holder)  # a new session no longer builds every component's config (sessions.py)
+        mark_own_mcp_calls(self, self.loopback_secret)
         if wait:
             self.block_thread()
         return result
@@ -76,6 +101,10 @@ class ChatBlocks(gr.Blocks):
                              f"of {len(block_fn.inputs)}.")
 
     async def preprocess_data(self, block_fn: Any, inputs: list[Any], state: Any, explicit_call: bool = False) -> Any:
+        # A file reference in an input (a conversation's message can name one) would have Gradio fetch it, an
+        # address anywhere public, into its cache on disk: this page sends text only.
+        if any(_names_a_file(value) for value in inputs):
+            raise ValueError("This page takes text only: a file in a message or conversation is not accepted.")
         # Gradio checks each value against its component's data model even without preprocessing,
         # and pydantic's error quotes the value: say where and what, never the text.
         try:
@@ -84,6 +113,20 @@ class ChatBlocks(gr.Blocks):
             where = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:3])
             what = "The conversation" if "Chatbot" in exc.title else "An input"
             raise ValueError(f"{what} could not be read ({where}).") from None
+
+
+def _names_a_file(value: Any) -> bool:
+    """Whether ``value`` holds a file reference as Gradio finds one (``meta._type`` is ``gradio.FileData``)."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            if isinstance(item.get("meta"), dict) and is_file_obj_with_meta(item):
+                return True
+            pending.extend(item.values())
+        elif isinstance(item, list | tuple):
+            pending.extend(item)
+    return False
 
 
 def build_app(settings: Settings | None = None, *,
@@ -127,7 +170,9 @@ def build_app(settings: Settings | None = None, *,
         directory_ui.wire(page, demo)
         saved_ui.wire(page, demo)
 
-    demo.queue(max_size=settings.queue_size, default_concurrency_limit=settings.concurrency)
+    # api_open=False: no queued event runs through run/ or api/, which skip the queue and a reply's checks.
+    demo.queue(max_size=settings.queue_size, default_concurrency_limit=settings.concurrency, api_open=False)
     demo.settings, demo.visitors, demo.metrics, demo.chat_page = settings, visitors, metrics, page
+    demo.loopback_secret = secrets.token_urlsafe(32)
     demo.i18n = page_i18n(settings)
     return demo
