@@ -2,9 +2,11 @@
 
 Each conversation is one ``localStorage`` entry of its own (``secondme.chat.<id>``): a tab writes only the
 conversation it has open, so two tabs never lose each other's conversations, and a tab's list follows
-the others' through the ``storage`` event. A conversation is saved when a reply ends, is stopped or
-fails, never on a streamed update. All of it runs in the browser (``STORE_JS`` and the events' scripts);
-the server only checks an imported file's text.
+the others' through the ``storage`` event; a tab whose open conversation another tab changed saves its own
+as a copy (``C.save``). A conversation is saved while a reply streams or waits, at most once a second
+(``LIVE_JS``), and when it ends, is stopped or fails, so a restart of the server loses none of it. All of
+it runs in the browser (``STORE_JS`` and the events' scripts); the server only checks an imported file's
+text.
 """
 
 from __future__ import annotations
