@@ -100,13 +100,14 @@ STORE_JS = """
       return `Older conversations were removed to make room in this browser (it keeps the newest ${MAX}, `
         + `${MAX_CHARS.toLocaleString('en')} characters in all, as far as its storage allows): ${titles}.`;
     },
-    seen: {},  // id -> the rev of it this tab last opened or saved
-    forked: {},  // id -> the conversation this tab's turns went to instead (another tab changed it)
+    seen: Object.create(null),  // id -> the rev of it this tab last opened or saved
+    forked: Object.create(null),  // id -> the conversation this tab's turns went to instead (another tab changed it)
     // Saves this tab's conversation. When another tab saved it since this tab last opened or saved it, and
     // this tab's messages do not simply continue that version, this tab's is saved as a new conversation
     // instead: neither tab's turns are lost. Returns [record, note].
     save(history, id, title, instance, settings) {
       clearTimeout(C.timer); C.timer = null;
+      id = id || C.currentId() || '';  // the box for the id may not have its first save's id yet
       id = C.forked[id] || id;
       const old = id ? C.get(id) : null, now = Date.now();
       const name = (title || '').trim() || old?.title || C.titleOf(history);
