@@ -68,7 +68,8 @@ def show_js(locked: bool, limits: Any) -> str:
     params, ok = _checks(locked, limits, sending=True)
     return f"""({params}) => {{
   window.secondmeShown = null;
-  if (document.querySelector('#composer')?.classList.contains('busy') || !({ok})) return [history, message];
+  const same = {{__type__: 'update'}};  // nothing changes (nor is the conversation drawn again)
+  if (document.querySelector('#composer')?.classList.contains('busy') || !({ok})) return [same, same];
   const shown = {{role: 'user', metadata: null, options: null,
     content: [{{type: 'text', text: message.replaceAll('<', '<\u200b')}}]}};
   window.secondmePending = message;
