@@ -162,12 +162,14 @@ def test_the_oldest_go_first_past_the_limit_and_the_page_says_so_once(context: A
     talk(chat, "One more")
     note = chat.page.locator("#note")
     wait_until(lambda: "Older conversations were removed" in note.inner_text(), 5, "the note")
+    assert "“Old 0”" in note.inner_text() and "Old 1" not in note.inner_text()  # what went, and only that
     titles = {r["title"] for r in stored(chat)}
     assert len(titles) == MAX_SAVED_CHATS and "One more" in titles and "Old 0" not in titles and "Old 1" in titles
     chat.page.evaluate("() => localStorage.setItem('secondme.chat.old0', JSON.stringify({id: 'old0', "
                        "title: 'Old again', messages: [], updated: 1}))")
     talk(chat, "And another")
-    assert "Older conversations were removed" not in note.inner_text()  # said once
+    wait_until(lambda: "“Old again”" in note.inner_text(), 5, "the note naming what went this time")
+    assert "Old 1" not in note.inner_text()
 
 
 def test_no_storage_is_a_notice_not_a_crash(browser: Any, url: str) -> None:  # noqa: F811

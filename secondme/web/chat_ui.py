@@ -14,8 +14,8 @@ from .controller import API, API_LOCKED, RERUN, SEND, ChatController
 from .i18n import t
 from .page import Page
 
-__all__ = ["create", "wire", "busy_js", "IDLE_JS", "RESTORE_JS", "FOCUS_JS", "public_endpoint", "BUSY_HINT",
-           "BUSY_HINT_ZH"]
+__all__ = ["create", "wire", "busy_js", "show_js", "SEND_JS", "UNSHOW_JS", "IDLE_JS", "RESTORE_JS", "FOCUS_JS",
+           "public_endpoint", "BUSY_HINT", "BUSY_HINT_ZH"]
 
 # Send and Stop swap places in the browser alone (a class on the composer row, styled by launch.CSS):
 # a Button update from the server makes Gradio rebuild the Button on every message.
@@ -27,42 +27,84 @@ RESTORE_JS = """(message) => {
   document.querySelector('#composer')?.classList.remove('busy');
   const pending = window.secondmePending;
   window.secondmePending = null;
-  return (pending && !String(message ?? '').trim()) ? pending : message;
+  if (!pending || String(message ?? '').trim()) return message;
+  window.secondmeUnsent = pending;  // and it leaves the conversation, where Send showed it (UNSHOW_JS)
+  setTimeout(() => document.querySelector('#unsend')?.click(), 0);
+  return pending;
 }"""
 
 
-def busy_js(locked: bool, limits: Any, *, sending: bool) -> str:
-    """Runs in the browser before a send, retry or edit goes to the server, and passes its inputs on
-    unchanged. When the validator's checks pass it shows Stop and, for a send, empties the message
-    box (the conversation shows the message at once; RESTORE_JS puts it back if the event fails).
-    When they fail it leaves everything as it is, and the validator's messages appear next to the
-    fields. Lengths are counted in code points, as Python counts them."""
+def _checks(locked: bool, limits: Any, *, sending: bool) -> tuple[str, str]:
+    """The event's parameters, and the browser's side of the validator's checks (true when they pass).
+    Lengths are counted in code points, as Python counts them."""
     instance_check = "true" if locked else f"/^{INSTANCE_ID_PATTERN}$/.test(String(instance ?? '').trim())"
     message_check = (f"typeof message === 'string' && text(message, {limits.message_chars}) && message.trim() !== ''"
                      if sending else "true")
     params = "history, instance, system, temperature, maxTokens, l0, roleId, endpoint"
     if sending:
         params = "message, " + params
-    clear_box = """
-    window.secondmePending = message;
-    const box = document.querySelector('#message textarea');
-    if (box) {
-      box.value = ''; box.dispatchEvent(new Event('input', {bubbles: true})); box.focus();
-    }""" if sending else ""
+    return params, f"""(() => {{
+    const text = (v, most) => v == null || (typeof v === 'string' && [...v].length <= most
+      && (typeof v.isWellFormed !== 'function' || v.isWellFormed()));
+    const said = window.secondmeText.said;
+    return {message_check} && {instance_check}
+      && Array.isArray(history)
+      && history.reduce((n, m) => n + [...said(m)].length, 0) <= {limits.conversation_chars}
+      && text(system, {MAX_SYSTEM_PROMPT_CHARS}) && text(roleId, {MAX_ROLE_ID_CHARS}) && typeof l0 === 'boolean'
+      && temperature >= 0 && temperature <= 1
+      && Number.isInteger(Number(maxTokens)) && maxTokens >= 1 && maxTokens <= {MAX_TOKENS_LIMIT}
+      && {list(ENDPOINTS)!r}.includes(endpoint);
+  }})()"""
+
+
+def show_js(locked: bool, limits: Any) -> str:
+    """Runs in the browser when Send is pressed, before anything goes to the server. When the validator's
+    checks pass, the message leaves the box and shows in the conversation at once, while the reply may
+    still wait in the queue (the saved conversation has it too, so a reload finds it), and Stop shows.
+    When they fail it leaves everything as it is; the send follows and the validator's messages appear
+    next to the fields. The message is guarded as the server guards it (conversation.shown_as_written)."""
+    params, ok = _checks(locked, limits, sending=True)
     return f"""({params}) => {{
-  const text = (v, most) => v == null || (typeof v === 'string' && [...v].length <= most
-    && (typeof v.isWellFormed !== 'function' || v.isWellFormed()));
-  const said = window.secondmeText.said;
-  const ok = {message_check} && {instance_check}
-    && Array.isArray(history)
-    && history.reduce((n, m) => n + [...said(m)].length, 0) <= {limits.conversation_chars}
-    && text(system, {MAX_SYSTEM_PROMPT_CHARS}) && text(roleId, {MAX_ROLE_ID_CHARS}) && typeof l0 === 'boolean'
-    && temperature >= 0 && temperature <= 1
-    && Number.isInteger(Number(maxTokens)) && maxTokens >= 1 && maxTokens <= {MAX_TOKENS_LIMIT}
-    && {list(ENDPOINTS)!r}.includes(endpoint);
-  if (ok) {{{clear_box}
-    document.querySelector('#composer')?.classList.add('busy');
-  }}
+  window.secondmeShown = null;
+  const same = {{__type__: 'update'}};  // nothing changes (nor is the conversation drawn again)
+  if (document.querySelector('#composer')?.classList.contains('busy') || !({ok})) return [same, same];
+  const shown = {{role: 'user', metadata: null, options: null,
+    content: [{{type: 'text', text: window.secondmeText.shown(message)}}]}};
+  window.secondmePending = message;
+  window.secondmeShown = shown.content[0].text;
+  document.querySelector('#composer')?.classList.add('busy');
+  document.querySelector('#message textarea')?.focus();
+  return [[...history, shown], ''];
+}}"""
+
+
+# The send itself: the message and the conversation as they were before the message showed in it.
+SEND_JS = """(message, ...rest) => {
+  const shown = window.secondmeShown, history = rest[0];
+  window.secondmeShown = null;
+  const last = Array.isArray(history) ? history[history.length - 1] : null;
+  if (shown === null || shown === undefined || last?.role !== 'user' || last?.content?.[0]?.text !== shown) {
+    return [message, ...rest];
+  }
+  return [window.secondmePending, history.slice(0, -1), ...rest.slice(1)];
+}"""
+# A send that did not go (RESTORE_JS gave its message back to the box) leaves the conversation, unless its
+# reply had begun: the message is in one place, never in none.
+UNSHOW_JS = """(history) => {
+  const unsent = window.secondmeUnsent, last = Array.isArray(history) ? history.at(-1) : null;
+  window.secondmeUnsent = null;
+  const text = last?.role === 'user' ? window.secondmeText.said(last) : null;
+  return [unsent != null && text === unsent ? history.slice(0, -1) : history];  // one output: a list of it
+}"""
+
+
+def busy_js(locked: bool, limits: Any, *, sending: bool) -> str:
+    """Runs in the browser before a retry or edit goes to the server, and passes its inputs on
+    unchanged. When the validator's checks pass it shows Stop. When they fail it leaves everything as
+    it is, and the validator's messages appear next to the fields."""
+    params, ok = _checks(locked, limits, sending=sending)
+    return f"""({params}) => {{
+  if ({ok}) document.querySelector('#composer')?.classList.add('busy');
   return [{params}];
 }}"""
 
@@ -135,6 +177,7 @@ def create_api(page: Page) -> None:
 
 def create_api_trigger(page: Page) -> None:
     page.add("api_trigger", gr.Button(visible=False))
+    page.add("unsend", gr.Button("unsend", elem_id="unsend", elem_classes=["hidden-trigger"]))  # RESTORE_JS
 
 
 def wire(page: Page) -> None:
@@ -149,10 +192,12 @@ def wire(page: Page) -> None:
     browser_only: dict[str, Any] = {"api_visibility": "undocumented", "queue": False}
     history, message = page["history"], page["message"]
     rerun_js = busy_js(ctl.locked, settings.limits, sending=False)
+    # Send shows the message at once (show_js), then sends it: the reply may wait in the queue a while.
+    shown = gr.on([message.submit, page["send"].click], None, page.get(*SEND), [history, message],
+                  js=show_js(ctl.locked, settings.limits), show_progress="hidden", **browser_only)
     page.running = [
-        gr.on([message.submit, page["send"].click], ctl.respond, page.get(*SEND), history,
-              validator=ctl.validate_send, js=busy_js(ctl.locked, settings.limits, sending=True), api_name="send",
-              api_visibility="undocumented", **fast, **streaming),
+        shown.then(ctl.respond, page.get(*SEND), history, validator=ctl.validate_send, js=SEND_JS, api_name="send",
+                   api_visibility="undocumented", **fast, **streaming),
         history.retry(ctl.retry, page.get(*RERUN), history, validator=ctl.validate_rerun, js=rerun_js,
                       api_visibility="undocumented", **fast, **streaming),
         history.edit(ctl.edit, page.get(*RERUN), history, validator=ctl.validate_rerun, js=rerun_js,
@@ -162,6 +207,7 @@ def wire(page: Page) -> None:
         page.finished.append(event.then(None, js=IDLE_JS, **browser_only))
         page.finished.append(event.failure(None, message, message, js=RESTORE_JS, **browser_only))
     # Quick steps on the conversation show no progress overlay over it (it would take the clicks meant for it).
+    page["unsend"].click(None, history, history, js=UNSHOW_JS, show_progress="hidden", **browser_only)
     stopped = page["stop"].click(None, None, None, cancels=page.running, api_visibility="undocumented").then(
         ctl.mark_stopped, history, history, queue=False, api_visibility="undocumented", show_progress="hidden").then(
         None, js=IDLE_JS, **browser_only)

@@ -2,9 +2,11 @@
 
 Each conversation is one ``localStorage`` entry of its own (``secondme.chat.<id>``): a tab writes only the
 conversation it has open, so two tabs never lose each other's conversations, and a tab's list follows
-the others' through the ``storage`` event. A conversation is saved when a reply ends, is stopped or
-fails, never on a streamed update. All of it runs in the browser (``STORE_JS`` and the events' scripts);
-the server only checks an imported file's text.
+the others' through the ``storage`` event; a tab whose open conversation another tab changed saves its own
+as a copy (``C.save``). A conversation is saved while a reply streams or waits, at most once a second
+(``LIVE_JS``), and when it ends, is stopped or fails, so a restart of the server loses none of it. All of
+it runs in the browser (``STORE_JS`` and the events' scripts); the server only checks an imported file's
+text.
 """
 
 from __future__ import annotations
@@ -35,9 +37,12 @@ SETTINGS = ("system_prompt", "temperature", "max_tokens", "l0", "role_id", "endp
 # The browser's side: window.secondmeChats. Loaded once in the page's <head> (launch.py).
 STORE_JS = """
 (() => {
-  const PREFIX = 'secondme.chat.', CURRENT = 'secondme.current', MAX = {max}, MAX_CHARS = {chars};
-  const store = () => { try { const s = window.localStorage; s.setItem('secondme.probe', '1');
-    s.removeItem('secondme.probe'); return s; } catch (e) { return null; } };
+  const PREFIX = 'secondme.chat.', CURRENT = 'secondme.current', DRAFT = 'secondme.draft', MAX = {max},
+    MAX_CHARS = {chars};
+  // The page's storage, or null where the browser keeps nothing (a full one, with something in it, is there).
+  const store = () => { try { const s = window.localStorage;
+    try { s.setItem('secondme.probe', '1'); s.removeItem('secondme.probe'); } catch (e) { if (!s.length) return null; }
+    return s; } catch (e) { return null; } };
   const C = {
     version: {version},
     all() {
@@ -62,33 +67,88 @@ STORE_JS = """
     current(id) { try { id ? sessionStorage.setItem(CURRENT, id) : sessionStorage.removeItem(CURRENT); }
       catch (e) { /* no session storage */ } },
     currentId() { try { return sessionStorage.getItem(CURRENT); } catch (e) { return null; } },
-    // Saves one conversation; past the limits the oldest others go first. Returns a note or ''.
+    // Markdown-safe text for the page's notes (a title is the visitor's own words).
+    md(t) { const bs = String.fromCharCode(92), special = bs + '`*_{}[]()#+-.!<>&|~';
+      return [...String(t ?? '')].map(c => (special.includes(c) ? bs + c : c)).join(''); },
+    // Saves one conversation. Past the limits, or when the browser's storage is full, the oldest others go,
+    // one at a time and only until it fits; if it still does not fit, they are all put back. Returns a note or ''.
     put(rec) {
       const s = store();
+      C.saved = false;
       if (!s) return 'This browser does not let the page keep conversations (private mode?): this one is not saved.';
-      const text = JSON.stringify(rec);
-      let removed = 0;
+      const text = JSON.stringify(rec), others = C.all().filter(r => r.id !== rec.id);  // newest first
+      const evicted = [];
+      let count = others.length + 1;
+      let chars = others.reduce((n, r) => n + (s.getItem(PREFIX + r.id) || '').length, text.length);
+      const evict = () => {
+        const r = others.pop(), raw = s.getItem(PREFIX + r.id) || '';
+        s.removeItem(PREFIX + r.id); evicted.push([r, raw]); count--; chars -= raw.length;
+      };
+      while (others.length && (count > MAX || (chars > MAX_CHARS && text.length <= MAX_CHARS))) evict();
       for (;;) {
-        const others = C.all().filter(r => r.id !== rec.id);
-        const chars = others.reduce((n, r) => n + JSON.stringify(r).length, text.length);
-        if (others.length + 1 > MAX || chars > MAX_CHARS) {
-          if (!others.length) break;
-          s.removeItem(PREFIX + others[others.length - 1].id); removed++; continue;
-        }
-        try { s.setItem(PREFIX + rec.id, text); break; }
+        try { s.setItem(PREFIX + rec.id, text); C.saved = true; break; }
         catch (e) {
-          if (!others.length) return 'The browser\\'s storage is full: this conversation could not be saved.';
-          s.removeItem(PREFIX + others[others.length - 1].id); removed++;
+          if (others.length) { evict(); continue; }
+          for (const [r, raw] of evicted) { try { s.setItem(PREFIX + r.id, raw); } catch (e2) { /* as it was */ } }
+          return "The browser's storage is full: this conversation is not saved, and no other was removed. "
+            + 'Export it (⬇ JSON) to keep it, or delete conversations you no longer need.';
         }
       }
-      if (!removed) return '';
-      try {
-        if (sessionStorage.getItem('secondme.evicted')) return '';
-        sessionStorage.setItem('secondme.evicted', '1');
-      } catch (e) { /* say it anyway */ }
-      return `Older conversations were removed to make room: this browser keeps the newest ${MAX}, `
-        + `${MAX_CHARS.toLocaleString('en')} characters in all.`;
+      if (!evicted.length) return '';
+      const titles = evicted.map(([r]) => `“${C.md(r.title || 'Untitled')}”`).join(', ');
+      return `Older conversations were removed to make room in this browser (it keeps the newest ${MAX}, `
+        + `${MAX_CHARS.toLocaleString('en')} characters in all, as far as its storage allows): ${titles}.`;
     },
+    seen: Object.create(null),  // id -> the rev of it this tab last opened or saved
+    forked: Object.create(null),  // id -> the conversation this tab's turns went to instead (another tab changed it)
+    // Saves this tab's conversation. When another tab saved it since this tab last opened or saved it, and
+    // this tab's messages do not simply continue that version, this tab's is saved as a new conversation
+    // instead: neither tab's turns are lost. Returns [record, note].
+    save(history, id, title, instance, settings) {
+      clearTimeout(C.timer); C.timer = null;
+      id = id || C.currentId() || '';  // the box for the id may not have its first save's id yet
+      id = C.forked[id] || id;
+      const old = id ? C.get(id) : null, now = Date.now();
+      const name = (title || '').trim() || old?.title || C.titleOf(history);
+      const fork = old && id in C.seen && (old.rev || 0) !== C.seen[id] && !C.continues(history, old.messages || []);
+      const rec = {id: fork || !id ? C.newId() : id, title: fork ? `${name} (copy)` : name, instance_id: instance ?? '',
+        settings, messages: history, created: (!fork && old?.created) || now, updated: now,
+        rev: fork ? 1 : (old?.rev || 0) + 1, app_version: C.version};
+      let note = C.put(rec);
+      if (C.saved) C.seen[rec.id] = rec.rev;
+      if (fork) {
+        C.forked[id] = rec.id;
+        note = `Another tab changed “${C.md(name)}” meanwhile: this tab's conversation is saved as a new one, `
+          + `“${C.md(rec.title)}”, and the other tab's stays as it was. ${note}`.trim();
+      }
+      C.current(rec.id);
+      return [rec, note];
+    },
+    continues(history, older) {
+      return older.length <= history.length && older.every((m, i) => JSON.stringify(m) === JSON.stringify(history[i]));
+    },
+    // While a reply streams (or waits), the conversation is saved at most once a second, and once more a second
+    // after its last change: a restart of the server, a reload or a closed tab loses none of it.
+    live(args) {
+      const wait = (C.lastLive || 0) + 1000 - Date.now(), id = args[1];
+      if (id && wait > 0) {
+        clearTimeout(C.timer);
+        C.timer = setTimeout(() => {
+          C.timer = null;
+          if (C.currentId() !== (C.forked[id] || id)) return;  // another conversation is open now
+          C.lastLive = Date.now();
+          C.liveNote = C.save(...args)[1] || C.liveNote;
+        }, wait);
+        return null;
+      }
+      C.lastLive = Date.now();
+      const [rec, note] = C.save(...args);
+      C.liveNote = note || C.liveNote;
+      return rec;
+    },
+    // What was typed in the message box and not sent survives a reload of this tab (sessionStorage).
+    draft() { try { const d = sessionStorage.getItem(DRAFT); sessionStorage.removeItem(DRAFT); return d; }
+      catch (e) { return null; } },
     remove(id) { const s = store(); if (s && id) s.removeItem(PREFIX + id); },
     clear() { const s = store(); if (!s) return;
       Object.keys(s).filter(k => k.startsWith(PREFIX)).forEach(k => s.removeItem(k)); },
@@ -99,6 +159,10 @@ STORE_JS = """
     },
   };
   window.secondmeChats = C;
+  window.addEventListener('pagehide', () => {
+    const text = document.querySelector('#message textarea')?.value;
+    try { if (text?.trim()) sessionStorage.setItem(DRAFT, text); } catch (e) { /* no session storage */ }
+  });
   window.addEventListener('storage', (e) => {
     if (e.key === null || e.key.startsWith(PREFIX)) document.querySelector('#refresh-chats')?.click();
   });
@@ -112,15 +176,20 @@ _SETTINGS_JS = "{system_prompt: system, temperature, max_tokens: maxTokens, l0, 
 _RECORD_PARAMS = "history, id, title, instance, system, temperature, maxTokens, l0, roleId, endpoint"
 
 SAVE_JS = f"""({_RECORD_PARAMS}) => {{
-  const C = window.secondmeChats;
-  if (!Array.isArray(history) || !history.length) return [C.radio(id), id, title, ''];
-  const old = id ? C.get(id) : null, now = Date.now();
-  const rec = {{id: id || C.newId(), title: (title || '').trim() || old?.title || C.titleOf(history),
-    instance_id: instance ?? '', settings: {_SETTINGS_JS}, messages: history,
-    created: old?.created ?? now, updated: now, app_version: C.version}};
-  const note = C.put(rec);
-  C.current(rec.id);
-  return [C.radio(rec.id), rec.id, rec.title, note];
+  const C = window.secondmeChats, live = C.liveNote || '';
+  C.liveNote = '';
+  if (!Array.isArray(history) || !history.length) return [C.radio(id), id, title, live];
+  const [rec, note] = C.save(history, id, title, instance, {_SETTINGS_JS});
+  return [C.radio(rec.id), rec.id, rec.title, [live, note].filter(Boolean).join(' ')];
+}}"""
+# Each change of the conversation while a reply streams or waits (C.live: at most once a second).
+LIVE_JS = f"""({_RECORD_PARAMS}) => {{
+  const C = window.secondmeChats, same = {{__type__: 'update'}};
+  if (!document.querySelector('#composer')?.classList.contains('busy') || !Array.isArray(history) || !history.length) {{
+    return [same, same, same, same];
+  }}
+  const rec = C.live([history, id, title, instance, {_SETTINGS_JS}]);
+  return rec ? [C.radio(rec.id), rec.id, rec.title, C.liveNote || same] : [same, same, same, same];
 }}"""
 
 # Opens a saved conversation: its messages, its instance ID and its settings (missing ones stay as they are).
@@ -129,7 +198,7 @@ OPEN_JS = f"""(picked, {_RECORD_PARAMS}) => {{
   if (!r) return [C.radio(id), history, id, title, instance, system, temperature, maxTokens, l0, roleId, endpoint,
                   'That conversation is no longer saved in this browser.'];
   const s = r.settings || {{}}, or = (v, d) => (v === undefined || v === null ? d : v);
-  C.current(r.id);
+  C.current(r.id); C.seen[r.id] = r.rev || 0;
   return [C.radio(r.id), window.secondmeText.guarded(r.messages), r.id, r.title || '', or(r.instance_id, instance),
           or(s.system_prompt, system), or(s.temperature, temperature), or(s.max_tokens, maxTokens), or(s.l0, l0),
           or(s.role_id, roleId), or(s.endpoint, endpoint), ''];
@@ -140,6 +209,12 @@ RESTORE_JS = OPEN_JS.replace("(picked, ", "(_, ", 1).replace(
     "const C = window.secondmeChats, r = C.get(picked);",
     "const C = window.secondmeChats, r = C.get(C.currentId());").replace(
     "'That conversation is no longer saved in this browser.'", "''")
+
+# On load, also what was typed in this tab and not sent before it reloaded (C.draft).
+LOAD_JS = f"""(_, {_RECORD_PARAMS}, message) => {{
+  const out = ({RESTORE_JS})(_, {_RECORD_PARAMS}), draft = window.secondmeChats.draft();
+  return [...out, draft && !String(message ?? '').trim() ? draft : message];
+}}"""
 
 NEW_JS = """() => { const C = window.secondmeChats; C.current(null); return [C.radio(null), [], '', '', '']; }"""
 RENAME_JS = """(title, id) => {
@@ -204,7 +279,9 @@ IMPORT_JS = f"""(imported, {_RECORD_PARAMS}) => {{
   let r; try {{ r = JSON.parse(imported || 'null'); }} catch (e) {{ r = null; }}
   if (!r) return [C.radio(id), history, id, title, instance, system, temperature, maxTokens, l0, roleId, endpoint, ''];
   r.id = C.newId(); r.created = r.updated = Date.now(); r.app_version = C.version;
+  r.rev = 1;
   const note = C.put(r); C.current(r.id);
+  if (C.saved) C.seen[r.id] = r.rev;
   const s = r.settings;
   return [C.radio(r.id), r.messages, r.id, r.title, r.instance_id, s.system_prompt, s.temperature, s.max_tokens,
           s.l0, s.role_id, s.endpoint, note
@@ -309,7 +386,10 @@ def wire(page: Page, demo: Any) -> None:
                   js=SAVE_JS, **js_only)
     if page.cleared is not None:  # Clear starts a new conversation; the cleared one stays in the list
         page.cleared.then(None, None, [page["chat_id"], page["chat_title"]], js=FORGET_CURRENT_JS, **js_only)
-    demo.load(None, [page["chats"], *record], [*listing, page["note"]], js=RESTORE_JS, **js_only)
+    page["history"].change(None, record, [page["chats"], page["chat_id"], page["chat_title"], page["note"]],
+                           js=LIVE_JS, **js_only)
+    demo.load(None, [page["chats"], *record, page["message"]], [*listing, page["note"], page["message"]],
+              js=LOAD_JS, **js_only)
     page["chats"].input(None, [page["chats"], *record], [*listing, page["note"]], js=OPEN_JS,
                         cancels=page.running, **js_only)
     fresh = [page["chats"], page["history"], page["chat_id"], page["chat_title"], page["note"]]

@@ -4,8 +4,14 @@ page's ~90 components that was 14 ms of one core per new visitor, most of a repl
 session builds a component's config only when something asks for it (an event's input or output, or a
 deep link, which then gets every one). ``ChatBlocks.launch`` puts it in place.
 
+A session also keeps none of the values its events received or gave. Gradio keeps them in the session
+for deep links alone (which this page does not offer), so each conversation sent stayed on the server
+after its event ended, in each of up to 10,000 sessions that anyone can make (a 190,000-character
+conversation kept about 240 KiB a session; in emoji, 1.7 MiB). The browser holds the conversation and
+sends it with each event: the server needs no copy of it.
+
 It leans on Gradio's internals (``gradio.state_holder``, as pinned in requirements.txt);
-tests/test_sessions.py checks that a session made here gives what Gradio's own gives.
+tests/test_sessions.py checks that a session made here gives what Gradio's own gives, but the values.
 """
 
 from __future__ import annotations
@@ -38,6 +44,10 @@ class LazySessionState(SessionState):
             if key in self._page_blocks and key not in self.config_values:
                 self.config_values[key] = self.blocks_config.config_for_block(key, [], block)
         return super().components
+
+    def _update_value_in_config(self, key: int, value: Any) -> None:
+        """Gradio keeps here each value an event received or gave; a deep link of this session now shows
+        the page's own values instead."""
 
 
 class LazyStateHolder(StateHolder):
