@@ -51,14 +51,15 @@ async def sse_data(response: httpx.Response, guard: EventSizeGuard | None = None
             yield event.data
 
 
-async def _read_at_most(response: httpx.Response, limit: int) -> bytes:
+async def _read_at_most(response: httpx.Response, limit: int) -> bytearray:
     """The body, or its first ``limit`` bytes and one more when it is longer."""
     body = bytearray()
     async for piece in response.aiter_bytes():
         body += piece
         if len(body) > limit:
+            del body[limit + 1:]
             break
-    return bytes(body[: limit + 1])
+    return body
 
 
 async def _read_json_body(client: AsyncSecondMeClient, response: httpx.Response) -> str:
@@ -241,7 +242,7 @@ class AsyncSecondMeClient:
         except httpx.TransportError as exc:
             raise self.options.connection_error(exc) from exc
         if response.status_code >= 400:
-            body = b""
+            body = bytearray()
             try:
                 body = await _read_at_most(response, ERROR_BODY_LIMIT)
             except httpx.TransportError:
