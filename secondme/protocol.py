@@ -229,20 +229,21 @@ class EventSizeGuard:
         self.limit = limit
         self.since = 0  # bytes (or characters) since the last blank line
         self.reply = partial
-        self._tail: bytes | str = b""
+        self._tail: Any = None  # the last two bytes or characters fed, for an end split across pieces
+        self._ends: tuple[Any, ...] = ()
 
     def feed(self, piece: bytes | str) -> None:
-        if not self._tail:
+        if self._tail is None:
             self._tail = piece[:0]
-        joined = self._tail + piece  # type: ignore[operator]
-        ends = (b"\n\n", b"\r\r", b"\n\r\n") if isinstance(joined, bytes) else ("\n\n", "\r\r", "\n\r\n")
-        after = min((len(joined) - i - len(end) for end in ends if (i := joined.rfind(end)) >= 0),  # type: ignore[arg-type]
-                    default=None)
+            self._ends = (b"\n\n", b"\r\r", b"\n\r\n") if isinstance(piece, bytes) else ("\n\n", "\r\r", "\n\r\n")
+        joined = self._tail + piece
+        after = min((len(joined) - i - len(end) for end in self._ends if (i := joined.rfind(end)) >= 0), default=None)
         self.since = self.since + len(piece) if after is None else after
         self._tail = joined[-2:]
         if self.since > self.limit:
             raise StreamError(
-                f"The Second Me sent an event larger than this client reads ({self.limit >> 20} MiB); "
+                f"The Second Me sent an event larger than this client reads ("
+                f"{f'{self.limit >> 20} MiB' if self.limit >= 1 << 20 else f'{self.limit:,} bytes'}); "
                 "the reply was stopped there.",
                 partial=self.reply.text if self.reply is not None else "",
             )
