@@ -114,6 +114,17 @@ def check_max_tokens(max_tokens: object, *, limit: int | None = None) -> int:
     return max_tokens
 
 
+def _broken(text: str) -> bool:
+    """Whether ``text`` has a lone UTF-16 surrogate, which no UTF-8 request can carry."""
+    if text.isascii():
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def _check_messages(messages: object) -> list[dict[str, str]]:
     if not isinstance(messages, Sequence) or isinstance(messages, (str, bytes)) or not messages:
         raise InvalidRequestError("There is no message to send.")
@@ -128,6 +139,10 @@ def _check_messages(messages: object) -> list[dict[str, str]]:
             )
         if not isinstance(content, str):
             raise InvalidRequestError(f"Message {n} must have text content.")
+        if _broken(content):
+            raise InvalidRequestError(
+                f"Message {n} contains a broken character (half of an emoji or symbol); remove it and try again."
+            )
         checked.append({"role": str(role), "content": content})
     return checked
 
@@ -139,7 +154,7 @@ def _check_metadata(metadata: object) -> dict[str, Any]:
     if l0 is not None and not isinstance(l0, bool):
         raise InvalidRequestError("metadata.enable_l0_retrieval must be true or false.")
     role_id = metadata.get("role_id")
-    if role_id is not None and not isinstance(role_id, str):
+    if role_id is not None and (not isinstance(role_id, str) or _broken(role_id)):
         raise InvalidRequestError("metadata.role_id must be text.")
     return dict(metadata)
 

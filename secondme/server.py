@@ -384,7 +384,9 @@ def create_app(
         deltas = responder(body, instance)
         if not body.stream:
             reply = await _unless_client_leaves(request, _whole_reply(deltas, body.prompt_tokens()))
-            return JSONResponse(reply) if reply is not None else Response(status_code=499)
+            if reply is None:
+                return Response(status_code=499)
+            return Response(_json(reply), media_type="application/json")
         return StreamingResponse(
             _sse_reply(deltas, heartbeat_interval, body.prompt_tokens() if body.include_usage else None),
             media_type="text/event-stream",

@@ -502,6 +502,24 @@ def test_the_relay_passes_the_upstreams_own_finish_reason(fault_server: FaultSer
         assert asyncio.run(finish()) == relayed
 
 
-def test_the_local_instance_says_back_a_lone_surrogate_without_breaking(local_server: Any) -> None:
-    text = SecondMeClient(local_server.url).chat("demo", [{"role": "user", "content": "oops \ud800 here"}])
-    assert "You said: “oops \ud800 here”." in text and "settings:" in text
+@pytest.mark.parametrize("stream", [True, False])
+def test_the_local_instance_says_back_a_lone_surrogate_without_breaking(local_server: Any, stream: bool) -> None:
+    """Another client may send one (JSON can escape it); the demo says it back, and the reply still ends."""
+    import requests
+
+    body: dict[str, Any] = {"messages": [{"role": "user", "content": "oops \ud800 here"}], "stream": stream}
+    answer = requests.post(local_server.url + "/api/chat/demo", json=body, timeout=30)
+    assert answer.status_code == 200
+    if stream:
+        assert answer.text.rstrip().endswith("data: [DONE]") and '"finish_reason": "stop"' in answer.text
+        chunks = [json.loads(line[6:]) for line in answer.text.splitlines() if line.startswith("data: {")]
+        said = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
+        assert "You said: “oops \ud800 here”." in said
+    else:
+        assert "You said: “oops \ud800 here”." in answer.json()["choices"][0]["message"]["content"]
+
+
+def test_a_broken_character_is_refused_before_anything_is_sent(fault_server: FaultServer, collect: Any) -> None:
+    deltas, error = collect(fault_server.url, "abc", [{"role": "user", "content": "oops \ud800"}])
+    assert isinstance(error, InvalidRequestError) and "Message 1 contains a broken character" in str(error)
+    assert fault_server.seen == []
