@@ -15,7 +15,7 @@ import httpx
 # and a Second Me reply is parsed tolerantly whatever content type the relay put on it.
 from httpx_sse._decoders import SSEDecoder, SSELineDecoder
 
-from .client import ClientOptions, _is_json
+from .client import ClientOptions, _directory, _is_json
 from .errors import ERROR_BODY_LIMIT, StreamError, error_for_status
 from .protocol import (
     MAX_JSON_BYTES,
@@ -26,7 +26,6 @@ from .protocol import (
     ReplyAssembler,
     build_chat_request,
     decode_completion,
-    instances_from_answer,
 )
 
 __all__ = ["AsyncSecondMeClient", "AsyncChatStream"]
@@ -212,19 +211,26 @@ class AsyncSecondMeClient:
 
     async def list_instances(self, *, page_size: int = 100) -> list[Instance]:
         """The public directory of Second Me instances, with their online status."""
+        request = self._http.build_request(
+            "GET",
+            f"{self.options.request_base_url}/api/upload/list",
+            params={"page_size": page_size},
+            headers=self.options.headers(stream=False),
+        )
         try:
-            response = await self._http.get(
-                f"{self.options.request_base_url}/api/upload/list",
-                params={"page_size": page_size},
-                headers=self.options.headers(stream=False),
-            )
+            response = await self._http.send(request, stream=True)
+            try:
+                limit = ERROR_BODY_LIMIT if response.status_code >= 400 else MAX_JSON_BYTES
+                body = await _read_at_most(response, limit)
+            finally:
+                await response.aclose()
         except httpx.TimeoutException as exc:
             raise self.options.timeout_error(
                 connecting=isinstance(exc, httpx.ConnectTimeout)
             ) from exc
         except httpx.TransportError as exc:
             raise self.options.connection_error(exc) from exc
-        return instances_from_answer(response.status_code, response.headers, response.text)
+        return _directory(response.status_code, response.headers, body, limit)
 
     async def _send(self, request: ChatRequest) -> httpx.Response:
         http_request = self._http.build_request(

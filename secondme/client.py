@@ -20,6 +20,7 @@ from .errors import (
     ERROR_BODY_LIMIT,
     APIConnectionError,
     APITimeoutError,
+    SecondMeError,
     StreamError,
     error_for_status,
     redact_url,
@@ -134,6 +135,13 @@ def _read_json_body(client: SecondMeClient, response: requests.Response) -> str:
     if len(body) > MAX_JSON_BYTES:
         raise client.options.too_large()
     return bytes(body).decode("utf-8", "replace")
+
+
+def _directory(status_code: int, headers: Mapping[str, str], body: bytes | bytearray, limit: int) -> list[Instance]:
+    """The directory from an answer read at most ``limit`` bytes (and one more) far."""
+    if len(body) > limit and status_code < 400:
+        raise SecondMeError(f"The instance directory sent an answer larger than this client reads ({limit >> 20} MiB).")
+    return instances_from_answer(status_code, headers, bytes(body[:limit]).decode("utf-8", "replace"))
 
 
 def _guarded(source: Iterator[bytes], guard: EventSizeGuard) -> Generator[bytes, None, None]:
@@ -303,14 +311,20 @@ class SecondMeClient:
                 params={"page_size": page_size},
                 headers=self.options.headers(stream=False),
                 timeout=(self.options.connect_timeout, self.options.timeout),
+                stream=True,
             )
-        except requests.exceptions.Timeout as exc:
+            try:
+                limit = ERROR_BODY_LIMIT if response.status_code >= 400 else MAX_JSON_BYTES
+                body = response.raw.read(limit + 1, decode_content=True)
+            finally:
+                response.close()
+        except (requests.exceptions.Timeout, urllib3.exceptions.ReadTimeoutError) as exc:
             raise self.options.timeout_error(
                 connecting=isinstance(exc, requests.exceptions.ConnectTimeout)
             ) from exc
-        except requests.exceptions.RequestException as exc:
+        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             raise self.options.connection_error(exc) from exc
-        return instances_from_answer(response.status_code, response.headers, response.text)
+        return _directory(response.status_code, response.headers, body, limit)
 
     def _send(self, request: ChatRequest) -> requests.Response:
         try:

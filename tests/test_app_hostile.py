@@ -514,3 +514,14 @@ def test_a_reply_without_an_answer_is_a_clear_api_error(faults: FaultServer, pag
     faults.script("/api/chat/noanswer", [http_head(), reply(*said)])
     with pytest.raises(AppError, match="The Second Me finished without an answer"):
         page.client.predict("Hi", "noanswer", SYSTEM, 0.7, 100, api_name="/chat")
+
+
+def test_the_limit_notice_says_which_limit_in_both_languages() -> None:
+    from secondme.errors import ReplyLimitError
+    from secondme.web.conversation import error_notice
+
+    for limit, amount, en, zh in (("chars", 200_000, "(200,000 characters)", "（200,000 个字符）"),
+                                  ("seconds", 600, "(600 s)", "（600 秒）")):
+        exc = ReplyLimitError("-", limit=limit, amount=amount)
+        assert en in _text(error_notice(exc, "en")) and zh in _text(error_notice(exc, "zh-CN"))
+        assert error_notice(exc, "zh-CN")["metadata"]["title"].endswith("回复被截断了")

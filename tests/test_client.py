@@ -523,3 +523,31 @@ def test_a_broken_character_is_refused_before_anything_is_sent(fault_server: Fau
     deltas, error = collect(fault_server.url, "abc", [{"role": "user", "content": "oops \ud800"}])
     assert isinstance(error, InvalidRequestError) and "Message 1 contains a broken character" in str(error)
     assert fault_server.seen == []
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_a_huge_directory_answer_is_refused_without_reading_it_whole(fault_server: FaultServer, kind: str) -> None:
+    from secondme import SecondMeError
+
+    piece = b'{"pad": "' + b"x" * (1 << 20) + b'", '
+    fault_server.script("/api/upload/list", [
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n", Repeat(piece, 40)])
+
+    def run() -> Any:
+        try:
+            if kind == "sync":
+                with SecondMeClient(fault_server.url) as client:
+                    return client.list_instances()
+
+            async def main() -> Any:
+                async with AsyncSecondMeClient(fault_server.url) as client:
+                    return await client.list_instances()
+
+            return asyncio.run(main())
+        except SecondMeError as exc:
+            return exc
+
+    error, peak = _peak_while(run)
+    assert isinstance(error, SecondMeError) and "larger than this client reads (8 MiB)" in str(error), error
+    print(f"{kind}: peak {peak >> 20} MiB for a 40 MiB directory answer")
+    assert peak < 3 * (8 << 20)
