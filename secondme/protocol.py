@@ -251,6 +251,10 @@ class EventSizeGuard:
         if self._tail is None:
             self._tail = piece[:0]
             self._ends = (b"\n\n", b"\r\r", b"\n\r\n") if isinstance(piece, bytes) else ("\n\n", "\r\r", "\n\r\n")
+        if piece.endswith(self._ends):  # the usual piece: whole events
+            self.since = 0
+            self._tail = piece[-2:]
+            return
         joined = self._tail + piece
         after = min((len(joined) - i - len(end) for end in self._ends if (i := joined.rfind(end)) >= 0), default=None)
         self.since = self.since + len(piece) if after is None else after
