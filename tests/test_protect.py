@@ -521,6 +521,15 @@ def test_the_app_limit_still_holds_when_the_instances_differ(faults: FaultServer
             assert time.monotonic() < deadline, "the third reply did not wait for the app's slot"
             time.sleep(0.02)
         assert not faults.requests_to("/api/chat/third") and not job.done()
+        # On the page, such a wait is said as the page's, not the instance's.
+        send = next(i for i, fn in launched.app.fns.items() if fn.api_name == "send")
+        with httpx.Client(base_url=launched.url, timeout=10) as http:
+            assert http.post("/gradio_api/queue/join", json={
+                "data": ["Me too", [], "fourth", "", 0.7, 100, False, "", "chat"], "fn_index": send,
+                "session_hash": "busy-page", "event_data": None, "trigger_id": None}).status_code == 200
+            with http.stream("GET", "/gradio_api/queue/data", params={"session_hash": "busy-page"}) as stream:
+                said = next(line for line in stream.iter_lines() if "process_generating" in line and "⏳" in line)
+        assert "This page is busy" in said and "1 ahead of you" in said and "this Second Me" not in said
     finally:
         launched.close()
 

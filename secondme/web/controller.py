@@ -110,9 +110,11 @@ class Turn:
 
 @dataclass(frozen=True)
 class Waiting:
-    """The reply waits in its instance's line, behind ``ahead`` others."""
+    """The reply waits in its instance's line, behind ``ahead`` others (``page``: in the app's own line,
+    for one of the replies the whole app streams at once)."""
 
     ahead: int
+    page: bool = False
 
 
 @dataclass(frozen=True)
@@ -306,7 +308,7 @@ class ChatController:
                     if place is not None and not place.admitted.done():
                         waited = True
                         async for ahead in _line_moves(place, left):
-                            yield Waiting(ahead)
+                            yield Waiting(ahead, page=lines is self.slots)
                         if left.done():
                             outcome = "visitor left"
                             return
@@ -405,7 +407,7 @@ class ChatController:
                     text = update
                     yield [*history, *shown.reply(text)]
                 elif isinstance(update, Waiting):
-                    yield [*history, waiting_notice(update.ahead, lang)]
+                    yield [*history, waiting_notice(update.ahead, lang, page=update.page)]
                 else:
                     yield [*history, retry_notice(update.seconds, lang)]
         except SecondMeError as exc:

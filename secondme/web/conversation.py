@@ -176,10 +176,12 @@ def close_thinking(message: Mapping[str, Any], seconds: float | None, lang: str 
     return notice(say(lang, "thinking.title"), message_text(message), quiet=True, kind=THINKING)
 
 
-def waiting_notice(ahead: int, lang: str = DEFAULT) -> Message:
-    """Where a reply will appear, while it waits in its instance's line."""
+def waiting_notice(ahead: int, lang: str = DEFAULT, *, page: bool = False) -> Message:
+    """Where a reply will appear, while it waits in its instance's line (``page``: in the app's own line,
+    when the whole page streams as many replies as it can)."""
     where = say(lang, "waiting.next") if ahead == 0 else say(lang, "waiting.ahead", ahead=ahead)
-    return notice(say(lang, "waiting.title"), say(lang, "waiting.text", where=where), pending=True)
+    kind = "waiting.page" if page else "waiting"
+    return notice(say(lang, f"{kind}.title"), say(lang, f"{kind}.text", where=where), pending=True)
 
 
 def retry_notice(seconds: int, lang: str = DEFAULT) -> Message:

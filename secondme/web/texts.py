@@ -24,6 +24,9 @@ _EN: dict[str, str] = {
     "waiting.ahead": "{ahead} ahead of you.",
     "waiting.text": "{where} It answers only a few people at once; your reply starts here as soon as it is "
                     "free. Stop leaves the line.",
+    "waiting.page.title": "⏳ This page is busy",
+    "waiting.page.text": "{where} It streams only so many replies at once; yours starts here as soon as one ends. "
+                         "Stop leaves the line.",
     "retry.title": "⏳ The Second Me service is busy",
     "retry.text": "It asked us to wait a moment (429). Trying again in {seconds} s…",
     "context.title.one": "ℹ️ 1 older message not sent",
@@ -83,6 +86,8 @@ _ZH: dict[str, str] = {
     "waiting.next": "下一个就是你。",
     "waiting.ahead": "你前面还有 {ahead} 位。",
     "waiting.text": "{where}它一次只能回答几个人；一空出来，你的回复就会从这里开始。按“停止”可离开队列。",
+    "waiting.page.title": "⏳ 本页正忙",
+    "waiting.page.text": "{where}本页同时回复的人数有限；一有回复结束，你的回复就会从这里开始。按“停止”可离开队列。",
     "retry.title": "⏳ Second Me 服务繁忙",
     "retry.text": "服务请我们稍等片刻（429）。{seconds} 秒后重试…",
     "context.title.one": "ℹ️ 有 1 条较早的消息未发送",
