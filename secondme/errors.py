@@ -8,7 +8,8 @@
     │   └── InstanceUnavailableError 503
     ├── APIConnectionError           the service could not be reached
     │   └── APITimeoutError          connect timeout, or no byte for the read timeout
-    └── StreamError                  an error chunk inside a 200 stream, or a stream cut short
+    ├── StreamError                  an error chunk inside a 200 stream, a stream cut short, or too large
+    └── ReplyLimitError              the web app cut a reply at its length or time limit (limit, amount)
 
 Every message is written to be shown to a person as it is. ``partial`` holds the reply text
 that had already arrived when the error happened, so a failure never loses what streamed.
