@@ -500,7 +500,7 @@ def test_replies_waiting_for_a_busy_instance_hold_up_no_other_instance(faults: F
         started = time.monotonic()
         job = launched.client.submit("Hi", "free", "", 0.7, 100, api_name="/chat")
         assert job.result(timeout=20) == "Free reply."
-        assert time.monotonic() - started < 5
+        assert time.monotonic() - started < 10  # before: not until the streaming one ended (60 s here)
         assert ctl.slots.streaming("") <= 2  # the app's own limit still holds
     finally:
         launched.close()
