@@ -15,28 +15,31 @@ import httpx
 # and a Second Me reply is parsed tolerantly whatever content type the relay put on it.
 from httpx_sse._decoders import SSEDecoder, SSELineDecoder
 
-from .client import ClientOptions, _is_json
-from .errors import StreamError, error_for_status
+from .client import ClientOptions, _directory, _is_json
+from .errors import ERROR_BODY_LIMIT, StreamError, error_for_status
 from .protocol import (
+    MAX_JSON_BYTES,
     ChatRequest,
     Endpoint,
+    EventSizeGuard,
     Instance,
     ReplyAssembler,
     build_chat_request,
     decode_completion,
-    instances_from_answer,
 )
 
 __all__ = ["AsyncSecondMeClient", "AsyncChatStream"]
 
-_ERROR_BODY_LIMIT = 64 * 1024
 
 
-async def sse_data(response: httpx.Response) -> AsyncGenerator[str, None]:
-    """The data of each SSE event in the body, as soon as its blank line arrives."""
+async def sse_data(response: httpx.Response, guard: EventSizeGuard | None = None) -> AsyncGenerator[str, None]:
+    """The data of each SSE event in the body, as soon as its blank line arrives. No event larger
+    than ``guard``'s limit is held (StreamError)."""
     lines = SSELineDecoder()
     events = SSEDecoder()
+    guard = guard or EventSizeGuard()
     async for text in response.aiter_text():
+        guard.feed(text)
         for line in lines.decode(text):
             event = events.decode(line)
             if event is not None:
@@ -47,17 +50,35 @@ async def sse_data(response: httpx.Response) -> AsyncGenerator[str, None]:
             yield event.data
 
 
+async def _read_at_most(response: httpx.Response, limit: int) -> bytearray:
+    """The body, or its first ``limit`` bytes and one more when it is longer."""
+    body = bytearray()
+    async for piece in response.aiter_bytes():
+        body += piece
+        if len(body) > limit:
+            del body[limit + 1:]
+            break
+    return body
+
+
+async def _read_json_body(client: AsyncSecondMeClient, response: httpx.Response) -> str:
+    body = await _read_at_most(response, MAX_JSON_BYTES)
+    if len(body) > MAX_JSON_BYTES:
+        raise client.options.too_large()
+    return body.decode("utf-8", "replace")
+
+
 async def _reply_deltas(client: AsyncSecondMeClient, request: ChatRequest,
                         reply: ReplyAssembler) -> AsyncGenerator[str, None]:
     response = await client._send(request)
     try:
         if _is_json(response.headers.get("content-type", "")):
-            text = decode_completion((await response.aread()).decode("utf-8", "replace"))
+            text = decode_completion(await _read_json_body(client, response), client.options.secrets)
             if text:
                 yield text
             return
         try:
-            async for data in sse_data(response):
+            async for data in sse_data(response, EventSizeGuard(partial=reply)):
                 delta = reply.feed(data)
                 if delta:
                     yield delta
@@ -85,7 +106,7 @@ class AsyncChatStream(AsyncIterator[str]):
 
     def __init__(self, client: AsyncSecondMeClient, request: ChatRequest) -> None:
         #: The reply as it arrives: its text chunks, finish reason and the time of its first text.
-        self.reply = ReplyAssembler()
+        self.reply = ReplyAssembler(secrets=client.options.secrets)
         # The generator holds no reference back to this object, so dropping the stream
         # (a ``break`` out of a loop over it) finalizes it and closes the connection.
         self._gen = _reply_deltas(client, request, self.reply)
@@ -190,24 +211,31 @@ class AsyncSecondMeClient:
 
     async def list_instances(self, *, page_size: int = 100) -> list[Instance]:
         """The public directory of Second Me instances, with their online status."""
+        request = self._http.build_request(
+            "GET",
+            f"{self.options.request_base_url}/api/upload/list",
+            params={"page_size": page_size},
+            headers=self.options.headers(stream=False),
+        )
         try:
-            response = await self._http.get(
-                f"{self.base_url}/api/upload/list",
-                params={"page_size": page_size},
-                headers=self.options.headers(stream=False),
-            )
+            response = await self._http.send(request, stream=True)
+            try:
+                limit = ERROR_BODY_LIMIT if response.status_code >= 400 else MAX_JSON_BYTES
+                body = await _read_at_most(response, limit)
+            finally:
+                await response.aclose()
         except httpx.TimeoutException as exc:
             raise self.options.timeout_error(
                 connecting=isinstance(exc, httpx.ConnectTimeout)
             ) from exc
         except httpx.TransportError as exc:
             raise self.options.connection_error(exc) from exc
-        return instances_from_answer(response.status_code, response.headers, response.text)
+        return _directory(response.status_code, response.headers, body, limit)
 
     async def _send(self, request: ChatRequest) -> httpx.Response:
         http_request = self._http.build_request(
             "POST",
-            self.base_url + request.path,
+            self.options.request_base_url + request.path,
             json=request.payload,
             headers=self.options.headers(stream=True),
         )
@@ -220,12 +248,9 @@ class AsyncSecondMeClient:
         except httpx.TransportError as exc:
             raise self.options.connection_error(exc) from exc
         if response.status_code >= 400:
+            body = bytearray()
             try:
-                body = b""
-                async for piece in response.aiter_bytes():
-                    body += piece
-                    if len(body) >= _ERROR_BODY_LIMIT:
-                        break
+                body = await _read_at_most(response, ERROR_BODY_LIMIT)
             except httpx.TransportError:
                 pass
             finally:
@@ -233,7 +258,8 @@ class AsyncSecondMeClient:
             raise error_for_status(
                 response.status_code,
                 response.headers,
-                body[:_ERROR_BODY_LIMIT].decode("utf-8", "replace"),
+                body[:ERROR_BODY_LIMIT].decode("utf-8", "replace"),
                 instance_id=request.instance_id,
+                secrets=self.options.secrets,
             )
         return response

@@ -10,14 +10,17 @@ import os
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 import sseclient
 import urllib3.exceptions
 
 from .errors import (
+    ERROR_BODY_LIMIT,
     APIConnectionError,
     APITimeoutError,
+    SecondMeError,
     StreamError,
     error_for_status,
     redact_url,
@@ -25,8 +28,10 @@ from .errors import (
 from .protocol import (
     DEFAULT_BASE_URL,
     ENDPOINTS,
+    MAX_JSON_BYTES,
     ChatRequest,
     Endpoint,
+    EventSizeGuard,
     Instance,
     ReplyAssembler,
     build_chat_request,
@@ -36,7 +41,6 @@ from .protocol import (
 
 __all__ = ["SecondMeClient", "ChatStream", "ClientOptions"]
 
-_ERROR_BODY_LIMIT = 64 * 1024
 _READ_SIZE = 64 * 1024
 
 
@@ -77,6 +81,20 @@ class ClientOptions:
         return headers
 
     @property
+    def request_base_url(self) -> str:
+        """The base URL requests go to. With an API key, without any ``user:password@``: the key is
+        what authorizes, and an HTTP library would replace its header with the URL's credentials."""
+        return _without_userinfo(self.base_url) if self.api_key else self.base_url
+
+    @property
+    def secrets(self) -> tuple[str | None, ...]:
+        """What an error's words must never show: the key, and the base URL's password."""
+        return (self.api_key, urlsplit(self.base_url).password)
+
+    def too_large(self) -> StreamError:
+        return StreamError(f"The Second Me sent a reply larger than this client reads ({MAX_JSON_BYTES >> 20} MiB).")
+
+    @property
     def safe_base_url(self) -> str:
         """The base URL without credentials: what a log or the operator's terminal may show."""
         return redact_url(self.base_url)
@@ -102,24 +120,51 @@ class ClientOptions:
         )
 
 
+def _without_userinfo(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
 def _is_json(content_type: str) -> bool:
     return "json" in content_type.lower()
+
+
+def _read_json_body(client: SecondMeClient, response: requests.Response) -> str:
+    """A whole JSON answer, read only up to MAX_JSON_BYTES."""
+    body = response.raw.read(MAX_JSON_BYTES + 1, decode_content=True)
+    if len(body) > MAX_JSON_BYTES:
+        raise client.options.too_large()
+    return bytes(body).decode("utf-8", "replace")
+
+
+def _directory(status_code: int, headers: Mapping[str, str], body: bytes | bytearray, limit: int) -> list[Instance]:
+    """The directory from an answer read at most ``limit`` bytes (and one more) far."""
+    if len(body) > limit and status_code < 400:
+        raise SecondMeError(f"The instance directory sent an answer larger than this client reads ({limit >> 20} MiB).")
+    return instances_from_answer(status_code, headers, bytes(body[:limit]).decode("utf-8", "replace"))
+
+
+def _guarded(source: Iterator[bytes], guard: EventSizeGuard) -> Generator[bytes, None, None]:
+    for piece in source:
+        guard.feed(piece)
+        yield piece
 
 
 def _reply_deltas(client: SecondMeClient, request: ChatRequest) -> Generator[str, None, None]:
     response = client._send(request)
     try:
         if _is_json(response.headers.get("content-type", "")):
-            text = decode_completion(response.text)
+            text = decode_completion(_read_json_body(client, response), client.options.secrets)
             if text:
                 yield text
             return
-        reply = ReplyAssembler()
+        reply = ReplyAssembler(secrets=client.options.secrets)
         try:
             raw = response.raw
             # read1 returns whatever bytes have arrived, so no delta waits for a full buffer.
             source = iter(lambda: raw.read1(_READ_SIZE, decode_content=True), b"")
-            for event in sseclient.SSEClient(source).events():
+            guarded = _guarded(source, EventSizeGuard(partial=reply))
+            for event in sseclient.SSEClient(guarded).events():
                 delta = reply.feed(event.data)
                 if delta:
                     yield delta
@@ -259,26 +304,32 @@ class SecondMeClient:
 
     def list_instances(self, *, page_size: int = 100) -> list[Instance]:
         """The public directory of Second Me instances, with their online status."""
-        url = f"{self.base_url}/api/upload/list"
+        url = f"{self.options.request_base_url}/api/upload/list"
         try:
             response = self._session.get(
                 url,
                 params={"page_size": page_size},
                 headers=self.options.headers(stream=False),
                 timeout=(self.options.connect_timeout, self.options.timeout),
+                stream=True,
             )
-        except requests.exceptions.Timeout as exc:
+            try:
+                limit = ERROR_BODY_LIMIT if response.status_code >= 400 else MAX_JSON_BYTES
+                body = response.raw.read(limit + 1, decode_content=True)
+            finally:
+                response.close()
+        except (requests.exceptions.Timeout, urllib3.exceptions.ReadTimeoutError) as exc:
             raise self.options.timeout_error(
                 connecting=isinstance(exc, requests.exceptions.ConnectTimeout)
             ) from exc
-        except requests.exceptions.RequestException as exc:
+        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             raise self.options.connection_error(exc) from exc
-        return instances_from_answer(response.status_code, response.headers, response.text)
+        return _directory(response.status_code, response.headers, body, limit)
 
     def _send(self, request: ChatRequest) -> requests.Response:
         try:
             response = self._session.post(
-                self.base_url + request.path,
+                self.options.request_base_url + request.path,
                 json=request.payload,
                 headers=self.options.headers(stream=True),
                 stream=True,
@@ -292,7 +343,7 @@ class SecondMeClient:
             raise self.options.connection_error(exc) from exc
         if response.status_code >= 400:
             try:
-                body = response.raw.read(_ERROR_BODY_LIMIT, decode_content=True)
+                body = response.raw.read(ERROR_BODY_LIMIT, decode_content=True)
             except (urllib3.exceptions.HTTPError, OSError):
                 body = b""
             finally:
@@ -302,5 +353,6 @@ class SecondMeClient:
                 response.headers,
                 body.decode("utf-8", "replace"),
                 instance_id=request.instance_id,
+                secrets=self.options.secrets,
             )
         return response

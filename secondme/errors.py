@@ -8,7 +8,8 @@
     │   └── InstanceUnavailableError 503
     ├── APIConnectionError           the service could not be reached
     │   └── APITimeoutError          connect timeout, or no byte for the read timeout
-    └── StreamError                  an error chunk inside a 200 stream, or a stream cut short
+    ├── StreamError                  an error chunk inside a 200 stream, a stream cut short, or too large
+    └── ReplyLimitError              the web app cut a reply at its length or time limit (limit, amount)
 
 Every message is written to be shown to a person as it is. ``partial`` holds the reply text
 that had already arrived when the error happened, so a failure never loses what streamed.
@@ -41,9 +42,17 @@ __all__ = [
     "redact_url",
     "wait_in_words",
     "wait_amount",
+    "redact_secrets",
+    "ERROR_BODY_LIMIT",
+    "ReplyLimitError",
 ]
 
 _MAX_DETAIL = 300
+# How much of an error answer's body is read: its words fit in far less, and a hostile one can be endless.
+ERROR_BODY_LIMIT = 8 * 1024
+# A wait longer than this is said as "later": no one plans that far ahead for a chat.
+LONGEST_WAIT = 30 * 86400
+_BEARER = re.compile(r"(?i)\b(bearer)(?:\s+|%20|\+)[^\s\"',;<>&]+")
 
 
 class SecondMeError(Exception):
@@ -118,6 +127,25 @@ class StreamError(SecondMeError):
     """The reply stream carried an error or ended before it finished; see ``partial``."""
 
 
+class ReplyLimitError(SecondMeError):
+    """The reply passed a limit of the app's (``limit`` is "chars" or "seconds"), so it was cut there;
+    ``partial`` holds what arrived."""
+
+    def __init__(self, message: str, *, limit: str, amount: float, partial: str = "") -> None:
+        super().__init__(message, partial=partial)
+        self.limit = limit
+        self.amount = amount
+
+
+def redact_secrets(text: str, secrets: tuple[str | None, ...] = ()) -> str:
+    """``text`` without the given secrets (an API key) and without any ``Bearer …``
+    token in it: an upstream that echoes the request's headers must not show them to anyone."""
+    for secret in secrets:
+        if secret and len(secret) >= 4 and secret in text:
+            text = text.replace(secret, "[redacted]")
+    return _BEARER.sub(lambda m: f"{m.group(1)} [redacted]", text)
+
+
 def redact_url(url: str) -> str:
     """``url`` without a user name or password (and without query or fragment), fit for a log."""
     parts = urlsplit(url)
@@ -187,8 +215,11 @@ def error_detail(body: str, content_type: str = "") -> str:
 
 
 def wait_amount(seconds: float) -> tuple[int, str]:
-    """A wait in the unit a person would say it in: (12, "second"), (3, "minute"), (2, "hour"), (2, "day").
-    Seconds are exact (rounded up); the larger units are about."""
+    """A wait in the unit a person would say it in: (12, "second"), (3, "minute"), (2, "hour"), (2, "day"),
+    or (0, "later") past LONGEST_WAIT (or for no number at all). Seconds are exact (rounded up); the larger
+    units are about."""
+    if not seconds <= LONGEST_WAIT:  # also NaN
+        return 0, "later"
     if seconds < 90:
         return max(1, math.ceil(seconds)), "second"
     for unit, size in (("day", 86400), ("hour", 3600)):
@@ -198,25 +229,39 @@ def wait_amount(seconds: float) -> tuple[int, str]:
 
 
 def wait_in_words(seconds: float) -> str:
-    """A wait as a person says it: ``12 s``, ``about 3 minutes``, ``about 2 hours``, ``about 2 days``."""
+    """A wait as a person says it: ``12 s``, ``about 3 minutes``, ``about 2 hours``, ``about 2 days``,
+    ``later``."""
     n, unit = wait_amount(seconds)
+    if unit == "later":
+        return "later"
     return f"{n} s" if unit == "second" else f"about {n} {unit}s"
 
 
+def try_again(seconds: float | None) -> str:
+    """When to try again, as a sentence: ``Try again in 12 s.``, ``Try again later.``"""
+    if seconds is None:
+        return "Try again in a moment."
+    words = wait_in_words(seconds)
+    return "Try again later." if words == "later" else f"Try again in {words}."
+
+
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds from a Retry-After header: a number of seconds or an HTTP date."""
+    """Seconds from a Retry-After header: a number of seconds or an HTTP date; None when it says
+    neither (garbage, a negative number, NaN). A wait can be ``inf``: wait_amount says it as "later"."""
     if not value:
         return None
-    value = value.strip()
+    value = value.strip()[:100]
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return seconds if seconds >= 0 else None  # NaN compares false
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        return max(0.0, when.timestamp() - (time.time() if now is None else now))
+    except (TypeError, ValueError, OverflowError, IndexError):
         return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 def error_for_status(
@@ -225,9 +270,12 @@ def error_for_status(
     body: str,
     *,
     instance_id: str = "",
+    secrets: tuple[str | None, ...] = (),
 ) -> SecondMeError:
-    """Map one non-2xx answer to the error a person should see."""
-    detail = error_detail(body, headers.get("content-type", ""))
+    """Map one non-2xx answer to the error a person should see; ``secrets`` (the API key) never
+    appear in it, nor does any ``Bearer …`` token."""
+    body = redact_secrets(body[:ERROR_BODY_LIMIT], secrets)
+    detail = redact_secrets(error_detail(body, headers.get("content-type", "")), secrets)
     said = f": {detail}" if detail else ""
     if status_code == 422:
         return InvalidRequestError(
@@ -250,13 +298,8 @@ def error_for_status(
         )
     if status_code == 429:
         retry_after = parse_retry_after(headers.get("retry-after"))
-        when = (
-            f" Try again in {wait_in_words(retry_after)}."
-            if retry_after is not None
-            else " Try again in a moment."
-        )
         return RateLimitError(
-            f"Too many requests: the Second Me service asked us to slow down.{when} (429)",
+            f"Too many requests: the Second Me service asked us to slow down. {try_again(retry_after)} (429)",
             detail=detail,
             retry_after=retry_after,
         )

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import quote
 
-from .errors import InvalidRequestError, SecondMeError, StreamError, error_for_status
+from .errors import InvalidRequestError, SecondMeError, StreamError, error_for_status, redact_secrets
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -32,6 +32,10 @@ __all__ = [
     "Chunk",
     "ReplyAssembler",
     "decode_completion",
+    "FINISH_REASONS",
+    "EventSizeGuard",
+    "MAX_EVENT_BYTES",
+    "MAX_JSON_BYTES",
     "parse_instance_list",
     "instances_from_answer",
 ]
@@ -44,6 +48,13 @@ ENDPOINTS: tuple[Endpoint, ...] = ("chat", "chat/completions")
 ROLES = ("system", "user", "assistant")
 INSTANCE_ID_PATTERN = r"[A-Za-z0-9_-]{1,128}"  # also checked in the browser (web/ui.py)
 _INSTANCE_ID = re.compile(INSTANCE_ID_PATTERN)
+# The finish reasons a reply can report; any other value an upstream sends reads as "other", so that
+# what it chose never becomes a metric's label, a log line or the page's words.
+FINISH_REASONS = ("stop", "length", "content_filter", "tool_calls", "function_call", "other")
+# The most a client holds of one SSE event (a Second Me's are well under 1 KiB), and of a whole
+# JSON answer: a hostile or broken upstream can send endless bytes without a line end.
+MAX_EVENT_BYTES = 2 << 20
+MAX_JSON_BYTES = 8 << 20
 
 
 @dataclass(frozen=True)
@@ -103,6 +114,17 @@ def check_max_tokens(max_tokens: object, *, limit: int | None = None) -> int:
     return max_tokens
 
 
+def _broken(text: str) -> bool:
+    """Whether ``text`` has a lone UTF-16 surrogate, which no UTF-8 request can carry."""
+    if text.isascii():
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def _check_messages(messages: object) -> list[dict[str, str]]:
     if not isinstance(messages, Sequence) or isinstance(messages, (str, bytes)) or not messages:
         raise InvalidRequestError("There is no message to send.")
@@ -117,6 +139,10 @@ def _check_messages(messages: object) -> list[dict[str, str]]:
             )
         if not isinstance(content, str):
             raise InvalidRequestError(f"Message {n} must have text content.")
+        if _broken(content):
+            raise InvalidRequestError(
+                f"Message {n} contains a broken character (half of an emoji or symbol); remove it and try again."
+            )
         checked.append({"role": str(role), "content": content})
     return checked
 
@@ -128,7 +154,7 @@ def _check_metadata(metadata: object) -> dict[str, Any]:
     if l0 is not None and not isinstance(l0, bool):
         raise InvalidRequestError("metadata.enable_l0_retrieval must be true or false.")
     role_id = metadata.get("role_id")
-    if role_id is not None and not isinstance(role_id, str):
+    if role_id is not None and (not isinstance(role_id, str) or _broken(role_id)):
         raise InvalidRequestError("metadata.role_id must be text.")
     return dict(metadata)
 
@@ -204,8 +230,42 @@ def decode_chunk(data: str) -> Chunk:
     finish = choice.get("finish_reason")
     return Chunk(
         text=content if isinstance(content, str) else "",
-        finish_reason=finish if isinstance(finish, str) and finish else None,
+        finish_reason=(finish if finish in FINISH_REASONS else "other") if isinstance(finish, str) and finish
+        else None,
     )
+
+
+class EventSizeGuard:
+    """Counts what has arrived since an SSE event could last have ended (a blank line), and raises
+    StreamError past ``limit``: a line or an event that never ends is never buffered whole. Fed
+    the pieces of a stream as they are read, bytes or text; its work is a few searches per piece."""
+
+    def __init__(self, limit: int = MAX_EVENT_BYTES, *, partial: ReplyAssembler | None = None) -> None:
+        self.limit = limit
+        self.since = 0  # bytes (or characters) since the last blank line
+        self.reply = partial
+        self._tail: Any = None  # the last two bytes or characters fed, for an end split across pieces
+        self._ends: tuple[Any, ...] = ()
+
+    def feed(self, piece: bytes | str) -> None:
+        if self._tail is None:
+            self._tail = piece[:0]
+            self._ends = (b"\n\n", b"\r\r", b"\n\r\n") if isinstance(piece, bytes) else ("\n\n", "\r\r", "\n\r\n")
+        if piece.endswith(self._ends):  # the usual piece: whole events
+            self.since = 0
+            self._tail = piece[-2:]
+            return
+        joined = self._tail + piece
+        after = min((len(joined) - i - len(end) for end in self._ends if (i := joined.rfind(end)) >= 0), default=None)
+        self.since = self.since + len(piece) if after is None else after
+        self._tail = joined[-2:]
+        if self.since > self.limit:
+            raise StreamError(
+                f"The Second Me sent an event larger than this client reads ("
+                f"{f'{self.limit >> 20} MiB' if self.limit >= 1 << 20 else f'{self.limit:,} bytes'}); "
+                "the reply was stopped there.",
+                partial=self.reply.text if self.reply is not None else "",
+            )
 
 
 @dataclass
@@ -220,6 +280,7 @@ class ReplyAssembler:
     finish_reason: str | None = None
     done: bool = False
     first_text_at: float | None = None  # time.monotonic() when the first text arrived
+    secrets: tuple[str | None, ...] = ()  # never shown in an error's words (the API key)
 
     @property
     def chunks(self) -> int:
@@ -238,7 +299,7 @@ class ReplyAssembler:
         chunk = decode_chunk(data)
         if chunk.error is not None:
             raise StreamError(
-                f"The Second Me reported an error: {chunk.error}", partial=self.text
+                f"The Second Me reported an error: {redact_secrets(chunk.error, self.secrets)}", partial=self.text
             )
         if chunk.done:
             self.done = True
@@ -258,14 +319,14 @@ class ReplyAssembler:
             )
 
 
-def decode_completion(body: str) -> str:
+def decode_completion(body: str, secrets: tuple[str | None, ...] = ()) -> str:
     """The reply text of a whole (non-streamed) ChatCompletion JSON answer."""
     try:
         data = json.loads(body)
     except ValueError as exc:
         raise StreamError("The Second Me sent a reply that could not be read.") from exc
     if isinstance(data, dict) and data.get("error"):
-        raise StreamError(f"The Second Me reported an error: {_error_message(data['error'])}")
+        raise StreamError(f"The Second Me reported an error: {redact_secrets(_error_message(data['error']), secrets)}")
     choices = data.get("choices") if isinstance(data, dict) else None
     if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
         raise StreamError("The Second Me sent a reply with no text in it.")

@@ -7,9 +7,9 @@ from collections.abc import AsyncGenerator
 
 import httpx
 
-from .async_client import sse_data
-from .errors import SecondMeError, error_detail
-from .protocol import ReplyAssembler
+from .async_client import _read_at_most, sse_data
+from .errors import ERROR_BODY_LIMIT, SecondMeError, error_detail, redact_secrets
+from .protocol import EventSizeGuard, ReplyAssembler
 from .server import ChatBody, Delta, LocalInstance
 
 __all__ = ["UpstreamResponder"]
@@ -22,6 +22,7 @@ class UpstreamResponder:
         self.url = base_url.rstrip("/") + "/chat/completions"
         self.model = model
         self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._secrets = (api_key,)
         self._http = httpx.AsyncClient(timeout=httpx.Timeout(300.0, connect=10.0))
 
     async def __call__(
@@ -37,19 +38,22 @@ class UpstreamResponder:
         try:
             async with self._http.stream("POST", self.url, json=payload, headers=self._headers) as response:
                 if response.status_code >= 400:
-                    said = (await response.aread())[:65536].decode("utf-8", "replace")
-                    detail = error_detail(said, response.headers.get("content-type", ""))
+                    said = redact_secrets(
+                        (await _read_at_most(response, ERROR_BODY_LIMIT))[:ERROR_BODY_LIMIT].decode("utf-8", "replace"),
+                        self._secrets)
+                    detail = redact_secrets(error_detail(said, response.headers.get("content-type", "")), self._secrets)
                     raise SecondMeError(f"The upstream model server answered {response.status_code}"
                                         + (f": {detail}" if detail else "") + ".")
-                reply = ReplyAssembler()
-                async for data in sse_data(response):
+                reply = ReplyAssembler(secrets=self._secrets)
+                async for data in sse_data(response, EventSizeGuard(partial=reply)):
                     text = reply.feed(data)
                     if text:
                         yield Delta(text)
                     if reply.finished:
                         break
                 reply.close()
-                yield Delta(finish_reason=reply.finish_reason or "stop")
+                if reply.finish_reason:  # the upstream's own; a [DONE] alone claims no reason
+                    yield Delta(finish_reason=reply.finish_reason)
         except httpx.HTTPError as exc:
             raise SecondMeError(
                 f"The upstream model server could not be reached ({type(exc).__name__})."

@@ -249,7 +249,19 @@ def _chunk(reply_id: str, created: int, delta: dict[str, Any] | None, finish_rea
     }
     if usage is not None:
         body["usage"] = usage
-    return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+    return f"data: {_json(body)}\n\n"
+
+
+def _json(body: Any) -> str:
+    """``body`` as JSON, in UTF-8 where it can be: a lone surrogate (half an emoji, which a visitor can
+    send and the demo says back) cannot be encoded, so then every character is escaped instead."""
+    text = json.dumps(body, ensure_ascii=False)
+    if not text.isascii():
+        try:
+            text.encode()
+        except UnicodeEncodeError:
+            return json.dumps(body)
+    return text
 
 
 def _usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
@@ -291,7 +303,7 @@ async def _sse_reply(
     except Exception as exc:  # the instance reports every failure inside the stream
         message = str(exc) if isinstance(exc, SecondMeError) else f"{type(exc).__name__}"
         error = {"message": message, "type": "server_error", "code": "service_unavailable"}
-        yield f"data: {json.dumps({'error': error}, ensure_ascii=False)}\n\n"
+        yield f"data: {_json({'error': error})}\n\n"
     finally:
         if not pending.done():
             pending.cancel()
@@ -372,7 +384,9 @@ def create_app(
         deltas = responder(body, instance)
         if not body.stream:
             reply = await _unless_client_leaves(request, _whole_reply(deltas, body.prompt_tokens()))
-            return JSONResponse(reply) if reply is not None else Response(status_code=499)
+            if reply is None:
+                return Response(status_code=499)
+            return Response(_json(reply), media_type="application/json")
         return StreamingResponse(
             _sse_reply(deltas, heartbeat_interval, body.prompt_tokens() if body.include_usage else None),
             media_type="text/event-stream",

@@ -1,7 +1,8 @@
 """A fault server that writes exact bytes, for the failures no library produces on purpose.
 
 Each path is given a script: a list of steps, each ``bytes`` (written as they are), a
-``float`` (seconds to pause), ``OneByte(bytes)`` (written one byte per write) or ``CUT``
+``float`` (seconds to pause), ``OneByte(bytes)`` (written one byte per write), ``Repeat(bytes, n)``
+(written n times, never held whole: a hostile upstream's endless reply) or ``CUT``
 (drop the connection, with a reset). Every request is recorded, and so is the moment each
 connection was found closed by the client.
 """
@@ -24,6 +25,13 @@ CUT = object()
 @dataclass(frozen=True)
 class OneByte:
     data: bytes
+
+
+@dataclass(frozen=True)
+class Repeat:
+    data: bytes
+    times: int
+    pause: float = 0.0  # seconds between writes
 
 
 @dataclass
@@ -173,6 +181,11 @@ class FaultServer:
                     break
                 if isinstance(step, float):
                     _pause(conn, step)
+                elif isinstance(step, Repeat):
+                    for _ in range(step.times):
+                        conn.sendall(step.data)
+                        if step.pause:
+                            _pause(conn, step.pause)
                 elif isinstance(step, OneByte):
                     for i in range(len(step.data)):
                         conn.sendall(step.data[i:i + 1])

@@ -23,7 +23,7 @@ from secondme.web import Settings
 from secondme.web.checks import MAX_ROLE_ID_CHARS, MAX_SYSTEM_PROMPT_CHARS
 
 from .conftest import free_port, launched_app, wait_until_serving
-from .faults import CUT, FaultServer, chunk, data, http_head, reply
+from .faults import CUT, FaultServer, Repeat, chunk, data, http_body, http_head, reply
 
 SYSTEM = "You are a helpful assistant."
 ROOT = Path(__file__).resolve().parents[1]
@@ -357,3 +357,172 @@ def test_one_log_line_per_reply_without_text_or_keys(faults: FaultServer, page: 
     assert "chunks=2" in line and "ttft=" in line and "duration=" in line
     assert "private" not in line and "secret" not in line
 
+
+
+# -- 9. a hostile upstream: endless replies, odd finish reasons, odd waits (issue 17) ------
+
+@pytest.fixture
+def limited(faults: FaultServer) -> Iterator[Page]:
+    launched = Page(faults, max_reply_chars=5_000, max_reply_seconds=3)
+    yield launched
+    launched.close()
+
+
+def _closed_by_the_app(faults: FaultServer, path: str, within: float = 5) -> None:
+    seen = faults.requests_to(path)[-1]
+    deadline = time.monotonic() + within
+    while seen.client_closed_at is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert seen.client_closed_at is not None, "the app kept reading the upstream"
+
+
+def _text(message: dict[str, Any]) -> str:
+    return "".join(part["text"] for part in message["content"])
+
+
+def test_a_reply_past_its_length_limit_is_cut_with_a_notice_and_kept(faults: FaultServer, limited: Page) -> None:
+    # Endless: more than any socket buffer holds, so the fault server sees when the app lets go.
+    faults.script("/api/chat/endless", [http_head(), Repeat(data(chunk("x" * 100)), 200_000)])
+    history = limited.client.predict(*send_args(instance="endless"), api_name="/send")
+    _closed_by_the_app(faults, "/api/chat/endless")
+    assert history[1]["role"] == "assistant" and _text(history[1]) == "x" * 5_000
+    assert "cut at this page's limit" in history[2]["metadata"]["title"]
+    assert history[-1]["metadata"]["title"].endswith("The reply was cut")
+    assert "longer than this page allows (5,000 characters)" in _text(history[-1])
+    # The API caller gets the text that arrived, then the same words.
+    job = limited.client.submit("Hi", "endless", SYSTEM, 0.7, 100, api_name="/chat")
+    with pytest.raises(AppError, match=re.escape("longer than this page allows (5,000 characters)")):
+        job.result()
+    assert job.outputs()[-1] == "x" * 5_000
+
+
+def test_a_reply_past_its_time_limit_ends_with_a_notice_and_closes_the_upstream(faults: FaultServer,
+                                                                               limited: Page) -> None:
+    faults.script("/api/chat/forever", [http_head(), data(chunk("Kept")), Repeat(b": heartbeat\n\n", 200, 0.1)])
+    started = time.monotonic()
+    job = limited.client.submit("Hi", "forever", SYSTEM, 0.7, 100, api_name="/chat")
+    with pytest.raises(AppError, match=re.escape("took longer than this page allows (3 s)")):
+        job.result(timeout=20)
+    assert time.monotonic() - started < 10
+    assert job.outputs()[-1] == "Kept"
+    _closed_by_the_app(faults, "/api/chat/forever", within=2)
+
+
+def _call_chat(base: str, instance: str, timeout: float = 60) -> tuple[int, list[tuple[str, Any]]]:
+    """One reply through ``/call/chat`` as curl would ask for it: the bytes received, and the events."""
+    with httpx.Client(base_url=base, timeout=timeout) as http:
+        event_id = http.post("/gradio_api/call/chat", json={"data": ["Hi", instance, SYSTEM, 0.7, 100]}).json()[
+            "event_id"]
+        received, events, name = 0, [], ""
+        with http.stream("GET", f"/gradio_api/call/chat/{event_id}") as stream:
+            for line in stream.iter_lines():
+                received += len(line) + 1
+                if line.startswith("event: "):
+                    name = line[7:]
+                elif line.startswith("data: "):
+                    events.append((name, json.loads(line[6:])))
+                    if name in ("complete", "error"):
+                        break
+    return received, events
+
+
+def test_an_api_caller_is_not_sent_the_whole_text_at_every_update(faults: FaultServer, page: Page) -> None:
+    faults.script("/api/chat/long", [http_head(), Repeat(data(chunk("y" * 500)), 200, 0.01), reply("!")])
+    received, events = _call_chat(page.url, "long")
+    assert events[-1] == ("complete", ["y" * 100_000 + "!"])
+    updates = sum(1 for name, _ in events if name == "generating")
+    print(f"{received:,} bytes in {updates} updates for a reply of 100,001 characters")
+    assert updates >= 5  # it still streams
+    assert received < 6 * 100_001
+
+
+def test_a_20_mib_reply_leaves_the_app_small(faults: FaultServer, app_process: tuple[psutil.Process, str]) -> None:
+    """The default limit (200,000 characters) cuts a hostile 20 MiB reply sent in 1 KiB chunks."""
+    import threading
+
+    process, url = app_process
+    faults.script("/api/chat/huge", [http_head(), Repeat(data(chunk("z" * 1000)), 20 * 1024), reply("end")])
+    rss_before = peak = process.memory_info().rss
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, process.memory_info().rss)
+            time.sleep(0.01)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        received, events = _call_chat(url, "huge", timeout=60)
+    finally:
+        done.set()
+        sampler.join()
+    print(f"app RSS {rss_before >> 20} MiB before, peak {peak >> 20} MiB; {received:,} bytes to the caller")
+    assert events[-1][0] == "error" and "longer than this page allows (200,000 characters)" in str(events[-1][1])
+    assert [data for name, data in events if name == "generating"][-1] == ["z" * 200_000]
+    assert received < 6 * 200_000
+    assert peak - rss_before < 60 << 20
+    _closed_by_the_app(faults, "/api/chat/huge")
+
+
+ODD_FINISHES = ["eos", "x" * 100_000, "stop\nreply instance=forged outcome=done", "<b>bold</b>",
+                *(f"odd-{n}" for n in range(20))]
+
+
+def test_an_odd_finish_reason_is_other_in_metrics_the_log_and_the_stats_line(
+        faults: FaultServer, page: Page, caplog: pytest.LogCaptureFixture) -> None:
+    for n, finish in enumerate(ODD_FINISHES):
+        faults.script(f"/api/chat/odd{n}", [http_head(), reply("fine", finish=finish)])
+    with caplog.at_level("INFO", logger="secondme"):
+        for n in range(len(ODD_FINISHES)):
+            assert page.client.predict("Hi", f"odd{n}", SYSTEM, 0.7, 100, api_name="/chat") == "fine"
+    lines = [r.getMessage() for r in caplog.records if r.name == "secondme.web"]
+    assert len(lines) == len(ODD_FINISHES) and all("outcome=other " in line for line in lines), lines[:3]
+    assert not any("\n" in line or "forged" in line for line in lines)
+    metrics = page.http.get("/metrics").text
+    outcomes = set(re.findall(r'secondme_replies_total\{outcome="([^"]*)"\}', metrics))
+    assert "other" in outcomes and not any("odd" in o or "forged" in o or "xxx" in o for o in outcomes), outcomes
+    assert len(metrics) < 50_000
+    history = page.client.predict(*send_args(instance="odd3"), api_name="/send")
+    stats = history[-1]
+    assert stats["metadata"]["title"].endswith("· other") and "<b>" not in json.dumps(history)
+    assert "(other)" in _text(stats)
+
+
+def test_a_log_line_escapes_what_it_is_given() -> None:
+    from secondme.web.controller import _loggable
+
+    assert _loggable("error StreamError at http://h/\nreply instance=x") == \
+        "error StreamError at http://h/\\nreply instance=x"
+    assert _loggable("stop") == "stop" and len(_loggable("y" * 10_000)) == 200
+
+
+@pytest.mark.parametrize("retry_after", ["inf", "1e300", "Wed, 21 Oct 9999 07:28:00 GMT"])
+def test_an_endless_retry_after_is_a_clear_error_for_the_api(faults: FaultServer, page: Page, retry_after: str,
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    faults.script("/api/chat/later", http_body("429 Too Many Requests", "application/json", '{"detail":"no"}',
+                                               {"Retry-After": retry_after}))
+    with caplog.at_level("INFO", logger="secondme"), pytest.raises(AppError) as info:
+        page.client.predict("Hi", "later", SYSTEM, 0.7, 100, api_name="/chat")
+    assert "Too many requests" in str(info.value) and "Try again later." in str(info.value)
+    lines = [r.getMessage() for r in caplog.records if r.name == "secondme.web"]
+    assert "outcome=error RateLimitError" in lines[-1]
+
+
+@pytest.mark.parametrize("said", [["<think>", "Pondering", " still"], []], ids=["unclosed think", "nothing"])
+def test_a_reply_without_an_answer_is_a_clear_api_error(faults: FaultServer, page: Page, said: list[str]) -> None:
+    faults.script("/api/chat/noanswer", [http_head(), reply(*said)])
+    with pytest.raises(AppError, match="The Second Me finished without an answer"):
+        page.client.predict("Hi", "noanswer", SYSTEM, 0.7, 100, api_name="/chat")
+
+
+def test_the_limit_notice_says_which_limit_in_both_languages() -> None:
+    from secondme.errors import ReplyLimitError
+    from secondme.web.conversation import error_notice
+
+    for limit, amount, en, zh in (("chars", 200_000, "(200,000 characters)", "（200,000 个字符）"),
+                                  ("seconds", 600, "(600 s)", "（600 秒）")):
+        exc = ReplyLimitError("-", limit=limit, amount=amount)
+        assert en in _text(error_notice(exc, "en")) and zh in _text(error_notice(exc, "zh-CN"))
+        assert error_notice(exc, "zh-CN")["metadata"]["title"].endswith("回复被截断了")

@@ -25,7 +25,7 @@ from secondme import (
     StreamError,
 )
 
-from .faults import CUT, FaultServer, OneByte, chunk, data, http_body, http_head, reply
+from .faults import CUT, FaultServer, OneByte, Repeat, chunk, data, http_body, http_head, reply
 
 HELLO = [{"role": "user", "content": "Hello"}]
 TRICKY = ["Héllo", " 世界", " 🎉", " ok"]
@@ -354,3 +354,200 @@ def test_no_key_sends_no_authorization(fault_server: FaultServer) -> None:
 def test_default_base_url_is_the_hosted_service() -> None:
     assert SecondMeClient().base_url == "https://app.secondme.io"
     assert AsyncSecondMeClient().base_url == "https://app.secondme.io"
+
+
+# -- hostile upstreams (issue 17) -------------------------------------------------------------
+
+def _peak_while(run: Any) -> tuple[Any, int]:
+    """``run()``'s result, and the most memory Python held while it ran (bytes, above where it started)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        result = run()
+        return result, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_huge_json_answer_is_refused_without_reading_it_whole(fault_server: FaultServer, collect: Any) -> None:
+    from secondme.protocol import MAX_JSON_BYTES
+
+    piece = b'{"pad": "' + b"x" * (1 << 20) + b'", '
+    fault_server.script("/api/chat/hugejson", [
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n", Repeat(piece, 40)])
+    (deltas, error), peak = _peak_while(lambda: collect(fault_server.url, "hugejson", HELLO))
+    assert isinstance(error, StreamError) and "larger than this client reads (8 MiB)" in str(error), error
+    assert deltas == []
+    print(f"{collect.kind}: peak {peak >> 20} MiB for a 40 MiB JSON answer")
+    assert peak < 3 * MAX_JSON_BYTES
+
+
+@pytest.mark.parametrize("shape", ["one endless line", "an event that never ends"])
+def test_an_endless_sse_line_or_event_is_cut_and_not_buffered(fault_server: FaultServer, collect: Any,
+                                                              shape: str) -> None:
+    endless = Repeat(b"x" * 65536, 160) if shape == "one endless line" else Repeat(b"data: x\n" * 8192, 160)
+    fault_server.script("/api/chat/endless", [http_head(), data(chunk("Kept")), b"data: ", endless])
+    (deltas, error), peak = _peak_while(lambda: collect(fault_server.url, "endless", HELLO))
+    assert isinstance(error, StreamError) and "event larger than this client reads (2 MiB)" in str(error), error
+    assert deltas == ["Kept"] and error.partial == "Kept"
+    print(f"{collect.kind}: peak {peak >> 20} MiB for a 10 MiB event")
+    assert peak < 8 << 20
+    seen = fault_server.requests_to("/api/chat/endless")[-1]
+    deadline = time.monotonic() + 5
+    while seen.client_closed_at is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert seen.client_closed_at is not None, "the client kept reading"
+
+
+KEY = "sk-live-0123456789abcdef"
+
+
+@pytest.mark.parametrize("where", ["401 body", "error chunk"])
+def test_the_key_is_never_shown_back(fault_server: FaultServer, collect: Any, where: str) -> None:
+    echoed = f"Invalid header Authorization: Bearer {KEY} (and x-api-key {KEY}); also Bearer other-token-123"
+    if where == "401 body":
+        fault_server.script("/api/chat/echo", http_body("401 Unauthorized", "application/json",
+                                                        json.dumps({"detail": echoed})))
+    else:
+        fault_server.script("/api/chat/echo", [http_head(), data({"error": {"message": echoed}}), data("[DONE]")])
+    deltas, error = collect(fault_server.url, "echo", HELLO, client_options={"api_key": KEY})
+    assert error is not None
+    assert fault_server.requests_to("/api/chat/echo")[-1].headers["authorization"] == f"Bearer {KEY}"
+    said = str(error) + getattr(error, "detail", "")
+    assert "Invalid header Authorization: Bearer [redacted]" in said
+    assert KEY not in said and "other-token-123" not in said and "sk-live" not in said
+
+
+@pytest.mark.parametrize("retry_after, words", [
+    ("inf", "Try again later."), ("1e300", "Try again later."), ("Wed, 21 Oct 9999 07:28:00 GMT", "Try again later."),
+    ("nan", "Try again in a moment."), ("-1", "Try again in a moment."), ("garbage", "Try again in a moment."),
+    ("9" * 400, "Try again later."),
+])
+def test_any_retry_after_is_said_readably(fault_server: FaultServer, collect: Any, retry_after: str,
+                                          words: str) -> None:
+    fault_server.script("/api/chat/busy", http_body("429 Too Many Requests", "application/json",
+                                                    '{"detail":"slow down"}', {"Retry-After": retry_after}))
+    deltas, error = collect(fault_server.url, "busy", HELLO)
+    assert isinstance(error, RateLimitError)
+    assert str(error) == f"Too many requests: the Second Me service asked us to slow down. {words} (429)"
+
+
+def test_waits_past_a_month_or_not_a_number_are_later() -> None:
+    from secondme.errors import wait_amount, wait_in_words
+
+    for seconds in (float("inf"), float("nan"), 1e300, 40 * 86400):
+        assert wait_amount(seconds) == (0, "later") and wait_in_words(seconds) == "later"
+    assert wait_in_words(29 * 86400) == "about 29 days"
+
+
+def test_the_api_key_wins_over_credentials_in_the_base_url(fault_server: FaultServer, collect: Any) -> None:
+    fault_server.script("/api/chat/creds", [http_head(), reply("ok")])
+    base = fault_server.url.replace("http://", "http://user:pa55word@")
+    deltas, error = collect(base, "creds", HELLO, client_options={"api_key": "sk-the-key"})
+    assert error is None and deltas == ["ok"]
+    assert fault_server.requests_to("/api/chat/creds")[-1].headers["authorization"] == "Bearer sk-the-key"
+    # Without a key, the URL's credentials are what the HTTP library sends.
+    deltas, error = collect(base, "creds", HELLO)
+    assert error is None
+    assert fault_server.requests_to("/api/chat/creds")[-1].headers["authorization"].startswith("Basic ")
+
+
+@pytest.mark.parametrize("sent, read", [
+    ("stop", "stop"), ("length", "length"), ("content_filter", "content_filter"), ("eos", "other"),
+    ("x" * (1 << 20), "other"), ("stop\nreply instance=forged outcome=done", "other"),
+])
+def test_a_finish_reason_is_one_of_a_fixed_set(sent: str, read: str) -> None:
+    from secondme.protocol import FINISH_REASONS, decode_chunk
+
+    assert decode_chunk(json.dumps(chunk(finish=sent))).finish_reason == read
+    assert read in FINISH_REASONS
+
+
+def test_the_relay_reads_a_few_kib_of_an_upstream_error_and_never_says_its_key(fault_server: FaultServer) -> None:
+    from secondme.relay import UpstreamResponder
+    from secondme.server import LocalInstance, ServerThread, create_app
+
+    echoed = json.dumps({"error": {"message": f"bad header: Authorization: Bearer {KEY}"}}).encode()
+    fault_server.script("/v1/chat/completions", [
+        b"HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n" + echoed,
+        Repeat(b" " * 65536, 1600)])  # 100 MiB more
+    upstream = UpstreamResponder(fault_server.url + "/v1", api_key=KEY)
+    with ServerThread(create_app([LocalInstance("mine")], responder=upstream)) as relay:
+        started = time.monotonic()
+        with pytest.raises(StreamError) as info:
+            SecondMeClient(relay.url).chat("mine", HELLO)
+    assert "answered 401: bad header: Authorization: Bearer [redacted]" in str(info.value)
+    assert KEY not in str(info.value)
+    seen = fault_server.requests_to("/v1/chat/completions")[-1]
+    assert seen.client_closed_at is not None and seen.client_closed_at - started < 5, "the relay read it all"
+
+
+@pytest.mark.parametrize("upstream_says, relayed", [("length", "length"), (None, None)])
+def test_the_relay_passes_the_upstreams_own_finish_reason(fault_server: FaultServer, upstream_says: str | None,
+                                                          relayed: str | None) -> None:
+    from secondme.relay import UpstreamResponder
+    from secondme.server import LocalInstance, ServerThread, create_app
+
+    fault_server.script("/v1/chat/completions", [http_head(), reply("cut", " here", finish=upstream_says)])
+    upstream = UpstreamResponder(fault_server.url + "/v1")
+
+    async def finish() -> str | None:
+        async with AsyncSecondMeClient(relay.url) as client:
+            stream = client.stream_chat("mine", HELLO)
+            assert [d async for d in stream] == ["cut", " here"]
+            return stream.reply.finish_reason
+
+    with ServerThread(create_app([LocalInstance("mine")], responder=upstream)) as relay:
+        assert asyncio.run(finish()) == relayed
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_the_local_instance_says_back_a_lone_surrogate_without_breaking(local_server: Any, stream: bool) -> None:
+    """Another client may send one (JSON can escape it); the demo says it back, and the reply still ends."""
+    import requests
+
+    body: dict[str, Any] = {"messages": [{"role": "user", "content": "oops \ud800 here"}], "stream": stream}
+    answer = requests.post(local_server.url + "/api/chat/demo", json=body, timeout=30)
+    assert answer.status_code == 200
+    if stream:
+        assert answer.text.rstrip().endswith("data: [DONE]") and '"finish_reason": "stop"' in answer.text
+        chunks = [json.loads(line[6:]) for line in answer.text.splitlines() if line.startswith("data: {")]
+        said = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
+        assert "You said: “oops \ud800 here”." in said
+    else:
+        assert "You said: “oops \ud800 here”." in answer.json()["choices"][0]["message"]["content"]
+
+
+def test_a_broken_character_is_refused_before_anything_is_sent(fault_server: FaultServer, collect: Any) -> None:
+    deltas, error = collect(fault_server.url, "abc", [{"role": "user", "content": "oops \ud800"}])
+    assert isinstance(error, InvalidRequestError) and "Message 1 contains a broken character" in str(error)
+    assert fault_server.seen == []
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_a_huge_directory_answer_is_refused_without_reading_it_whole(fault_server: FaultServer, kind: str) -> None:
+    from secondme import SecondMeError
+
+    piece = b'{"pad": "' + b"x" * (1 << 20) + b'", '
+    fault_server.script("/api/upload/list", [
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n", Repeat(piece, 40)])
+
+    def run() -> Any:
+        try:
+            if kind == "sync":
+                with SecondMeClient(fault_server.url) as client:
+                    return client.list_instances()
+
+            async def main() -> Any:
+                async with AsyncSecondMeClient(fault_server.url) as client:
+                    return await client.list_instances()
+
+            return asyncio.run(main())
+        except SecondMeError as exc:
+            return exc
+
+    error, peak = _peak_while(run)
+    assert isinstance(error, SecondMeError) and "larger than this client reads (8 MiB)" in str(error), error
+    print(f"{kind}: peak {peak >> 20} MiB for a 40 MiB directory answer")
+    assert peak < 3 * (8 << 20)

@@ -482,3 +482,86 @@ def test_a_waiting_reply_starts_as_soon_as_its_turn_comes() -> None:
             return time.monotonic() - started
 
     assert asyncio.run(scenario()) < 0.3
+
+
+# -- a waiting reply holds no slot of the app's (issue 17) ------------------------------------
+
+HEARTBEATS = [http_head(), data(chunk(role="assistant")), data(chunk("Thinking…"))] + [
+    step for _ in range(120) for step in (0.5, b": heartbeat\n\n")]
+
+
+def _call(url: str, message: str, instance: str) -> str:
+    """A ``/call/chat`` whose result is never read: its event id."""
+    answer = httpx.post(url.rstrip("/") + "/gradio_api/call/chat", json={"data": [message, instance, "", 0.7, 100]},
+                        timeout=10)
+    return str(answer.json()["event_id"])
+
+
+def test_replies_waiting_for_a_busy_instance_hold_up_no_other_instance(faults: FaultServer) -> None:
+    faults.script("/api/chat/hogged", HEARTBEATS)
+    faults.script("/api/chat/free", [http_head(), reply("Free reply.")])
+    launched = Launched(Settings(base_url=faults.url, timeout=30.0, concurrency=2, instance_concurrency=1))
+    ctl = launched.app.chat_page.ctl
+    try:
+        _call(launched.url, "one streams", "hogged")
+        streaming_from(launched, "hogged")
+        _call(launched.url, "one waits in its line", "hogged")
+        deadline = time.monotonic() + 10
+        while ctl.lines.waiting("hogged") < 1:
+            assert time.monotonic() < deadline, "the second reply never joined the line"
+            time.sleep(0.02)
+        started = time.monotonic()
+        job = launched.client.submit("Hi", "free", "", 0.7, 100, api_name="/chat")
+        assert job.result(timeout=20) == "Free reply."
+        assert time.monotonic() - started < 10  # before: not until the streaming one ended (60 s here)
+        assert ctl.slots.streaming("") <= 2  # the app's own limit still holds
+    finally:
+        launched.close()
+
+
+def test_the_app_limit_still_holds_when_the_instances_differ(faults: FaultServer) -> None:
+    """With lines on, SECONDME_CONCURRENCY is held by the app's own line: a third reply waits, and says so."""
+    faults.script("/api/chat/first", HEARTBEATS)
+    faults.script("/api/chat/third", [http_head(), reply("Third reply.")])
+    launched = Launched(Settings(base_url=faults.url, timeout=30.0, concurrency=1, instance_concurrency=1))
+    ctl = launched.app.chat_page.ctl
+    try:
+        _call(launched.url, "holds the app's one slot", "first")
+        streaming_from(launched, "first")
+        job = launched.client.submit("Hi", "third", "", 0.7, 100, api_name="/chat")
+        deadline = time.monotonic() + 10
+        while ctl.slots.waiting("") < 1:
+            assert time.monotonic() < deadline, "the third reply did not wait for the app's slot"
+            time.sleep(0.02)
+        assert not faults.requests_to("/api/chat/third") and not job.done()
+        # On the page, such a wait is said as the page's, not the instance's.
+        send = next(i for i, fn in launched.app.fns.items() if fn.api_name == "send")
+        with httpx.Client(base_url=launched.url, timeout=10) as http:
+            assert http.post("/gradio_api/queue/join", json={
+                "data": ["Me too", [], "fourth", "", 0.7, 100, False, "", "chat"], "fn_index": send,
+                "session_hash": "busy-page", "event_data": None, "trigger_id": None}).status_code == 200
+            with http.stream("GET", "/gradio_api/queue/data", params={"session_hash": "busy-page"}) as stream:
+                said = next(line for line in stream.iter_lines() if "process_generating" in line and "⏳" in line)
+        assert "This page is busy" in said and "1 ahead of you" in said and "this Second Me" not in said
+    finally:
+        launched.close()
+
+
+def test_a_reply_nobody_reads_ends_at_the_time_limit(faults: FaultServer) -> None:
+    faults.script("/api/chat/unread", HEARTBEATS)
+    launched = Launched(Settings(base_url=faults.url, timeout=30.0, max_reply_seconds=2))
+    try:
+        _call(launched.url, "never read", "unread")
+        deadline = time.monotonic() + 10
+        while not faults.requests_to("/api/chat/unread"):
+            assert time.monotonic() < deadline, "the reply was never asked for"
+            time.sleep(0.02)
+        seen = faults.requests_to("/api/chat/unread")[-1]
+        deadline = time.monotonic() + 8
+        while seen.client_closed_at is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert seen.client_closed_at is not None, "the unread reply still streams"
+        assert seen.client_closed_at - seen.started_at < 5
+        assert launched.app.chat_page.ctl.streaming == 0
+    finally:
+        launched.close()

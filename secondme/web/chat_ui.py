@@ -183,7 +183,7 @@ def create_api_trigger(page: Page) -> None:
 def wire(page: Page) -> None:
     ctl, settings = page.ctl, page.settings
     streaming: dict[str, Any] = {
-        "concurrency_limit": settings.concurrency, "concurrency_id": "secondme-reply", "show_progress": "hidden",
+        "concurrency_limit": settings.event_concurrency, "concurrency_id": "secondme-reply", "show_progress": "hidden",
     }
     # The handlers take the inputs as the browser sends them and yield messages already in the
     # form it receives (preprocess/postprocess=False): Gradio otherwise runs each input and

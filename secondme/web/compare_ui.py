@@ -98,7 +98,7 @@ def create(page: Page) -> None:
 def wire(page: Page) -> None:
     ctl, settings = page.ctl, page.settings
     streaming: dict[str, Any] = {
-        "concurrency_limit": settings.concurrency, "concurrency_id": "secondme-reply", "show_progress": "hidden",
+        "concurrency_limit": settings.event_concurrency, "concurrency_id": "secondme-reply", "show_progress": "hidden",
         "api_visibility": "undocumented", "preprocess": False, "postprocess": False,
     }
     message, pending = page["cmp_message"], page["cmp_pending"]

@@ -13,6 +13,7 @@ import math
 import time
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, Mapping, Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
@@ -20,7 +21,7 @@ from typing import Any
 import gradio as gr
 
 from ..async_client import AsyncSecondMeClient
-from ..errors import APIConnectionError, RateLimitError, SecondMeError
+from ..errors import APIConnectionError, RateLimitError, ReplyLimitError, SecondMeError
 from ..protocol import Endpoint
 from ..reasoning import split_reasoning
 from .checks import Checks
@@ -50,8 +51,8 @@ from .conversation import (
 from .lines import Lines, Place
 from .metrics import Metrics
 from .settings import Settings
-from .streaming import coalesce
-from .texts import COOKIE, language, problem_in
+from .streaming import TooLong, coalesce
+from .texts import COOKIE, DEFAULT, language, problem_in, say
 from .visitors import Visitors
 
 __all__ = ["ChatController", "Turn", "Waiting", "RetryingIn", "SEND", "RERUN", "API", "API_LOCKED",
@@ -69,6 +70,9 @@ MAX_UPDATE_INTERVAL = 0.25
 LINE_UPDATE_INTERVAL = 1.0
 # An upstream 429 whose Retry-After is at most this many seconds is waited out, once, with a countdown.
 RETRY_WITHIN = 10.0
+# An API caller is sent at most about this many times the answer's length in all (see ask).
+API_RESEND = 4
+EMPTY_ANSWER = "The Second Me finished without an answer."
 # The stats of replies that may yet be stopped, by session and pane, at most this many (a reply
 # cancelled by something other than Stop leaves its entry behind).
 MAX_REMEMBERED_REPLIES = 4096
@@ -106,9 +110,11 @@ class Turn:
 
 @dataclass(frozen=True)
 class Waiting:
-    """The reply waits in its instance's line, behind ``ahead`` others."""
+    """The reply waits in its instance's line, behind ``ahead`` others (``page``: in the app's own line,
+    for one of the replies the whole app streams at once)."""
 
     ahead: int
+    page: bool = False
 
 
 @dataclass(frozen=True)
@@ -176,12 +182,19 @@ async def _line_moves(place: Place, left: asyncio.Future[None]) -> AsyncGenerato
             moved.cancel()
 
 
-async def _countdown(seconds: float, left: asyncio.Future[None]) -> AsyncGenerator[int, None]:
+async def _countdown(seconds: float, left: asyncio.Future[Any]) -> AsyncGenerator[int, None]:
     """The whole seconds left, once a second, until ``seconds`` have passed or the visitor leaves."""
     end = time.monotonic() + seconds
     while (remaining := end - time.monotonic()) > 0 and not left.done():
         yield math.ceil(remaining)
         await asyncio.wait({left}, timeout=remaining - (math.ceil(remaining) - 1))
+
+
+def _loggable(value: str, most: int = 200) -> str:
+    """``value`` fit for one log line: control characters (a newline would forge a line) and anything
+    not ASCII escaped, and cut short."""
+    value = value[:most]
+    return value if value.isascii() and value.isprintable() else value.encode("unicode_escape").decode("ascii")
 
 
 def _answers(names: Sequence[str], problems: Mapping[str, str], lang: str = "en") -> list[dict[str, Any]]:
@@ -197,6 +210,9 @@ class ChatController:
         self.clients = clients
         self.visitors = visitors or Visitors()
         self.lines = Lines(settings.instance_concurrency)
+        # The replies the whole app streams at once: a line of its own, joined after the instance's
+        # (Gradio's concurrency limit would count the replies waiting in the instances' lines too).
+        self.slots = Lines(settings.concurrency)
         self.locked = settings.lock_instance and bool(settings.instance_id)
         self.checks = Checks(settings.limits, self.locked)
         self.streaming = 0  # replies streaming now, in this process
@@ -259,25 +275,48 @@ class ChatController:
     async def reply_text(self, messages: list[dict[str, str]], turn: Turn, session: str = "",
                          stats: ReplyStats | None = None) -> AsyncGenerator[Update, None]:
         """The reply so far, paced by ``update_interval``; before it, while the reply waits in its
-        instance's line, ``Waiting``, and while a short 429 is waited out, ``RetryingIn``. Raises
-        SecondMeError. Ends early when the session's visitor leaves. Logs one line when it ends:
-        never text, never keys. ``stats``, when given, is filled in as the reply goes."""
+        instance's line (then, when the whole app is busy, in the app's), ``Waiting``, and while a short
+        429 is waited out, ``RetryingIn``. Raises SecondMeError; ReplyLimitError, with what arrived, when
+        the reply passes ``max_reply_chars`` or ``max_reply_seconds``. Ends early when the session's
+        visitor leaves. Logs one line when it ends: never text, never keys. ``stats``, when given, is
+        filled in as the reply goes."""
         stats = stats if stats is not None else ReplyStats()
         stats.max_tokens = turn.max_tokens
         left = self.visitors.watch(session)
         started = asked = time.monotonic()
-        outcome, where, stream = "stopped", "", None
+        outcome, where, stream, timer = "stopped", "", None, None
+        # Resolved with why reading stops early: the visitor left, or the reply ran out of time.
+        stop: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        text = ""
+
+        def end(why: str) -> None:
+            if not stop.done():
+                stop.set_result(why)
+
+        def visitor_left(_: object) -> None:
+            end("left")
+
+        left.add_done_callback(visitor_left)
         try:
-            async with self.lines.place(turn.instance_id) as place:
-                if place is not None and not place.admitted.done():
-                    async for ahead in _line_moves(place, left):
-                        yield Waiting(ahead)
-                    if left.done():
-                        outcome = "visitor left"
-                        return
+            async with AsyncExitStack() as held:
+                # A place in the instance's line first; only once it is this reply's turn there, a place
+                # among the replies the whole app streams at once: a reply waiting for a busy instance
+                # holds up no one else's.
+                waited = False
+                for lines, key in ((self.lines, turn.instance_id), (self.slots, "")):
+                    place = await held.enter_async_context(lines.place(key))
+                    if place is not None and not place.admitted.done():
+                        waited = True
+                        async for ahead in _line_moves(place, left):
+                            yield Waiting(ahead, page=lines is self.slots)
+                        if left.done():
+                            outcome = "visitor left"
+                            return
+                if waited:
                     asked = time.monotonic()
                     self.metrics.waited.observe(asked - started)
                 stats.asked_at = asked
+                timer = asyncio.get_running_loop().call_later(self.settings.max_reply_seconds, end, "seconds")
                 self.streaming += 1
                 try:
                     for attempt in (1, 2):
@@ -287,22 +326,30 @@ class ChatController:
                         )
                         stats.reply = stream.reply
                         try:
-                            async for text in coalesce(stream, self.update_interval, left):
+                            async for text in coalesce(stream, self.update_interval, stop,
+                                                       self.settings.max_reply_chars):
                                 yield text
                             break
+                        except TooLong:
+                            raise self._too_long("chars", text) from None
                         except RateLimitError as exc:
                             wait = exc.retry_after
                             if attempt == 2 or exc.partial or wait is None or wait > RETRY_WITHIN:
                                 raise
                             self.metrics.upstream_errors.labels("RateLimitError").inc()
-                            async for seconds in _countdown(wait, left):
+                            async for seconds in _countdown(wait, stop):
                                 yield RetryingIn(seconds)
-                            if left.done():
+                            if stop.done():
                                 break
+                    if stop.done() and stop.result() == "seconds":
+                        raise self._too_long("seconds", text)
                     finish = stream.reply.finish_reason if stream is not None else None
                     outcome = "visitor left" if left.done() else (finish or "done")
                 finally:
                     self.streaming -= 1
+        except ReplyLimitError as exc:
+            outcome = f"limit {exc.limit}"
+            raise
         except SecondMeError as exc:
             outcome = f"error {type(exc).__name__}"
             self.metrics.upstream_errors.labels(type(exc).__name__).inc()
@@ -310,22 +357,31 @@ class ChatController:
                 where = f" at {exc.url}"  # already without credentials
             raise
         finally:
+            left.remove_done_callback(visitor_left)
+            if timer is not None:
+                timer.cancel()
             self.visitors.unwatch(session, left)
             now = time.monotonic()
             first = stream.reply.first_text_at if stream is not None else None
             stats.ended_at = now
             stats.freeze()
             stats.ended = ("finished" if outcome in ("done", "stop") else "stopped" if outcome == "visitor left"
-                           else "error" if outcome.startswith("error") else outcome)
+                           else "error" if outcome.startswith("error") else "limit" if outcome.startswith("limit")
+                           else outcome)
             self.metrics.replies.labels(outcome).inc()
             if stream is not None:
                 self.metrics.duration.observe(now - asked)
             if first is not None:
                 self.metrics.ttft.observe(first - asked)
             log.info("reply instance=%s endpoint=%s outcome=%s waited=%.2fs ttft=%s duration=%.2fs chunks=%d",
-                     turn.instance_id, turn.endpoint, outcome + where, asked - started,
-                     f"{first - asked:.2f}s" if first is not None else "-", now - asked,
+                     _loggable(turn.instance_id), _loggable(turn.endpoint), _loggable(outcome + where),
+                     asked - started, f"{first - asked:.2f}s" if first is not None else "-", now - asked,
                      stream.reply.chunks if stream is not None else 0)
+
+    def _too_long(self, limit: str, text: str) -> ReplyLimitError:
+        amount = self.settings.max_reply_chars if limit == "chars" else self.settings.max_reply_seconds
+        return ReplyLimitError(say(DEFAULT, f"limit.{limit}", amount=f"{amount:,}"), limit=limit, amount=amount,
+                               partial=text)
 
     async def _stream_turn(self, history: list[Message], turn: Turn, session: str, lang: str = "en",
                            pane: str = "chat") -> AsyncGenerator[list[Message], None]:
@@ -351,7 +407,7 @@ class ChatController:
                     text = update
                     yield [*history, *shown.reply(text)]
                 elif isinstance(update, Waiting):
-                    yield [*history, waiting_notice(update.ahead, lang)]
+                    yield [*history, waiting_notice(update.ahead, lang, page=update.page)]
                 else:
                     yield [*history, retry_notice(update.seconds, lang)]
         except SecondMeError as exc:
@@ -442,18 +498,28 @@ class ChatController:
         if problems:
             raise gr.Error(" ".join(problems), title="Not sent", print_exception=False)
         turn = self._turn(instance_id, system_prompt, temperature, max_tokens)
-        text = answer = ""  # the reply so far, and the answer in it (the reasoning is not the answer)
+        # Gradio's /call/ route sends every update whole, so a caller is sent the answer again at each
+        # one: an update goes only while all sent so far stays within API_RESEND times the answer's
+        # length, and the bytes a caller receives stay within a small multiple of the reply's size.
+        text = shown = ""  # the reply so far, and the answer in it that the caller has
+        sent = 0
         try:
             async for update in self.reply_text(to_upstream(turn.system_prompt, [user(message)]), turn,
                                                 request.session_hash or ""):
                 if isinstance(update, str):
-                    text, answer = update, split_reasoning(update).answer
-                    if answer:
+                    text = update
+                    answer = split_reasoning(update).answer
+                    if answer and sent + len(answer) <= API_RESEND * len(answer):
+                        sent += len(answer)
+                        shown = answer
                         yield answer
         except SecondMeError as exc:
-            if len(exc.partial) > len(text):
-                yield split_reasoning(exc.partial, final=True).answer
+            kept = split_reasoning(exc.partial if len(exc.partial) > len(text) else text, final=True).answer
+            if kept != shown:
+                yield kept
             raise gr.Error(str(exc), print_exception=False) from None
-        final = split_reasoning(text, final=True).answer  # what was held back while streaming, if anything
-        if final != answer:
+        final = split_reasoning(text, final=True).answer  # what was held back, if anything
+        if not final:
+            raise gr.Error(EMPTY_ANSWER, print_exception=False)
+        if final != shown:
             yield final

@@ -29,10 +29,12 @@ from ..errors import (
     InstanceUnavailableError,
     InvalidRequestError,
     RateLimitError,
+    ReplyLimitError,
     SecondMeError,
     StreamError,
+    wait_amount,
 )
-from ..protocol import ReplyAssembler
+from ..protocol import FINISH_REASONS, ReplyAssembler
 from .texts import DEFAULT, has, say, wait_words
 
 __all__ = [
@@ -76,7 +78,7 @@ History = Sequence[Mapping[str, Any]]
 # Most specific first: the first class an error is an instance of names its notice (texts.py).
 _ERROR_KINDS: tuple[type[SecondMeError], ...] = (
     InstanceUnavailableError, InstanceNotFoundError, InvalidRequestError, RateLimitError, APITimeoutError,
-    APIConnectionError, StreamError, APIStatusError, SecondMeError,
+    APIConnectionError, StreamError, APIStatusError, ReplyLimitError, SecondMeError,
 )
 
 
@@ -206,10 +208,12 @@ def close_thinking(message: Mapping[str, Any], seconds: float | None, lang: str 
     return notice(say(lang, "thinking.title"), message_text(message), quiet=True, kind=THINKING)
 
 
-def waiting_notice(ahead: int, lang: str = DEFAULT) -> Message:
-    """Where a reply will appear, while it waits in its instance's line."""
+def waiting_notice(ahead: int, lang: str = DEFAULT, *, page: bool = False) -> Message:
+    """Where a reply will appear, while it waits in its instance's line (``page``: in the app's own line,
+    when the whole page streams as many replies as it can)."""
     where = say(lang, "waiting.next") if ahead == 0 else say(lang, "waiting.ahead", ahead=ahead)
-    return notice(say(lang, "waiting.title"), say(lang, "waiting.text", where=where), pending=True)
+    kind = "waiting.page" if page else "waiting"
+    return notice(say(lang, f"{kind}.title"), say(lang, f"{kind}.text", where=where), pending=True)
 
 
 def retry_notice(seconds: int, lang: str = DEFAULT) -> Message:
@@ -252,10 +256,13 @@ def error_kind(error: SecondMeError) -> str:
 def error_notice(error: SecondMeError, lang: str = DEFAULT, instance_id: str = "") -> Message:
     kind = error_kind(error)
     text = str(error)
-    if lang != DEFAULT and has(lang, f"error.text.{kind}"):
+    if isinstance(error, ReplyLimitError):
+        text = say(lang, f"limit.{error.limit}", amount=f"{error.amount:,}")
+    elif lang != DEFAULT and has(lang, f"error.text.{kind}"):
         retry_after = getattr(error, "retry_after", None)
-        when = (say(lang, "when.later", wait=wait_words(lang, retry_after)) if retry_after is not None
-                else say(lang, "when.moment"))
+        wait = (None if retry_after is None or wait_amount(retry_after)[1] == "later"
+                else wait_words(lang, retry_after))
+        when = say(lang, "when.later", wait=wait) if wait else say(lang, "when.moment")
         text = say(lang, f"error.text.{kind}", instance=f"“{instance_id}”" if instance_id else "",
                    status=getattr(error, "status_code", None) or "", message=str(error), when=when)
     return notice(f"{ERROR_MARK} {say(lang, f'error.{kind}')}", text)
@@ -275,8 +282,9 @@ def _seconds(seconds: float) -> str:
     return f"{seconds:.2f} s" if seconds < 10 else f"{seconds:.1f} s" if seconds < 100 else f"{seconds:.0f} s"
 
 
-# How a reply can end, as its stats line says it (texts.py); any other finish_reason is shown as it came.
-ENDINGS = ("finished", "length", "stopped", "error")
+# How a reply can end, as its stats line says it (texts.py); another finish_reason is shown by its name
+# (protocol.FINISH_REASONS: "other" for any the upstream made up).
+ENDINGS = ("finished", "length", "stopped", "error", "limit")
 
 
 @dataclass
@@ -316,7 +324,9 @@ class ReplyStats:
         if self.first_text_at is not None and self.ended_at is not None and self.ended_at > self.first_text_at \
                 and self.chunks > 1:
             parts.append(say(lang, "stats.rate", rate=f"{self.chunks / (self.ended_at - self.first_text_at):.0f}"))
-        ended = say(lang, f"stats.{self.ended}") if self.ended in ENDINGS else self.ended or say(lang, "stats.finished")
+        ended = (say(lang, f"stats.{self.ended}") if self.ended in ENDINGS
+                 else self.ended if self.ended in FINISH_REASONS  # a fixed set: never an upstream's own words
+                 else "other" if self.ended else say(lang, "stats.finished"))
         parts.append(f"✂️ {ended}" if self.ended == "length" else ended)
         return " · ".join(parts)
 
@@ -324,7 +334,8 @@ class ReplyStats:
 def stats_notice(stats: ReplyStats, lang: str = DEFAULT) -> Message:
     """The small, quiet line under a reply; open, it says why the reply ended (and what to do about a cut)."""
     ended = stats.ended if stats.ended in ENDINGS else "other"
-    text = say(lang, f"stats.text.{ended}", max_tokens=stats.max_tokens, reason=stats.ended)
+    reason = stats.ended if stats.ended in FINISH_REASONS else "other"
+    text = say(lang, f"stats.text.{ended}", max_tokens=stats.max_tokens, reason=reason)
     return notice(f"{STATS_MARK} {stats.line(lang)}", text, quiet=True, kind=STATS)
 
 

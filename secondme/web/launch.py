@@ -273,7 +273,7 @@ def launch_options(app: ChatBlocks) -> dict[str, Any]:
         "head": HEAD,
         # Settings, for the language (i18n.py): the page follows the browser's, and can be switched there.
         "footer_links": ["api", "gradio", "settings"],
-        "max_threads": settings.concurrency + THREAD_ROOM,
+        "max_threads": settings.event_concurrency + THREAD_ROOM,
         # An MCP server at /gradio_api/mcp/ whose one tool is the public chat endpoint.
         "mcp_server": settings.mcp,
         # Nothing is uploaded (CLOSED_PATHS); should an upload ever reach Gradio, at most an imported conversation.

@@ -2,7 +2,9 @@
 
 Replies by outcome, replies streaming now, replies waiting per instance, time to first token and
 duration, upstream errors by kind, and requests refused by the rate limit. Never message text,
-never keys; the only label with a value from outside is the instance ID of a line that is waiting.
+never keys; the only label with a value from outside is the instance ID of a line that is waiting. An
+outcome is one of a fixed set: a finish reason of ``protocol.FINISH_REASONS`` (an upstream's own word is
+"other"), done, stopped, visitor left, ``error <kind>`` or ``limit chars``/``limit seconds``.
 Each app has a registry of its own, so several apps in one process (tests) do not collide.
 """
 

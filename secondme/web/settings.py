@@ -46,8 +46,18 @@ class Settings:
     max_conversation_chars: int = Limits.conversation_chars
     max_context_chars: int = 32_000  # what one request sends at most; older messages are left out
     instance_concurrency: int | None = None  # replies streaming from one instance at once; None: no line
+    max_reply_chars: int = 200_000  # a reply is cut past this many characters (an upstream can send endlessly)
+    max_reply_seconds: int = 600  # a reply is cut after streaming this long (even one nobody reads)
     rate_limit: Rate | None = None  # replies one visitor may start; None: no limit
     trusted_proxies: tuple[Network, ...] = ()  # whose X-Forwarded-For names the visitor
+
+    @property
+    def event_concurrency(self) -> int:
+        """Gradio's concurrency limit for the reply events. Without lines it is ``concurrency``; with
+        them, a reply waiting in its instance's line must hold no slot of the app's, so Gradio lets
+        the waiting ones run too (up to ``queue_size`` of them) and the controller's own line holds
+        the streaming ones to ``concurrency``."""
+        return self.concurrency if self.instance_concurrency is None else self.concurrency + self.queue_size
 
     @property
     def limits(self) -> Limits:
@@ -68,6 +78,8 @@ class Settings:
             max_conversation_chars=_int(env, "SECONDME_MAX_CONVERSATION_CHARS", cls.max_conversation_chars),
             max_context_chars=_int(env, "SECONDME_MAX_CONTEXT_CHARS", cls.max_context_chars),
             instance_concurrency=_int(env, "SECONDME_INSTANCE_CONCURRENCY", 0) or None,
+            max_reply_chars=_int(env, "SECONDME_MAX_REPLY_CHARS", cls.max_reply_chars),
+            max_reply_seconds=_int(env, "SECONDME_MAX_REPLY_SECONDS", cls.max_reply_seconds),
             rate_limit=Rate.parse(env["SECONDME_RATE_LIMIT"]) if env.get("SECONDME_RATE_LIMIT", "").strip()
             else None,
             trusted_proxies=trusted_networks(env.get("SECONDME_TRUSTED_PROXIES", "")),

@@ -5,13 +5,19 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from typing import Any
 
-__all__ = ["coalesce"]
+__all__ = ["coalesce", "TooLong"]
+
+
+class TooLong(Exception):
+    """Raised by ``coalesce`` after its last yield when the text passed ``max_chars``: what was
+    yielded last is the text cut there, and the source is closed."""
 
 
 async def coalesce(
     deltas: AsyncIterator[str], interval: float | Callable[[], float] = 0.04,
-    until: asyncio.Future[None] | None = None,
+    until: asyncio.Future[Any] | None = None, max_chars: int | None = None,
 ) -> AsyncGenerator[str, None]:
     """Yield the whole text so far, at most once per ``interval`` seconds (a number, or a function
     asked before each wait, so the pace can follow the load).
@@ -24,9 +30,14 @@ async def coalesce(
     them even when no new delta comes); the last value yielded is always the complete text.
     The pending read is never cancelled by the timer, only when this generator is closed,
     and then the source is closed too, which closes its connection.
+
+    Past ``max_chars`` characters, the text is cut there, the source is closed, and TooLong is
+    raised after the last yield.
     """
     pace = interval if callable(interval) else (lambda: interval)
     parts: list[str] = []
+    room = max_chars if max_chars is not None else -1  # characters still allowed (-1: no limit)
+    too_long = False
     sent = 0  # how many parts the last yield included
     last_yield = float("-inf")
     pending: asyncio.Future[str] | None = None
@@ -54,13 +65,22 @@ async def coalesce(
             if pending.cancelled():
                 break  # the reader has gone (stop_reading)
             try:
-                parts.append(pending.result())
+                part = pending.result()
             except StopAsyncIteration:
                 pending = None
                 break
             pending = None
+            if room >= 0:
+                if len(part) > room:
+                    part, too_long = part[:room], True
+                room -= len(part)
+            parts.append(part)
+            if too_long:
+                break
         if sent < len(parts):
             yield "".join(parts)
+        if too_long:
+            raise TooLong(max_chars)
     finally:
         if until is not None:
             until.remove_done_callback(stop_reading)

@@ -24,6 +24,9 @@ _EN: dict[str, str] = {
     "waiting.ahead": "{ahead} ahead of you.",
     "waiting.text": "{where} It answers only a few people at once; your reply starts here as soon as it is "
                     "free. Stop leaves the line.",
+    "waiting.page.title": "⏳ This page is busy",
+    "waiting.page.text": "{where} It streams only so many replies at once; yours starts here as soon as one ends. "
+                         "Stop leaves the line.",
     "retry.title": "⏳ The Second Me service is busy",
     "retry.text": "It asked us to wait a moment (429). Trying again in {seconds} s…",
     "context.title.one": "ℹ️ 1 older message not sent",
@@ -45,11 +48,13 @@ _EN: dict[str, str] = {
     "stats.length": "cut at Max tokens",
     "stats.stopped": "stopped by you",
     "stats.error": "ended by an error",
+    "stats.limit": "cut at this page's limit",
     "stats.text.finished": "The Second Me finished this reply.",
     "stats.text.length": "The reply reached Max tokens ({max_tokens}) and was cut there. Raise Max tokens in the "
                          "settings, then press ↻ to get the whole reply.",
     "stats.text.stopped": "You stopped this reply.",
     "stats.text.error": "An error ended this reply; the notice below says which.",
+    "stats.text.limit": "This page ends a reply that runs too long; the notice below says which limit it reached.",
     "stats.text.other": "The Second Me ended this reply ({reason}).",
     "error.InstanceUnavailableError": "This Second Me is offline",
     "error.InstanceNotFoundError": "Unknown instance",
@@ -60,6 +65,11 @@ _EN: dict[str, str] = {
     "error.StreamError": "The reply broke off",
     "error.APIStatusError": "Service error",
     "error.SecondMeError": "Something went wrong",
+    "error.ReplyLimitError": "The reply was cut",
+    "limit.chars": "The reply was longer than this page allows ({amount} characters), so it was cut there and "
+                   "the Second Me was asked to stop. What arrived is kept.",
+    "limit.seconds": "The reply took longer than this page allows ({amount} s), so it was cut there and the "
+                     "Second Me was asked to stop. What arrived is kept.",
     "directory.unknown": "Status unknown: the directory of Second Mes could not be read.",
     "directory.absent": "Not in the public directory (it may still answer).",
     "directory.online": "● Online: {name}",
@@ -76,6 +86,8 @@ _ZH: dict[str, str] = {
     "waiting.next": "下一个就是你。",
     "waiting.ahead": "你前面还有 {ahead} 位。",
     "waiting.text": "{where}它一次只能回答几个人；一空出来，你的回复就会从这里开始。按“停止”可离开队列。",
+    "waiting.page.title": "⏳ 本页正忙",
+    "waiting.page.text": "{where}本页同时回复的人数有限；一有回复结束，你的回复就会从这里开始。按“停止”可离开队列。",
     "retry.title": "⏳ Second Me 服务繁忙",
     "retry.text": "服务请我们稍等片刻（429）。{seconds} 秒后重试…",
     "context.title.one": "ℹ️ 有 1 条较早的消息未发送",
@@ -96,11 +108,13 @@ _ZH: dict[str, str] = {
     "stats.length": "因达到最大 token 数而截断",
     "stats.stopped": "已被你停止",
     "stats.error": "因错误结束",
+    "stats.limit": "因达到本页的限制而截断",
     "stats.text.finished": "Second Me 完成了这条回复。",
     "stats.text.length": "回复达到了最大 token 数（{max_tokens}），在此截断。请在设置中调高“最大 token 数”，"
                          "然后按 ↻ 获取完整回复。",
     "stats.text.stopped": "你停止了这条回复。",
     "stats.text.error": "一个错误结束了这条回复；下方的提示说明了原因。",
+    "stats.text.limit": "本页会结束过长的回复；下方的提示说明了达到的是哪项限制。",
     "stats.text.other": "Second Me 结束了这条回复（{reason}）。",
     "error.InstanceUnavailableError": "这个 Second Me 目前离线",
     "error.InstanceNotFoundError": "未知的实例",
@@ -111,6 +125,11 @@ _ZH: dict[str, str] = {
     "error.StreamError": "回复中断了",
     "error.APIStatusError": "服务出错",
     "error.SecondMeError": "出了点问题",
+    "error.ReplyLimitError": "回复被截断了",
+    "limit.chars": "这条回复超过了本页允许的长度（{amount} 个字符），因此在此截断，并已请 Second Me 停止。"
+                   "已收到的内容保留在上方。",
+    "limit.seconds": "这条回复超过了本页允许的时长（{amount} 秒），因此在此截断，并已请 Second Me 停止。"
+                     "已收到的内容保留在上方。",
     # The bodies of error notices: in English they are the error's own message (errors.py).
     "error.text.InstanceUnavailableError": "这个 Second Me 目前离线：它的主人的实例没有连接到服务（503）。",
     "error.text.InstanceNotFoundError": "找不到实例 ID 为 {instance} 的 Second Me。请检查 ID（404）。",
@@ -213,4 +232,6 @@ def wait_words(lang: str, seconds: float) -> str:
     if lang != "zh-CN":
         return wait_in_words(seconds)
     n, unit = wait_amount(seconds)
+    if unit == "later":
+        return "稍后"
     return f"{n} 秒" if unit == "second" else f"约 {n} {_UNITS_ZH[unit]}"
