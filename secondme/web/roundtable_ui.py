@@ -38,6 +38,7 @@ from .conversation import (
 )
 from .directory_ui import browse_update
 from .i18n import t
+from .internals import not_an_mcp_tool
 from .page import Page
 from .ratelimit import visitor_address
 from .roundtable import (
@@ -114,7 +115,9 @@ class Roundtable:
             raise gr.Error(" ".join(found.values()), title="Not started", print_exception=False)
         ids = parse_instances(values["instances"])
         listing = await self.page.directory.listing()
-        seats = tuple(Seat(i, found_.name if (found_ := listing.find(i)) else "") for i in ids)
+        names = [seated.name if (seated := listing.find(i)) else "" for i in ids]
+        # A name two of them share (a `secondme serve`'s instances) would not say who is who: their IDs do.
+        seats = tuple(Seat(i, name if names.count(name) == 1 else "") for i, name in zip(ids, names, strict=True))
         host = values.get("host")
         return Table(
             topic=values["topic"].strip(), seats=seats, rounds=int(values["rounds"]),
@@ -307,7 +310,9 @@ def endpoint(rt: Roundtable) -> Any:
         async for text in rt.api(instances, topic, rounds, host, request):
             yield text
 
-    return roundtable
+    # Not an MCP tool: the rate limit counts an MCP call as one reply, from the caller's address, and the
+    # roundtable's own count would come from the MCP server's (loopback).
+    return not_an_mcp_tool(roundtable)
 
 
 def wire(page: Page, demo: Any) -> None:
