@@ -67,9 +67,11 @@ def test_a_long_discussion_is_fitted_to_the_context_limit_most_recent_first() ->
     system = system_prompt(table, 0)
     messages, left_out = heard(table, Speech(0, "turn", 5), said, len(system) + 400)
     assert messages[0]["content"] == system and messages[-1]["content"].startswith("(Roundtable) Round 5")
-    assert messages[1]["role"] == "user"  # it starts with a turn it answers
     assert [m["content"][:6] for m in messages[1:-1]] == ["Bob: t", "turn 6", "Bob: t"]
     assert left_out == 5
+    # Its own turn may open what it hears (the host's opening, heard in round 1).
+    messages, left_out = heard(table, Speech(0, "turn", 1), [Said(0, "Welcome.")], 32_000)
+    assert [m["role"] for m in messages] == ["system", "assistant", "user"] and left_out == 0
 
 
 def test_names_from_the_directory_reach_markdown_as_text() -> None:

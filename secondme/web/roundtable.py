@@ -6,7 +6,7 @@ of its turns (``schedule``), and what each participant hears (``heard``): a syst
 topic and the others, then the discussion so far, its own turns as ``assistant`` messages and everyone
 else's as ``user`` messages that name the speaker, then a short cue saying whose turn it is. Only the
 answers are heard: nobody's reasoning reaches anyone else. Each request is fitted to
-``SECONDME_MAX_CONTEXT_CHARS`` (the most recent turns kept) as a chat's is.
+``SECONDME_MAX_CONTEXT_CHARS`` (the most recent turns kept), as a chat's is.
 
 ``run`` makes the turns one after another through ``ChatController.reply_text``, so each turn is one
 reply for the instance's line, the metrics and the log, and yields plain events for the page and the
@@ -24,7 +24,7 @@ from ..errors import InstanceNotFoundError, InstanceUnavailableError, InvalidReq
 from ..protocol import check_max_tokens, check_temperature, validate_instance_id
 from ..reasoning import split_reasoning
 from .checks import MAX_TOKENS_LIMIT, Limits, _text
-from .conversation import ReplyStats, fit_context
+from .conversation import ReplyStats
 
 if TYPE_CHECKING:
     from .controller import ChatController, Update
@@ -179,14 +179,20 @@ def cue(table: Table, speech: Speech) -> str:
 def heard(table: Table, speech: Speech, said: Sequence[Said], limit: int) -> tuple[list[dict[str, str]], int]:
     """The messages one participant is sent for ``speech``, fitted to ``limit`` characters (the most recent
     turns kept), and how many turns were left out."""
-    messages = [{"role": "system", "content": system_prompt(table, speech.seat)}]
-    for turn in said:
+    system = {"role": "system", "content": system_prompt(table, speech.seat)}
+    last = {"role": "user", "content": cue(table, speech)}
+    room = limit - len(system["content"]) - len(last["content"])
+    kept: list[dict[str, str]] = []
+    for turn in reversed(said):  # the most recent first; unlike a chat's, a turn may open the discussion
         if turn.seat == speech.seat:
-            messages.append({"role": "assistant", "content": turn.text})
+            message = {"role": "assistant", "content": turn.text}
         else:
-            messages.append({"role": "user", "content": f"{table.seats[turn.seat].called}: {turn.text}"})
-    messages.append({"role": "user", "content": cue(table, speech)})
-    return fit_context(messages, limit)
+            message = {"role": "user", "content": f"{table.seats[turn.seat].called}: {turn.text}"}
+        room -= len(message["content"])
+        if room < 0:
+            break
+        kept.insert(0, message)
+    return [system, *kept, last], len(said) - len(kept)
 
 
 _MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
