@@ -104,6 +104,16 @@ def test_a_three_way_roundtable_streams_each_turn_labelled_and_stop_ends_it_at_o
     assert len(counter.asked) == asked
     assert counter.asked[:3] == ["alice", "alice", "bob"]
 
+    # Saved with the conversations: after a reload, opening it shows it again, in this tab, filled in.
+    title = "Roundtable: Is tea better than coffee?"
+    wait_until(lambda: title in [t.strip() for t in chat.page.locator("#chats label").all_inner_texts()], 10, "saved")
+    chat.page.reload()
+    chat.page.locator("#chats label", has_text=title).click()
+    wait_until(lambda: chat.messages("#rt-conversation") == kept, 10, "the roundtable opened again")
+    assert chat.page.locator("#rt-instances textarea, #rt-instances input").first.input_value() == "alice, bob, carol"
+    assert chat.page.locator("#rt-host textarea, #rt-host input").first.input_value() == "alice"
+    assert chat.page.get_by_role("tab", name="Roundtable").get_attribute("aria-selected") == "true"
+
 
 def test_a_share_link_fills_the_tab_in_and_waits_for_start(open_page: Any, table_url: str, counter: Counter) -> None:
     asked = len(counter.asked)

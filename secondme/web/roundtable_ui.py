@@ -255,6 +255,31 @@ def from_link(query: Mapping[str, str] | None) -> dict[str, Any] | None:
             "host": host if host in ids else ""}
 
 
+# A roundtable is saved with the conversations (saved_ui's store, in the browser) when it ends or is stopped: an
+# entry of kind "roundtable" with its settings. Opening it fills this tab in again; the Chat tab shows it too,
+# which is how it is exported (Markdown or JSON) like any conversation.
+SAVE_JS = """(history, id, instances, topic, rounds, host) => {
+  const C = window.secondmeChats;
+  if (!C || !Array.isArray(history) || history.length < 2) return id;
+  const old = id ? C.get(id) : null, now = Date.now();
+  const about = String(topic ?? '').trim().replace(/\\s+/g, ' ');
+  const rec = {id: id || C.newId(), kind: 'roundtable',
+    title: old?.title || `Roundtable: ${about.length > 36 ? about.slice(0, 35) + '…' : about}`,
+    instance_id: null, settings: {}, roundtable: {instances, topic, rounds, host}, messages: history,
+    created: old?.created ?? now, updated: now, app_version: C.version};
+  C.put(rec);
+  document.querySelector('#refresh-chats')?.click();
+  return rec.id;
+}"""
+OPEN_JS = """(picked, history, id, instances, topic, rounds, host) => {
+  const r = window.secondmeChats?.get(picked);
+  if (r?.kind !== 'roundtable') return [history, id, instances, topic, rounds, host];
+  const saved = r.roundtable || {};
+  document.querySelector('#roundtable-tab-button')?.click();
+  return [r.messages || [], r.id, saved.instances ?? '', saved.topic ?? '', saved.rounds ?? rounds, saved.host ?? ''];
+}"""
+RECORD = ("rt_history", "rt_id", "rt_instances", "rt_topic", "rt_rounds", "rt_host")
+
 ADD_JS = """(picked, current) => {
   if (!picked) return [current, null];
   const ids = String(current ?? '').split(',').map((s) => s.trim()).filter(Boolean);
@@ -293,6 +318,7 @@ def create(page: Page) -> None:
     page.add("rt_api_host", gr.Textbox("", label="host", visible=False))
     page.add("rt_api_transcript", gr.Textbox(label="transcript", visible=False))
     page.add("rt_api_trigger", gr.Button(visible=False))
+    page.add("rt_id", gr.Textbox(visible=False))  # the saved entry of the roundtable shown
 
 
 def endpoint(rt: Roundtable) -> Any:
@@ -322,11 +348,18 @@ def wire(page: Page, demo: Any) -> None:
         "preprocess": False, "postprocess": False,
     }
     history = page["rt_history"]
+    js_only: dict[str, Any] = {"queue": False, "api_visibility": "undocumented", "show_progress": "hidden"}
+    page["rt_start"].click(None, None, page["rt_id"], js="() => ''", **js_only)  # a new roundtable, a new entry
     running = [page["rt_start"].click(rt.start, page.get(*PAGE), history, validator=rt.validate,
                                       api_visibility="undocumented", **streaming)]
-    page["rt_stop"].click(None, None, None, cancels=running, api_visibility="undocumented").then(
+    stopped = page["rt_stop"].click(None, None, None, cancels=running, api_visibility="undocumented").then(
         rt.mark_stopped, history, history, queue=False, api_visibility="undocumented", show_progress="hidden")
-    history.clear(None, None, None, cancels=running, api_visibility="undocumented")
+    for ended in (running[0], stopped):
+        ended.then(None, page.get(*RECORD), page["rt_id"], js=SAVE_JS, **js_only)
+    history.clear(None, None, page["rt_id"], js="() => ''", cancels=running, **js_only)
+    if "chats" in page.parts:
+        page["chats"].input(None, [page["chats"], *page.get(*RECORD)], page.get(*RECORD), js=OPEN_JS,
+                            cancels=running, **js_only)
     page["rt_api_trigger"].click(endpoint(rt), page.get(*API), page["rt_api_transcript"], validator=rt.validate_api,
                                  api_name="roundtable", **streaming)
     if not available(page):
