@@ -125,6 +125,15 @@ def test_a_share_link_fills_the_tab_in_and_waits_for_start(open_page: Any, table
     chat.page.wait_for_timeout(1000)
     assert chat.messages("#rt-conversation") == [] and len(counter.asked) == asked  # it never starts by itself
 
+    # Bad input is said next to its field, and nothing is sent.
+    box = chat.page.locator("#rt-instances textarea, #rt-instances input").first
+    box.fill("bob, bob")
+    chat.page.locator("#rt-start").click()
+    tab = chat.page.locator("#roundtable-tab")
+    wait_until(lambda: "“bob” is there twice" in tab.inner_text(), 10, "the inline message")
+    chat.page.wait_for_timeout(500)
+    assert chat.messages("#rt-conversation") == [] and len(counter.asked) == asked
+
 
 def test_screenshot_of_a_roundtable(open_page: Any, table_url: str, request: Any) -> None:
     """Not a test: the command that takes README's picture of a roundtable:

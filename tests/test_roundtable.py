@@ -150,6 +150,32 @@ def test_the_demo_takes_part_naming_itself_the_topic_and_the_last_speaker() -> N
     assert summary.startswith("I am Alice, summing up") and "2 turns from the others (Bob)" in summary
 
 
+def test_the_page_labels_each_turn_keeps_reasoning_apart_and_names_who_failed() -> None:
+    from secondme.errors import InstanceUnavailableError
+    from secondme.web.controller import _Shown
+    from secondme.web.conversation import ReplyStats, message_text
+    from secondme.web.roundtable import Ended
+    from secondme.web.roundtable_ui import ended, opening, said
+
+    table = Table("Tea?", (Seat("a", "<img src=x onerror=alert(1)> [Eve](http://x)"), BOB), rounds=1, host=1)
+    assert message_text(opening(table)) == (
+        "Roundtable: Tea?\n\n🔵 **\\<img src\\=x onerror\\=alert\\(1\\)\\> \\[Eve\\]\\(http\\:"
+        "\\/\\/x\\)**, 🟢 **Bob** (host) · 1 round")
+    shown = said(table, Speech(1, "turn", 1), _Shown("en").reply("<think>hm</think>Tea, of course."))
+    assert len(shown) == 2 and shown[0]["metadata"]["title"].startswith("🟢 **Bob** · 💭")  # the reasoning, apart
+    assert message_text(shown[0]) == "hm" and message_text(shown[1]) == "🟢 **Bob**\n\nTea, of course."
+    offline = InstanceUnavailableError("offline", status_code=503)
+    failed = ended(table, Ended(Speech(0, "turn", 1), "", ReplyStats(), offline), _Shown("en"), 0, "en")
+    assert len(failed) == 1 and failed[0]["metadata"]["title"].startswith("⚠️")
+    assert message_text(failed[0]).startswith("🔵 **\\<img") and message_text(failed[0]).endswith(": offline")
+
+
+def test_the_instances_a_locked_page_may_seat_come_from_the_environment() -> None:
+    assert Settings.from_env({"SECONDME_ROUNDTABLE_INSTANCES": " ann, bob,,ann "}).roundtable_instances == (
+        "ann", "bob")
+    assert Settings.from_env({}).roundtable_instances == ()
+
+
 # -- through the endpoint ----------------------------------------------------------------------------
 
 class Recorder:
