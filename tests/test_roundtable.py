@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from typing import Any
 
+import httpx
 import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError, ValidationError
@@ -231,6 +232,7 @@ def paragraphs(transcript: str) -> list[tuple[str, str]]:
 def test_the_endpoint_streams_every_turn_in_order_and_each_hears_the_others(app: Launched,
                                                                            recorder: Recorder) -> None:
     recorder.seen.clear()
+    before = replies_done(app)
     job = app.client.submit("alice, bob, carol", "Cats or dogs?", 2, "bob", api_name="/roundtable")
     outputs = list(job)
     transcript = job.result()
@@ -248,6 +250,13 @@ def test_the_endpoint_streams_every_turn_in_order_and_each_hears_the_others(app:
         ("user", "(Roundtable) Round 2 of 2: your turn, Carol.")]
     assert not any("secret" in m["content"] for _, sent in recorder.seen for m in sent)  # nobody's reasoning
     assert "secret" not in transcript
+    assert replies_done(app) == before + 8  # each turn is one reply in the metrics
+
+
+def replies_done(app: Launched) -> float:
+    metrics = httpx.get(f"{app.url}metrics").text
+    found = re.search(r'^secondme_replies_total\{outcome="stop"\} ([\d.]+)$', metrics, re.M)
+    return float(found.group(1)) if found else 0.0
 
 
 def test_an_offline_participant_gets_a_notice_and_the_others_go_on(app: Launched, recorder: Recorder) -> None:
