@@ -202,7 +202,7 @@ def roundtable_text(body: ChatBody, instance: LocalInstance) -> str | None:
         speaker, _, words = heard[-1].partition(": ")
         answer = f"{speaker} just said “{_short(words)}”"
     else:
-        answer = "I am the first to speak"
+        answer = "nobody else has spoken yet" if mine else "I am the first to speak"
     return (f"I am {name}, {demo}. On “{about}”: {answer}. I heard {len(heard)} "
             f"turn{'s' if len(heard) != 1 else ''} from the others, and this is my turn {mine + 1}.")
 

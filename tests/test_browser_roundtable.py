@@ -149,4 +149,6 @@ def test_screenshot_of_a_roundtable(open_page: Any, table_url: str, request: Any
     wait_until(lambda: len(speakers(chat)) == 5 and len(chat.stats_lines("#rt-conversation")) == 5, 90, "all turns")
     chat.page.wait_for_timeout(1000)
     chat.page.evaluate("window.scrollTo(0, 0)")
+    chat.page.locator("#rt-conversation .bubble-wrap").evaluate("(e) => { e.scrollTop = 0; }")  # the opening
+    chat.page.wait_for_timeout(300)
     chat.page.screenshot(path=str(Path(keep) / "roundtable.png"), full_page=True)
