@@ -162,6 +162,8 @@ def test_the_page_labels_each_turn_keeps_reasoning_apart_and_names_who_failed() 
     assert message_text(opening(table)) == (
         "Roundtable: Tea?\n\n🔵 **\\<img src\\=x onerror\\=alert\\(1\\)\\> \\[Eve\\]\\(http\\:"
         "\\/\\/x\\)**, 🟢 **Bob** (host) · 1 round")
+    assert message_text(opening(table, "zh-CN")).startswith("圆桌：Tea?") and \
+        message_text(opening(table, "zh-CN")).endswith("🟢 **Bob**（主持） · 1 轮")
     shown = said(table, Speech(1, "turn", 1), _Shown("en").reply("<think>hm</think>Tea, of course."))
     assert len(shown) == 2 and shown[0]["metadata"]["title"].startswith("🟢 **Bob** · 💭")  # the reasoning, apart
     assert message_text(shown[0]) == "hm" and message_text(shown[1]) == "🟢 **Bob**\n\nTea, of course."

@@ -57,6 +57,7 @@ from .roundtable import (
     speaker_label,
     transcript_markdown,
 )
+from .texts import say
 
 __all__ = ["create", "wire", "available", "Roundtable", "PAGE", "API", "COLOURS", "from_link"]
 
@@ -150,7 +151,7 @@ class Roundtable:
                                           strict=True)))
         self.admit(request, table)
         lang, session = request_language(request), request.session_hash or ""
-        done: list[Message] = [opening(table)]
+        done: list[Message] = [opening(table, lang)]
         yield done
         shown, left_out, cancelled = _Shown(lang), 0, False
         try:
@@ -200,11 +201,13 @@ def _who(table: Table, seat: int) -> str:
     return f"{COLOURS[seat % len(COLOURS)]} **{speaker_label(table.seats[seat].called)}**"
 
 
-def opening(table: Table) -> Message:
+def opening(table: Table, lang: str = "en") -> Message:
     """The first message: the topic, who sits at the table, and the rounds."""
-    names = ", ".join(_who(table, i) + (" (host)" if i == table.host else "") for i in range(len(table.seats)))
-    rounds = f"{table.rounds} round{'s' if table.rounds != 1 else ''}"
-    return user(f"Roundtable: {table.topic}\n\n{names} · {rounds}")
+    names = ", ".join(_who(table, i) + (say(lang, "roundtable.host") if i == table.host else "")
+                      for i in range(len(table.seats)))
+    rounds = (say(lang, "roundtable.rounds.one") if table.rounds == 1
+              else say(lang, "roundtable.rounds.many", n=table.rounds))
+    return user(say(lang, "roundtable.opening", topic=table.topic, names=names, rounds=rounds))
 
 
 def said(table: Table, speech: Speech, shown: list[Message]) -> list[Message]:
