@@ -373,3 +373,24 @@ def test_bad_input_is_refused_naming_the_field_and_nothing_is_sent(app: Launched
 def test_the_endpoint_is_documented_with_its_named_inputs(app: Launched) -> None:
     api = app.client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/roundtable"]
     assert [p["parameter_name"] for p in api["parameters"]] == ["instances", "topic", "rounds", "host"]
+
+
+def test_each_turn_waits_in_its_instances_line_like_any_reply(faults: FaultServer) -> None:
+    steps: list[Any] = [http_head()]
+    for n in range(10):
+        steps += [data(chunk(f"w{n} ")), 0.1]
+    faults.script("/api/chat/ln-a", [*steps, data(chunk(finish="stop")), data("[DONE]")], [http_head(), reply("A.")])
+    faults.script("/api/chat/ln-b", [http_head(), reply("B.")])
+    launched = Launched(Settings(base_url=faults.url, timeout=5.0, instance_concurrency=1))
+    try:
+        chat = launched.client.submit("Hi", "ln-a", "", 0.7, 100, api_name="/chat")  # holds ln-a's one place
+        deadline = time.monotonic() + 10
+        while not faults.requests_to("/api/chat/ln-a") and time.monotonic() < deadline:
+            time.sleep(0.02)
+        table = launched.client.submit("ln-a, ln-b", "Lines", 1, "", api_name="/roundtable")
+        time.sleep(0.4)
+        assert len(faults.requests_to("/api/chat/ln-a")) == 1 and not faults.requests_to("/api/chat/ln-b")  # waits
+        assert chat.result(timeout=20).startswith("w0 ")
+        assert paragraphs(table.result(timeout=20)) == [("ln\\-a", "A."), ("ln\\-b", "B.")]
+    finally:
+        launched.close()
