@@ -110,7 +110,7 @@ class Roundtable:
 
     async def table(self, values: Mapping[str, Any]) -> Table:
         """The checked inputs as a Table, its participants named as the directory names them. The checks
-        are made here too: an MCP call does not pass through the queue's validator."""
+        are made here too, so that no way of calling it can skip them."""
         found = self.problems(values)
         if found:
             raise gr.Error(" ".join(found.values()), title="Not started", print_exception=False)
