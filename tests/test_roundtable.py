@@ -394,3 +394,20 @@ def test_each_turn_waits_in_its_instances_line_like_any_reply(faults: FaultServe
         assert paragraphs(table.result(timeout=20)) == [("ln\\-a", "A."), ("ln\\-b", "B.")]
     finally:
         launched.close()
+
+
+def test_the_demo_brings_guests_for_a_roundtable() -> None:
+    from secondme import SecondMeClient
+    from secondme.web.launch import start_demo_instance
+
+    server = start_demo_instance()
+    try:
+        client = SecondMeClient(server.url)
+        try:
+            listed = {i.instance_id: i.name for i in client.list_instances()}
+        finally:
+            client.close()
+    finally:
+        server.stop()
+    assert listed == {"demo": "Local demo Second Me", "alice": "Alice (demo)", "bob": "Bob (demo)",
+                      "carol": "Carol (demo)"}
