@@ -321,7 +321,7 @@ def test_a_roundtable_counts_as_all_its_replies_against_the_rate_limit(upstream:
         assert recorder.seen == []  # refused up front
         assert len(paragraphs(launched.client.predict("alice, bob", "T", 3, "", api_name="/roundtable"))) == 6
         with pytest.raises(AppError, match=r"would make 4 replies, and this page allows 8 per minute\. "
-                                           r"Try again in 1[56] s\."):
+                                           r"Try again in 1?\d s\."):
             launched.client.predict("alice, bob", "T", 2, "", api_name="/roundtable")
         assert len(recorder.seen) == 6
         # 6 of 8 taken, the refusal took none, and the roundtable's event was not counted once more.
