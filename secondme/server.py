@@ -165,10 +165,55 @@ def _settings_words(body: ChatBody) -> list[str]:
     return settings
 
 
+# A roundtable's system prompt (web/roundtable.py: PROMPT_HEAD, system_prompt, cue), as the demo reads it.
+_ROUNDTABLE = re.compile(r"^You are taking part in a roundtable discussion\b.*?You speak as (.+?) \([\w-]+\)\.",
+                         re.S)
+_TOPIC = re.compile(r"^The topic: (.*)$", re.M)
+_CUE = "(Roundtable) "
+
+
+def _short(text: str, words: int = 14) -> str:
+    said = text.split()
+    return " ".join(said[:words]) + ("…" if len(said) > words else "")
+
+
+def roundtable_text(body: ChatBody, instance: LocalInstance) -> str | None:
+    """The demo's turn in a roundtable (None when this is not one): it says who it is, names the topic,
+    and answers the last speaker by name."""
+    system = next((m.content for m in body.messages if m.role == "system"), "")
+    me, topic = _ROUNDTABLE.match(system), _TOPIC.search(system)
+    if me is None or topic is None:
+        return None
+    name, about = me.group(1), _short(topic.group(1), 20)
+    cue = _last_user(body)
+    heard = [m.content for m in body.messages if m.role == "user" and not m.content.startswith(_CUE)]
+    speakers = list(dict.fromkeys(h.split(": ", 1)[0] for h in heard if ": " in h))
+    mine = sum(1 for m in body.messages if m.role == "assistant")
+    demo = "a demo Second Me that runs on this machine, not a real person's"
+    if "open the discussion" in cue:
+        return (f"I am {name}, {demo}, and I host this roundtable on “{about}”. A demo has no views of its "
+                "own, so I will keep to the facts: welcome, everyone, and let us each say what we think.")
+    if "sum up" in cue:
+        who = ", ".join(speakers) if speakers else "nobody else"
+        return (f"I am {name}, summing up our roundtable on “{about}”. I heard {len(heard)} "
+                f"turn{'s' if len(heard) != 1 else ''} from the others ({who}). As a demo I can only say who "
+                "spoke; thank you all.")
+    if heard:
+        speaker, _, words = heard[-1].partition(": ")
+        answer = f"{speaker} just said “{_short(words)}”"
+    else:
+        answer = "nobody else has spoken yet" if mine else "I am the first to speak"
+    return (f"I am {name}, {demo}. On “{about}”: {answer}. I heard {len(heard)} "
+            f"turn{'s' if len(heard) != 1 else ''} from the others, and this is my turn {mine + 1}.")
+
+
 def demo_text(body: ChatBody, instance: LocalInstance) -> str:
     """What the demo responder says: it is a demo, and this is what it received. Asked to think, it
     reasons first inside ``<think>``; asked for a table or code, it shows both; asked for something
-    long, it writes until ``max_tokens`` cuts it (``demo_responder``)."""
+    long, it writes until ``max_tokens`` cuts it (``demo_responder``). In a roundtable, it takes its turn."""
+    turn = roundtable_text(body, instance)
+    if turn is not None:
+        return turn
     last_user = _last_user(body)
     system = next((m.content for m in body.messages if m.role == "system"), "")
     metadata = body.metadata or {}

@@ -320,8 +320,9 @@ def test_many_streams_run_at_once() -> None:
 
 def test_the_page_is_configured_for_many_users(local_app: Launched) -> None:
     streaming = [fn for fn in local_app.app.fns.values() if fn.concurrency_id == "secondme-reply"]
-    # Send, retry, edit, the chat API, and each side of Compare's send and retry share one limit.
-    assert len(streaming) == 8
+    # Send, retry, edit, the chat API, each side of Compare's send and retry, and the roundtable's Start and API
+    # share one limit.
+    assert len(streaming) == 10
     assert {fn.concurrency_limit for fn in streaming} == {256}
     assert local_app.app._queue.max_size == 1024
     # Gradio runs at most max_threads events at once, whatever the limits above say.
@@ -476,7 +477,7 @@ def test_an_error_during_edit_keeps_the_edited_message_and_says_why(faults: Faul
 
 def test_the_api_page_names_what_it_takes_and_gives(local_app: Launched) -> None:
     api = local_app.client.view_api(print_info=False, return_format="dict")
-    assert list(api["named_endpoints"]) == ["/chat"]  # nothing else of the page is offered
+    assert list(api["named_endpoints"]) == ["/chat", "/roundtable"]  # nothing else of the page is offered
     chat = api["named_endpoints"]["/chat"]
     assert [p["parameter_name"] for p in chat["parameters"]] == ["message", "instance_id", "system_prompt",
                                                                   "temperature", "max_tokens"]

@@ -50,6 +50,7 @@ from .conversation import (
 )
 from .lines import Lines, Place
 from .metrics import Metrics
+from .ratelimit import Limiter
 from .settings import Settings
 from .streaming import TooLong, coalesce
 from .texts import COOKIE, DEFAULT, language, problem_in, say
@@ -217,6 +218,8 @@ class ChatController:
         self.checks = Checks(settings.limits, self.locked)
         self.streaming = 0  # replies streaming now, in this process
         self.metrics = metrics or Metrics()
+        # The visitors' rate limit (launch.py's RateLimit counts with it; a roundtable takes all its replies).
+        self.limiter = Limiter(settings.rate_limit) if settings.rate_limit is not None else None
         self._running: OrderedDict[tuple[str, str], ReplyStats] = OrderedDict()
         self.metrics.watch(lambda: self.streaming, self.lines.waiting_counts)
 
@@ -467,6 +470,17 @@ class ChatController:
         if self.checks.conversation(history):
             return gr.skip(), gr.skip()
         return undo_last_turn(history)
+
+    def stoppable(self, session: str, pane: str, stats: ReplyStats | None) -> None:
+        """The reply Stop reports for ``pane`` (mark_stopped) is now the one ``stats`` describes; None: none."""
+        key = (session, pane)
+        if stats is None:
+            self._running.pop(key, None)
+            return
+        self._running[key] = stats
+        self._running.move_to_end(key)
+        while len(self._running) > MAX_REMEMBERED_REPLIES:
+            self._running.popitem(last=False)
 
     def mark_stopped(self, history: Any, request: gr.Request | None = None, pane: str = "chat") -> Any:
         """After Stop: the reply's stats line and a notice that it was stopped. A Thinking block

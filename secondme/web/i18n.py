@@ -57,6 +57,19 @@ EN: dict[str, str] = {
     "left": "Left",
     "right": "Right",
     "compare_message_placeholder": "Write to both…",
+    "roundtable_tab": "Roundtable",
+    "roundtable_intro": "Several Second Mes discuss one topic in rounds, each hearing what the others said; a host, "
+                        "if you pick one, opens and sums up.",
+    "rt_instances": "Second Mes",
+    "rt_instances_placeholder": "2 to 5 instance IDs, separated by commas",
+    "rt_browse": "Add from Browse",
+    "rt_topic": "Topic",
+    "rt_topic_placeholder": "What should they discuss?",
+    "rt_rounds": "Rounds",
+    "rt_host": "Host (optional)",
+    "rt_host_placeholder": "one of the IDs above",
+    "rt_conversation": "Roundtable",
+    "rt_start": "Start",
     "header_intro": "Chat with a **Second Me**, a person's own AI model, and watch its reply stream in. "
                     "Speaks the Second Me [Chat Completion API]({doc}).",
     "header_demo": "> 🧪 **Local demo.** You are talking to a demo Second Me that runs on this machine, not a real "
@@ -103,6 +116,19 @@ ZH: dict[str, str] = {
     "left": "左",
     "right": "右",
     "compare_message_placeholder": "同时写给两边…",
+    "roundtable_tab": "圆桌",
+    "roundtable_intro": "几个 Second Me 按轮次讨论同一个话题，每个都能听到其他人说了什么；"
+                        "如果选了主持人，由它开场并总结。",
+    "rt_instances": "Second Me",
+    "rt_instances_placeholder": "2 到 5 个实例 ID，用逗号分隔",
+    "rt_browse": "从浏览中添加",
+    "rt_topic": "话题",
+    "rt_topic_placeholder": "要讨论什么？",
+    "rt_rounds": "轮数",
+    "rt_host": "主持人（可选）",
+    "rt_host_placeholder": "上面的某个 ID",
+    "rt_conversation": "圆桌",
+    "rt_start": "开始",
     "header_intro": "与 **Second Me**（一个人自己的 AI 模型）聊天，看它的回复实时流出。"
                     "使用 Second Me [Chat Completion API]({doc})。",
     "header_demo": "> 🧪 **本地演示。** 你在和一个运行在本机上的演示 Second Me 对话，而不是某个真实的人的。"

@@ -6,10 +6,11 @@ from __future__ import annotations
 import importlib.util
 import logging
 import sys
+from typing import Any
 
 import gradio as gr
 
-__all__ = ["GRADIO_VERSION", "check_version", "skip_absent_matplotlib"]
+__all__ = ["GRADIO_VERSION", "check_version", "skip_absent_matplotlib", "not_an_mcp_tool"]
 
 GRADIO_VERSION = "6.31.0"
 log = logging.getLogger("secondme.web")
@@ -29,3 +30,11 @@ def skip_absent_matplotlib() -> None:
     Python documents; nothing changes where matplotlib is installed."""
     if "matplotlib" not in sys.modules and importlib.util.find_spec("matplotlib") is None:
         sys.modules["matplotlib"] = None  # type: ignore[assignment]
+
+
+def not_an_mcp_tool(fn: Any) -> Any:
+    """``fn``, marked so that Gradio's MCP server does not offer it as a tool (``gradio/mcp.py`` lists as tools
+    only the public endpoints whose function has no ``_mcp_type`` or the type ``"tool"``), though it stays a
+    public endpoint of the API."""
+    fn._mcp_type = "none"
+    return fn

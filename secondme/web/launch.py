@@ -261,7 +261,7 @@ def launch_options(app: ChatBlocks) -> dict[str, Any]:
     if settings.rate_limit is not None:
         replies = app.reply_events()
         middleware.insert(3, Middleware(
-            RateLimit, limiter=Limiter(settings.rate_limit), events={
+            RateLimit, limiter=app.chat_page.ctl.limiter or Limiter(settings.rate_limit), events={
                 fn._id: len(fn.inputs) if fn.inputs[0] is app.chat_page["message"] else None
                 for fn in replies},
             api_names={fn.api_name for fn in replies if fn.api_name}, trusted=settings.trusted_proxies,
@@ -283,9 +283,15 @@ def launch_options(app: ChatBlocks) -> dict[str, Any]:
     }
 
 
+# The demo's guests, for a roundtable with the demo (the Roundtable tab).
+DEMO_GUESTS = (("alice", "Alice (demo)"), ("bob", "Bob (demo)"), ("carol", "Carol (demo)"))
+
+
 def start_demo_instance() -> ServerThread:
-    """The local Second Me for ``--demo``, on a free loopback port of this process."""
-    return ServerThread(create_app([LocalInstance("demo", chunks_per_second=30)])).start()
+    """The local Second Me for ``--demo``, on a free loopback port of this process, with a few guests."""
+    guests = [LocalInstance(i, name=name, description="A demo guest for the Roundtable tab.", chunks_per_second=30)
+              for i, name in DEMO_GUESTS]
+    return ServerThread(create_app([LocalInstance("demo", chunks_per_second=30), *guests])).start()
 
 
 def main(argv: Sequence[str] | None = None, demo: ChatBlocks | None = None) -> None:

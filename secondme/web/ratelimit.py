@@ -78,18 +78,20 @@ class Limiter:
         self._due: dict[str, float] = {}  # visitor → when its count is back to empty
         self._next_sweep = 0.0
 
-    def take(self, visitor: str) -> float:
-        """0 if ``visitor`` may start a reply now (and counts it); otherwise how many seconds
-        until it may."""
+    def take(self, visitor: str, cost: int = 1) -> float:
+        """0 if ``visitor`` may start ``cost`` replies now (and counts them, all or none); otherwise how
+        many seconds until it may (``math.inf`` when ``cost`` is more than the rate allows at once)."""
+        if cost > self.rate.count:
+            return math.inf
         now = self.clock()
         if now >= self._next_sweep:  # forget visitors whose count is back to empty
             self._due = {v: due for v, due in self._due.items() if due > now}
             self._next_sweep = now + self.rate.period
         due = max(self._due.get(visitor, now), now)
-        wait = due - self._tolerance - now
+        wait = due + (cost - 1) * self._interval - self._tolerance - now
         if wait > 1e-9:
             return wait
-        self._due[visitor] = due + self._interval
+        self._due[visitor] = due + cost * self._interval
         return 0.0
 
 

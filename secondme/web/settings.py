@@ -50,6 +50,7 @@ class Settings:
     max_reply_seconds: int = 600  # a reply is cut after streaming this long (even one nobody reads)
     rate_limit: Rate | None = None  # replies one visitor may start; None: no limit
     trusted_proxies: tuple[Network, ...] = ()  # whose X-Forwarded-For names the visitor
+    roundtable_instances: tuple[str, ...] = ()  # on a locked page, the only instances a roundtable may seat
 
     @property
     def event_concurrency(self) -> int:
@@ -83,5 +84,7 @@ class Settings:
             rate_limit=Rate.parse(env["SECONDME_RATE_LIMIT"]) if env.get("SECONDME_RATE_LIMIT", "").strip()
             else None,
             trusted_proxies=trusted_networks(env.get("SECONDME_TRUSTED_PROXIES", "")),
+            roundtable_instances=tuple(dict.fromkeys(
+                i.strip() for i in env.get("SECONDME_ROUNDTABLE_INSTANCES", "").split(",") if i.strip())),
         )
         return replace(settings, **overrides)

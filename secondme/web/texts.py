@@ -79,6 +79,10 @@ _EN: dict[str, str] = {
     "locked.talking": "You are talking to **{who}**{state}.",
     "locked.online": " (online)",
     "locked.offline": " (offline right now)",
+    "roundtable.opening": "Roundtable: {topic}\n\n{names} · {rounds}",
+    "roundtable.host": " (host)",
+    "roundtable.rounds.one": "1 round",
+    "roundtable.rounds.many": "{n} rounds",
 }
 
 _ZH: dict[str, str] = {
@@ -151,6 +155,10 @@ _ZH: dict[str, str] = {
     "locked.offline": "（目前离线）",
     "when.later": "请在 {wait} 后重试。",
     "when.moment": "请稍后重试。",
+    "roundtable.opening": "圆桌：{topic}\n\n{names} · {rounds}",
+    "roundtable.host": "（主持）",
+    "roundtable.rounds.one": "1 轮",
+    "roundtable.rounds.many": "{n} 轮",
 }
 
 _TEXTS: Mapping[str, Mapping[str, str]] = {"en": _EN, "zh-CN": _ZH}

@@ -19,7 +19,7 @@ from gradio_client.utils import is_file_obj_with_meta
 from ..async_client import AsyncSecondMeClient
 from ..protocol import ENDPOINTS
 from ..serving import BODY_TIMEOUT, HEADER_TIMEOUT, KEEP_ALIVE, deadline_protocol
-from . import chat_ui, code_ui, compare_ui, directory_ui, presets_ui, saved_ui, settings_ui
+from . import chat_ui, code_ui, compare_ui, directory_ui, presets_ui, roundtable_ui, saved_ui, settings_ui
 from .checks import MAX_TOKENS_LIMIT
 from .controller import ChatController
 from .directory import Directory
@@ -53,8 +53,10 @@ class ChatBlocks(gr.Blocks):
     body_timeout: float = BODY_TIMEOUT
 
     def reply_events(self) -> list[Any]:
-        """The events that start a reply (each has one of the controller's validators)."""
-        return [fn for fn in self.fns.values() if fn.validator is not None]
+        """The events that start a reply (each has one of the controller's validators); not the roundtable's,
+        which counts all the replies it will make itself (roundtable_ui)."""
+        return [fn for fn in self.fns.values() if fn.validator is not None
+                and not getattr(fn.validator, "counts_its_replies", False)]
 
     def launch(self, *args: Any, **kwargs: Any) -> Any:
         """Gradio's launch with the page's translations, three settings of its uvicorn server that Gradio does not
@@ -149,12 +151,16 @@ def build_app(settings: Settings | None = None, *,
         with gr.Row(equal_height=False, elem_id="main-row"):
             with gr.Column(scale=1, min_width=200, elem_id="saved"):
                 saved_ui.create(page)
-            with gr.Column(scale=3, min_width=300, elem_id="chat-column"), gr.Tabs(elem_id="modes"):
+            with gr.Column(scale=3, min_width=300, elem_id="chat-column"), gr.Tabs(elem_id="modes") as modes:
+                page.add("modes", modes)
                 with gr.Tab(t("chat_tab"), elem_id="chat-tab"):
                     chat_ui.create(page)
                     code_ui.create(page)
                 with gr.Tab(t("compare_tab"), elem_id="compare-tab"):
                     compare_ui.create(page)
+                with gr.Tab(t("roundtable_tab"), id="roundtable", elem_id="roundtable-tab",
+                            visible=roundtable_ui.available(page)):
+                    roundtable_ui.create(page)
             with gr.Column(scale=1, min_width=240, elem_id="settings"):
                 settings_ui.create(page)
         saved_ui.create_hidden(page)
@@ -167,6 +173,7 @@ def build_app(settings: Settings | None = None, *,
         presets_ui.wire(page, demo)
         code_ui.wire(page)
         compare_ui.wire(page)
+        roundtable_ui.wire(page, demo)
         directory_ui.wire(page, demo)
         saved_ui.wire(page, demo)
 
