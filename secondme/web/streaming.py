@@ -10,11 +10,11 @@ __all__ = ["coalesce"]
 
 
 async def coalesce(
-    deltas: AsyncIterator[str], interval: float | Callable[[], float] = 0.04,
+    deltas: AsyncIterator[str], interval: float | Callable[[int], float] = 0.04,
     until: asyncio.Future[None] | None = None,
 ) -> AsyncGenerator[str, None]:
-    """Yield the whole text so far, at most once per ``interval`` seconds (a number, or a function
-    asked before each wait, so the pace can follow the load).
+    """Yield the whole text so far, at most once per ``interval`` seconds (a number, or a function of
+    the text's length so far, asked before each wait, so the pace can follow the load and the length).
 
     When ``until`` resolves (the reader has gone), the pending read is cancelled at once, even
     while this generator waits at a ``yield``, which closes the source's connection, and the
@@ -25,8 +25,9 @@ async def coalesce(
     The pending read is never cancelled by the timer, only when this generator is closed,
     and then the source is closed too, which closes its connection.
     """
-    pace = interval if callable(interval) else (lambda: interval)
+    pace = interval if callable(interval) else (lambda _: interval)
     parts: list[str] = []
+    chars = 0  # the length of the text so far
     sent = 0  # how many parts the last yield included
     last_yield = float("-inf")
     pending: asyncio.Future[str] | None = None
@@ -43,7 +44,7 @@ async def coalesce(
                 break
             if pending is None:
                 pending = asyncio.ensure_future(anext(deltas))
-            wait = last_yield + pace() - time.monotonic()
+            wait = last_yield + pace(chars) - time.monotonic()
             if sent < len(parts) and wait <= 0:
                 sent, last_yield = len(parts), time.monotonic()
                 yield "".join(parts)
@@ -55,6 +56,7 @@ async def coalesce(
                 break  # the reader has gone (stop_reading)
             try:
                 parts.append(pending.result())
+                chars += len(parts[-1])
             except StopAsyncIteration:
                 pending = None
                 break
