@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
 
 from secondme.web import Settings
 from secondme.web.controller import MAX_UPDATE_INTERVAL, UPDATE_INTERVAL, UPDATES_PER_SECOND, ChatController
+from secondme.web.streaming import coalesce
 
 from .faults import FaultServer, chunk, data, http_head, reply
 from .test_app_hostile import Page, send_args
@@ -25,6 +27,36 @@ def test_update_interval_follows_the_load(streaming: int, interval: float) -> No
     assert controller.update_interval() == pytest.approx(interval)
     if UPDATE_INTERVAL < interval < MAX_UPDATE_INTERVAL:
         assert streaming / controller.update_interval() == pytest.approx(UPDATES_PER_SECOND)
+
+
+@pytest.mark.parametrize("streaming, chars, interval", [
+    (1, 0, 0.04), (1, 4_000, 0.04),  # a short reply: every 40 ms
+    (1, 20_000, 0.2), (1, 100_000, 1.0),  # a long one: the browser renders it whole each time (test_browser_long)
+    (200, 10_000, 0.2), (200, 50_000, 0.5),  # under load too, the longer of the two waits
+])
+def test_a_long_reply_is_updated_less_often(streaming: int, chars: int, interval: float) -> None:
+    controller = ChatController(Settings(), {})
+    controller.streaming = streaming
+    assert controller.update_interval(chars) == pytest.approx(interval)
+
+
+def test_the_pace_is_asked_with_the_length_of_the_reply_so_far() -> None:
+    asked: list[int] = []
+
+    async def deltas() -> AsyncIterator[str]:
+        for delta in ("ab", "cde", "f"):
+            await asyncio.sleep(0.01)
+            yield delta
+
+    def pace(chars: int) -> float:
+        asked.append(chars)
+        return 0.0
+
+    async def run() -> list[str]:
+        return [text async for text in coalesce(deltas(), pace)]
+
+    assert asyncio.run(run()) == ["ab", "abcde", "abcdef"]
+    assert sorted(set(asked)) == [0, 2, 5, 6]
 
 
 @pytest.fixture(scope="module")

@@ -67,6 +67,10 @@ log = logging.getLogger("secondme.web")
 UPDATE_INTERVAL = 0.04
 UPDATES_PER_SECOND = 1000
 MAX_UPDATE_INTERVAL = 0.25
+# A long reply is updated less often, whatever the load: the browser renders the whole reply on each
+# update, so a reply of N characters waits at least N / RENDERED_CHARS_PER_SECOND seconds between two
+# (every 40 ms up to 4,000 characters, every second at 100,000), and the page stays responsive.
+RENDERED_CHARS_PER_SECOND = 100_000
 # A reply waiting in its instance's line hears how the line moved at most once a second.
 LINE_UPDATE_INTERVAL = 1.0
 # An upstream 429 whose Retry-After is at most this many seconds is waited out, once, with a countdown.
@@ -223,8 +227,9 @@ class ChatController:
         self._running: OrderedDict[tuple[str, str], ReplyStats] = OrderedDict()
         self.metrics.watch(lambda: self.streaming, self.lines.waiting_counts)
 
-    def update_interval(self) -> float:
-        return min(MAX_UPDATE_INTERVAL, max(UPDATE_INTERVAL, self.streaming / UPDATES_PER_SECOND))
+    def update_interval(self, chars: int = 0) -> float:
+        load = min(MAX_UPDATE_INTERVAL, max(UPDATE_INTERVAL, self.streaming / UPDATES_PER_SECOND))
+        return max(load, chars / RENDERED_CHARS_PER_SECOND)
 
     # -- validators: problems appear next to their field, and nothing is sent ----------------
     # The events skip Gradio's preprocessing (it costs a thread hop per input), so every value is

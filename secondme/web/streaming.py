@@ -16,11 +16,11 @@ class TooLong(Exception):
 
 
 async def coalesce(
-    deltas: AsyncIterator[str], interval: float | Callable[[], float] = 0.04,
+    deltas: AsyncIterator[str], interval: float | Callable[[int], float] = 0.04,
     until: asyncio.Future[Any] | None = None, max_chars: int | None = None,
 ) -> AsyncGenerator[str, None]:
-    """Yield the whole text so far, at most once per ``interval`` seconds (a number, or a function
-    asked before each wait, so the pace can follow the load).
+    """Yield the whole text so far, at most once per ``interval`` seconds (a number, or a function of
+    the text's length so far, asked before each wait, so the pace can follow the load and the length).
 
     When ``until`` resolves (the reader has gone), the pending read is cancelled at once, even
     while this generator waits at a ``yield``, which closes the source's connection, and the
@@ -34,10 +34,11 @@ async def coalesce(
     Past ``max_chars`` characters, the text is cut there, the source is closed, and TooLong is
     raised after the last yield.
     """
-    pace = interval if callable(interval) else (lambda: interval)
+    pace = interval if callable(interval) else (lambda _: interval)
     parts: list[str] = []
     room = max_chars if max_chars is not None else -1  # characters still allowed (-1: no limit)
     too_long = False
+    chars = 0  # the length of the text so far
     sent = 0  # how many parts the last yield included
     last_yield = float("-inf")
     pending: asyncio.Future[str] | None = None
@@ -54,7 +55,7 @@ async def coalesce(
                 break
             if pending is None:
                 pending = asyncio.ensure_future(anext(deltas))
-            wait = last_yield + pace() - time.monotonic()
+            wait = last_yield + pace(chars) - time.monotonic()
             if sent < len(parts) and wait <= 0:
                 sent, last_yield = len(parts), time.monotonic()
                 yield "".join(parts)
@@ -75,6 +76,7 @@ async def coalesce(
                     part, too_long = part[:room], True
                 room -= len(part)
             parts.append(part)
+            chars += len(part)
             if too_long:
                 break
         if sent < len(parts):
