@@ -18,6 +18,10 @@ from .texts import say
 __all__ = ["create_status", "create_hidden", "create_browse", "wire", "status_text", "browse_update", "locked_text"]
 
 
+# Browse is a picker: a pick goes to the Instance ID field and Browse is emptied; no pick changes nothing.
+PICK_JS = "(picked) => (picked ? [picked, null] : [{__type__: 'update'}, {__type__: 'update'}])"
+
+
 def create_status(page: Page) -> None:
     # A block of its own, not the field's info line: a server event whose output is the field would
     # replace the field's loading status when it finishes, and with it an inline validation message.
@@ -95,5 +99,10 @@ def wire(page: Page, demo: Any) -> None:
         None, [page["linked"], instance], instance, js="(linked, current) => linked || current", queue=False,
         api_visibility="undocumented").then(on_instance, instance, page["instance_status"], queue=False, **hidden)
     instance.change(on_instance, instance, page["instance_status"], queue=False, **hidden)
-    page["browse"].input(None, page["browse"], instance, js="(picked) => picked ?? ''", queue=False,
-                         api_visibility="undocumented")
+    # A pick fills the field, and Browse empties again, ready for the next pick (even of the same one). Only a
+    # pick: Browse's "input" also fires whenever it loses the focus (Tab passing through, a click elsewhere), with
+    # whatever it holds, and must not overwrite an ID the visitor typed; "change" fires for a pick by mouse or by
+    # keyboard, and for the emptying, which leaves the field as it is.
+    page["browse"].change(None, page["browse"], [instance, page["browse"]],
+                          js=PICK_JS, queue=False,
+                          api_visibility="undocumented")
