@@ -230,6 +230,25 @@ def test_stop_mid_reply_keeps_the_partial_and_closes_upstream(open_page: Any, fa
     wait_until(chat.idle, 5, "Send to come back")
 
 
+@pytest.mark.parametrize("how", ["Stop", "Esc"])
+def test_stop_does_not_give_the_sent_message_back(open_page: Any, demo_url: str, how: str) -> None:
+    """The message was sent and is in the conversation: after Stop the box stays empty, so Enter sends nothing."""
+    chat = open_page(demo_url)
+    chat.send("Tell me a long story", enter=True)
+    chat.wait_for_bot(lambda t: "keeps going" in t, 15)
+    if how == "Stop":
+        chat.button("Stop").click()
+    else:
+        chat.message_box.press("Escape")
+    wait_until(lambda: "Stopped" in chat.last_bot(), 5, "the stopped notice")
+    wait_until(chat.idle, 5, "Send to come back")
+    time.sleep(1.0)  # the stopped event's failure step has run by now: nothing comes back
+    assert chat.message_box.input_value() == ""
+    chat.message_box.press("Enter")
+    chat.page.wait_for_timeout(500)
+    assert [text for role, text in chat.messages() if role == "user"] == ["Tell me a long story"]
+
+
 def test_retry_regenerates_the_last_reply(open_page: Any, fault_url: str, faults: FaultServer) -> None:
     faults.script("/api/chat/retry", [http_head(), reply("An answer.")])
     chat = open_page(fault_url)
