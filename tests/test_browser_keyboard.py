@@ -71,3 +71,22 @@ def test_a_pick_by_keyboard_fills_the_field_and_a_later_tab_through_browse_keeps
     browse(chat).click()  # and the same entry can be picked again
     chat.page.get_by_role("option").first.click()
     wait_until(lambda: field.input_value() == "demo", 5, "the picked instance, again")
+
+
+def test_tab_through_the_presets_keeps_the_typed_system_prompt(open_page: Any, demo_url: str) -> None:
+    chat = open_page(demo_url)
+    system = chat.field("System prompt")
+    chat.page.locator("#preset input").first.click()
+    chat.page.get_by_role("option", name="Brief").click()
+    wait_until(lambda: system.input_value().startswith("Answer briefly"), 5, "the preset")
+    retype(chat, system, "Speak like a pirate.")
+    chat.page.keyboard.press("Shift+Tab")  # back through the preset buttons to the preset, and on
+    chat.page.keyboard.press("Shift+Tab")
+    chat.page.keyboard.press("Shift+Tab")
+    wait_until(lambda: chat.page.evaluate("document.activeElement?.closest('#preset') !== null"), 5, "the preset")
+    chat.message_box.click()
+    chat.page.get_by_role("option").first.wait_for(state="hidden")
+    assert system.input_value() == "Speak like a pirate."
+    chat.page.locator("#preset input").first.click()  # picking the same one again fills it again
+    chat.page.get_by_role("option", name="Brief").click()
+    wait_until(lambda: system.input_value().startswith("Answer briefly"), 5, "the preset again")
