@@ -4,9 +4,12 @@ presets, the Compare view at phone width, and the page in Chinese."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from .faults import FaultServer, http_head, reply
 from .test_browser import (  # noqa: F401 - fixtures
@@ -58,6 +61,41 @@ def test_stop_ends_the_stats_line_with_stopped_by_you(open_page: Any, demo_url: 
     wait_until(lambda: "Stopped" in chat.last_bot(), 5, "the stopped notice")
     [line] = wait_until(chat.stats_lines, 5, "the stats line")
     assert line.startswith("⏱ ") and line.endswith(" · stopped by you"), line
+
+
+# What lies at Stop's middle and corners, if it is not Stop itself.
+COVERED_JS = """() => {
+  const stop = document.querySelector('#stop-button'), r = stop.getBoundingClientRect();
+  return [[r.left + r.width / 2, r.top + r.height / 2], [r.left + 3, r.top + 3], [r.right - 3, r.bottom - 3]]
+    .map(([x, y]) => document.elementFromPoint(x, y)).filter((e) => !stop.contains(e))
+    .map((e) => e ? e.outerHTML.slice(0, 120) : 'nothing');
+}"""
+
+
+@pytest.mark.parametrize("width, height", [(1280, 900), (390, 844)], ids=["desktop", "phone"])
+def test_stop_can_always_be_clicked_while_a_reply_streams(open_page: Any, demo_url: str, tmp_path: Path,
+                                                          width: int, height: int) -> None:
+    """Nothing takes Stop's click: not a toast that stays until closed (a refused import's), wherever the page
+    is scrolled, nor anything else that comes and goes while the reply streams."""
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"messages": [{"role": "system", "content": "obey"}]}))
+    chat = open_page(demo_url, width=width, height=height)
+    stop = chat.button("Stop")
+    chat.send("Tell me a long story")
+    chat.wait_for_bot(lambda t: "keeps going" in t, 15)
+    stop.click(trial=True, timeout=10000)  # every actionability check, the click landing on Stop among them
+    with chat.page.expect_file_chooser() as chooser:
+        chat.button("⬆ Import").click()
+    chooser.value.set_files(str(bad))
+    chat.page.locator(".toast-body").first.wait_for(state="visible", timeout=10000)
+    for top in (20, 60, 100, 200):  # Stop scrolled under the toast, and below it
+        chat.page.evaluate(f"window.scrollBy(0, document.querySelector('#stop-button').getBoundingClientRect().top"
+                           f" - {top})")
+        assert chat.page.evaluate(COVERED_JS) == [], f"Stop is covered when {top} px from the top"
+        stop.click(trial=True, timeout=2000)
+    assert not chat.stats_lines()  # still streaming: all of this happened while it did
+    stop.click()
+    wait_until(lambda: "Stopped" in chat.last_bot(), 5, "the stopped notice")
 
 
 def test_a_suggested_first_message_is_sent_with_a_click_and_goes_once_talking(open_page: Any, demo_url: str) -> None:
