@@ -208,6 +208,41 @@ def test_server_notices_follow_the_language_the_page_was_switched_to(open_page: 
     assert line.endswith("已完成"), line
 
 
+def test_the_language_switch_offers_the_pages_languages_and_a_reload_keeps_the_choice(open_page: Any,
+                                                                                      demo_url: str) -> None:
+    chat = open_page(demo_url)  # the browser's language: English
+    page = chat.page
+    switch = page.locator("#language")
+    assert [label.strip() for label in switch.locator("label").all_inner_texts()] == ["English", "简体中文"]
+    footer = page.locator("footer").inner_text()
+    assert "Settings" not in footer and "设置" not in footer  # Gradio's, with its 33 languages, is gone
+    status = page.locator("#instance-status")
+    wait_until(lambda: "Online: " in status.inner_text(), 10, "the status")
+    switch.get_by_text("简体中文").click()
+    page.get_by_role("button", name="发送", exact=True).wait_for(state="visible", timeout=10000)
+    wait_until(lambda: page.get_by_role("tab", name="对比").count() == 1, 5, "Compare in Chinese")
+    wait_until(lambda: "在线：" in status.inner_text(), 10, "the status in Chinese")
+    assert "本地演示" in page.locator("#header").inner_text()
+
+    page.reload()
+    page.get_by_role("button", name="发送", exact=True).wait_for(state="visible", timeout=20000)
+    wait_until(lambda: page.get_by_role("tab", name="对比").count() == 1, 5, "Compare in Chinese after a reload")
+    wait_until(lambda: "在线：" in status.inner_text(), 10, "the status in Chinese after a reload")
+    assert page.locator("#language input[value='zh-CN']").is_checked()
+    body = page.locator("body").inner_text()
+    assert "Progressive Web App" not in body and "Screen Studio" not in body
+    page.get_by_role("textbox", name="消息", exact=True).fill("你好")
+    page.get_by_role("button", name="发送", exact=True).click()
+    [line] = wait_until(chat.stats_lines, 20, "the stats line")
+    assert line.endswith("已完成"), line  # the server writes in the chosen language too
+
+    switch.get_by_text("English").click()
+    chat.button("Send").wait_for(state="visible", timeout=10000)
+    page.reload()
+    chat.button("Send").wait_for(state="visible", timeout=20000)
+    wait_until(lambda: page.get_by_role("tab", name="Compare").count() == 1, 5, "Compare in English")
+
+
 def test_screenshots_of_reasoning_and_compare(open_page: Any, demo_url: str, request: Any) -> None:
     """Not a test: the command that takes README's pictures of a reply with its reasoning and stats, of
     Compare, and of the page in Chinese:

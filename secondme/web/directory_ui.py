@@ -83,6 +83,7 @@ def wire(page: Page, demo: Any) -> None:
             return locked_text(await directory.listing(), page.settings.instance_id, request_language(request))
 
         demo.load(on_load_locked, None, page["locked_note"], **hidden)
+        page["language_changed"].click(on_load_locked, None, page["locked_note"], queue=False, **hidden)
         return
 
     async def on_load(request: gr.Request) -> tuple[str, Any, dict[str, Any]]:
@@ -99,6 +100,14 @@ def wire(page: Page, demo: Any) -> None:
         None, [page["linked"], instance], instance, js="(linked, current) => linked || current", queue=False,
         api_visibility="undocumented").then(on_instance, instance, page["instance_status"], queue=False, **hidden)
     instance.change(on_instance, instance, page["instance_status"], queue=False, **hidden)
+
+    async def on_language(instance_id: Any, request: gr.Request) -> tuple[str, dict[str, Any]]:
+        listing, lang = await directory.listing(), request_language(request)
+        return status_text(listing, instance_id, lang), browse_update(listing, lang)
+
+    # The page's language changed (language_ui.py): the status and the directory's count, in the new one.
+    page["language_changed"].click(on_language, instance, [page["instance_status"], page["browse"]], queue=False,
+                                   **hidden)
     # A pick fills the field, and Browse empties again, ready for the next pick (even of the same one). Only a
     # pick: Browse's "input" also fires whenever it loses the focus (Tab passing through, a click elsewhere), with
     # whatever it holds, and must not overwrite an ID the visitor typed; "change" fires for a pick by mouse or by

@@ -15,11 +15,11 @@ from ..server import LocalInstance, ServerThread, create_app
 from ..serving import BodyLimit
 from .chat_ui import BUSY_HINT, BUSY_HINT_ZH, RESTORE_JS
 from .conversation import ERROR_MARK, STATS_MARK
+from .language_ui import LANGUAGE_JS
 from .presets_ui import PRESETS_JS
 from .ratelimit import Limiter, RateLimit
 from .saved_ui import MAX_IMPORT_BYTES, STORE_JS
 from .settings import Settings
-from .texts import COOKIE
 from .ui import ChatBlocks, build_app
 
 __all__ = ["main", "launch_options", "start_demo_instance"]
@@ -37,6 +37,12 @@ CSS = """
 #saved .wrap { flex-direction: column; }
 #note p, #instance-status p { font-size: var(--text-sm); margin: 0; }
 #header h1 { margin-bottom: 0.2em; }
+/* The language switch (language_ui.py): small, at the header's top right; above the header on a phone. */
+#header-row { align-items: flex-start; flex-wrap: wrap; }
+#header { flex: 1 1 320px !important; min-width: min(320px, 100%) !important; }
+#language { flex: 0 0 auto !important; width: auto !important; min-width: 0 !important; }
+#language .wrap { flex-wrap: nowrap; gap: 4px; }
+#language label { padding: 4px 10px; font-size: var(--text-sm); }
 #composer { align-items: flex-end; }
 /* Suggested first messages, in the empty conversation (i18n.STARTERS). */
 #conversation .starters { display: flex; flex-wrap: wrap; gap: 8px; justify-content: center; margin-top: 12px; }
@@ -73,6 +79,7 @@ CSS = """
   /* On a phone the conversation comes first, then the saved ones, then the settings. */
   #chat-column { order: 1; } #saved { order: 2; } #settings { order: 3; }
   #header p { font-size: 0.92em; }
+  #language { order: -1; margin-left: auto; }
 }
 """
 
@@ -146,10 +153,6 @@ HEAD = """<script>
     box.dispatchEvent(new Event('input', {bubbles: true}));
     setTimeout(() => document.querySelector('#send-button')?.click(), 50);
   });
-  // What the server writes (notices, stats) follows the language the page shows (texts.COOKIE).
-  const language = () => { document.cookie = `{cookie}=${window.secondmeLang()}; path=/; SameSite=Lax`; };
-  language();
-  new MutationObserver(language).observe(document.documentElement, {attributes: true, attributeFilter: ['lang']});
   new MutationObserver(() => {
     const hint = document.querySelector('#busy-hint');
     if (hint && hint.textContent && !document.querySelector('#composer')?.classList.contains('busy')) {
@@ -158,9 +161,10 @@ HEAD = """<script>
   }).observe(document.documentElement, {attributes: true, subtree: true, attributeFilter: ['class']});
 })();
 </script>
+<script>{language}</script>
 <script>{store}</script>
 <script>{presets}</script>"""
-for _name, _value in {"{mark}": ERROR_MARK, "{stats}": STATS_MARK, "{cookie}": COOKIE, "{busy}": BUSY_HINT,
+for _name, _value in {"{mark}": ERROR_MARK, "{stats}": STATS_MARK, "{language}": LANGUAGE_JS, "{busy}": BUSY_HINT,
                       "{busy_zh}": BUSY_HINT_ZH, "(RESTORE)": f"({RESTORE_JS})", "{store}": STORE_JS,
                       "{presets}": PRESETS_JS}.items():
     HEAD = HEAD.replace(_name, _value)
@@ -192,8 +196,8 @@ def launch_options(app: ChatBlocks) -> dict[str, Any]:
         "theme": gr.themes.Soft(primary_hue="indigo", secondary_hue="slate"),
         "css": CSS,
         "head": HEAD,
-        # Settings, for the language (i18n.py): the page follows the browser's, and can be switched there.
-        "footer_links": ["api", "gradio", "settings"],
+        # No Settings: the page has a language switch of its own (language_ui.py), for the languages it has.
+        "footer_links": ["api", "gradio"],
         "max_threads": settings.concurrency + THREAD_ROOM,
         # An MCP server at /gradio_api/mcp/ whose one tool is the public chat endpoint.
         "mcp_server": settings.mcp,

@@ -16,7 +16,7 @@ import pydantic
 from ..async_client import AsyncSecondMeClient
 from ..protocol import ENDPOINTS
 from ..serving import KEEP_ALIVE
-from . import chat_ui, code_ui, compare_ui, directory_ui, presets_ui, saved_ui, settings_ui
+from . import chat_ui, code_ui, compare_ui, directory_ui, language_ui, presets_ui, saved_ui, settings_ui
 from .checks import MAX_TOKENS_LIMIT
 from .controller import ChatController
 from .directory import Directory
@@ -99,7 +99,9 @@ def build_app(settings: Settings | None = None, *,
     page = Page(settings, ctl, Directory(clients["chat"].list_instances))
 
     with ChatBlocks(title=settings.title, fill_height=True) as demo:
-        gr.Markdown(t("header"), elem_id="header")
+        with gr.Row(equal_height=False, elem_id="header-row"):
+            gr.Markdown(t("header"), elem_id="header")
+            language_ui.create(page)
         with gr.Row(equal_height=False, elem_id="main-row"):
             with gr.Column(scale=1, min_width=200, elem_id="saved"):
                 saved_ui.create(page)
@@ -115,6 +117,7 @@ def build_app(settings: Settings | None = None, *,
         directory_ui.create_hidden(page)
         chat_ui.create_api(page)
         saved_ui.create_triggers(page)
+        language_ui.create_trigger(page)
         chat_ui.create_api_trigger(page)
         chat_ui.wire(page)
         settings_ui.wire(page)
@@ -123,6 +126,7 @@ def build_app(settings: Settings | None = None, *,
         compare_ui.wire(page)
         directory_ui.wire(page, demo)
         saved_ui.wire(page, demo)
+        language_ui.wire(page, demo)
 
     demo.queue(max_size=settings.queue_size, default_concurrency_limit=settings.concurrency)
     demo.settings, demo.visitors, demo.metrics, demo.chat_page = settings, visitors, metrics, page
