@@ -5,9 +5,11 @@ Enter to send, Esc to stop; and Browse, which only a pick may change the Instanc
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from .test_browser import (  # noqa: F401 - fixtures
     ChatPage,
+    Recorder,
     browser,
     demo_url,
     open_page,
@@ -90,3 +92,18 @@ def test_tab_through_the_presets_keeps_the_typed_system_prompt(open_page: Any, d
     chat.page.locator("#preset input").first.click()  # picking the same one again fills it again
     chat.page.get_by_role("option", name="Brief").click()
     wait_until(lambda: system.input_value().startswith("Answer briefly"), 5, "the preset again")
+
+
+def test_a_link_with_a_message_fills_the_box_and_sends_nothing(open_page: Any, demo_url: str,
+                                                               recorder: Recorder) -> None:
+    before = len(recorder.bodies)
+    said = "What do you do? <b>bold</b> & more"
+    chat = open_page(demo_url + f"?instance=demo&q={quote(said)}")
+    wait_until(lambda: chat.message_box.input_value() == said, 10, "the linked message in the box")
+    assert chat.field("Instance ID").input_value() == "demo"
+    assert "q=" not in chat.page.url  # a reload does not put it back
+    chat.page.wait_for_timeout(1000)  # time enough for anything sent by itself to show
+    assert chat.messages() == [] and len(recorder.bodies) == before
+    chat.message_box.press("Enter")  # the visitor sends it
+    chat.wait_for_bot(lambda t: f"You said: “{said}”." in t, 20)
+    assert len(recorder.bodies) == before + 1

@@ -120,7 +120,7 @@ def build_app(settings: Settings | None = None, *,
         language_ui.create_trigger(page)
         chat_ui.create_api_trigger(page)
         chat_ui.wire(page)
-        settings_ui.wire(page)
+        settings_ui.wire(page, demo)
         presets_ui.wire(page, demo)
         code_ui.wire(page)
         compare_ui.wire(page)
