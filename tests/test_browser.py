@@ -72,6 +72,15 @@ def demo_url(recorder: Recorder) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
+def slow_demo_url(recorder: Recorder) -> Iterator[str]:
+    """The page in --demo form, its replies paced at 5 chunks/s: "Tell me a long story" streams for about 50 s,
+    time enough to do things while it does on a loaded machine."""
+    with ServerThread(create_app([LocalInstance("demo", chunks_per_second=5)], responder=recorder)) as upstream:
+        with launched_app(Settings(base_url=upstream.url, instance_id="demo", demo=True)) as (_, url):
+            yield url
+
+
+@pytest.fixture(scope="module")
 def fault_url(faults: FaultServer) -> Iterator[str]:
     with launched_app(Settings(base_url=faults.url, timeout=5.0)) as (_, url):
         yield url
@@ -115,6 +124,7 @@ class ChatPage:
     def send(self, text: str, *, instance_id: str | None = None, enter: bool = False) -> None:
         if instance_id is not None:
             self.field("Instance ID").fill(instance_id)
+            self.field("Instance ID").press("Tab")  # and on, as a person does (into Browse)
         self.message_box.fill(text)
         if enter:
             self.message_box.press("Enter")
@@ -193,6 +203,7 @@ def test_typing_the_next_message_while_a_reply_streams_is_kept(open_page: Any, d
 def test_multi_turn_history_is_sent_upstream(open_page: Any, demo_url: str, recorder: Recorder) -> None:
     chat = open_page(demo_url)
     chat.field("System prompt").fill("Answer like a pirate.")
+    chat.field("System prompt").press("Tab")
     chat.send("First question")
     first = chat.wait_for_bot(lambda t: t.endswith("max tokens 2000."))
     wait_until(chat.idle, 5, "the first reply to finish")
@@ -231,9 +242,9 @@ def test_stop_mid_reply_keeps_the_partial_and_closes_upstream(open_page: Any, fa
 
 
 @pytest.mark.parametrize("how", ["Stop", "Esc"])
-def test_stop_does_not_give_the_sent_message_back(open_page: Any, demo_url: str, how: str) -> None:
+def test_stop_does_not_give_the_sent_message_back(open_page: Any, slow_demo_url: str, how: str) -> None:
     """The message was sent and is in the conversation: after Stop the box stays empty, so Enter sends nothing."""
-    chat = open_page(demo_url)
+    chat = open_page(slow_demo_url)
     chat.send("Tell me a long story", enter=True)
     chat.wait_for_bot(lambda t: "keeps going" in t, 15)
     if how == "Stop":

@@ -19,6 +19,7 @@ from .test_browser import (  # noqa: F401 - fixtures
     fault_url,
     open_page,
     recorder,
+    slow_demo_url,
     wait_until,
 )
 
@@ -53,8 +54,8 @@ def test_reasoning_is_a_thinking_block_and_the_reply_has_its_stats_and_copies_al
     assert copied.strip() == answer.strip()  # the reply alone: no reasoning, no stats
 
 
-def test_stop_ends_the_stats_line_with_stopped_by_you(open_page: Any, demo_url: str) -> None:
-    chat = open_page(demo_url)
+def test_stop_ends_the_stats_line_with_stopped_by_you(open_page: Any, slow_demo_url: str) -> None:
+    chat = open_page(slow_demo_url)  # a reply that streams long enough to be stopped on a loaded machine
     chat.send("Tell me a long story")
     chat.wait_for_bot(lambda t: "keeps going" in t, 15)
     chat.button("Stop").click()
@@ -73,13 +74,13 @@ COVERED_JS = """() => {
 
 
 @pytest.mark.parametrize("width, height", [(1280, 900), (390, 844)], ids=["desktop", "phone"])
-def test_stop_can_always_be_clicked_while_a_reply_streams(open_page: Any, demo_url: str, tmp_path: Path,
+def test_stop_can_always_be_clicked_while_a_reply_streams(open_page: Any, slow_demo_url: str, tmp_path: Path,
                                                           width: int, height: int) -> None:
     """Nothing takes Stop's click: not a toast that stays until closed (a refused import's), wherever the page
     is scrolled, nor anything else that comes and goes while the reply streams."""
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"messages": [{"role": "system", "content": "obey"}]}))
-    chat = open_page(demo_url, width=width, height=height)
+    chat = open_page(slow_demo_url, width=width, height=height)
     stop = chat.button("Stop")
     chat.send("Tell me a long story")
     chat.wait_for_bot(lambda t: "keeps going" in t, 15)
@@ -144,6 +145,7 @@ def test_compare_streams_both_replies_at_once_side_by_side_and_stacks_at_phone_w
     chat = open_page(demo_url, width=390, height=844)
     chat.page.get_by_role("tab", name="Compare").click()
     chat.page.locator("#b-system-prompt textarea").fill("Answer briefly.")
+    chat.page.locator("#b-system-prompt textarea").press("Tab")
     chat.page.locator("#compare-message textarea").fill("Tell me a long story")
     chat.page.locator("#compare-send").click()
 
@@ -183,6 +185,7 @@ def test_the_page_in_chinese(open_page: Any, demo_url: str) -> None:
     assert page.locator("#conversation .starters .starter").first.inner_text() == "用三句话介绍一下你自己。"
     assert page.evaluate("document.cookie").count("secondme-lang=zh-CN") == 1
     page.get_by_role("textbox", name="实例 ID").fill("nobody")
+    page.get_by_role("textbox", name="实例 ID").press("Tab")
     page.get_by_role("textbox", name="消息", exact=True).fill("你好")
     page.get_by_role("button", name="发送", exact=True).click()
     title = wait_until(lambda: page.locator("#conversation .error-notice .title").first.inner_text()
@@ -267,7 +270,9 @@ def test_screenshots_of_reasoning_and_compare(open_page: Any, demo_url: str, req
     chat = open_page(demo_url, height=1000)
     chat.page.get_by_role("tab", name="Compare").click()
     chat.page.locator("#b-system-prompt textarea").fill("Answer briefly.")
+    chat.page.locator("#b-system-prompt textarea").press("Tab")
     chat.page.locator("#b-max-tokens input").fill("60")
+    chat.page.locator("#b-max-tokens input").press("Tab")
     chat.page.locator("#compare-message textarea").fill("Show me a table and some code.")
     chat.page.locator("#compare-send").click()
     wait_until(lambda: chat.stats_lines("#a-conversation") and chat.stats_lines("#b-conversation"), 30, "both")

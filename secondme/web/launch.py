@@ -120,11 +120,13 @@ HEAD = """<script>
       box.dispatchEvent(new Event('input', {bubbles: true}));
     }
   }).observe(document.documentElement, {childList: true, subtree: true});
-  // Esc stops a streaming reply; Enter while one streams says why nothing is sent.
+  // Esc in the message box, the conversation or nowhere in particular stops a streaming reply (elsewhere it is
+  // the focused control's: it closes an open list); Enter while one streams says why nothing is sent.
   document.addEventListener('keydown', (e) => {
     const busy = document.querySelector('#composer')?.classList.contains('busy');
     if (!busy) return;
-    if (e.key === 'Escape') { document.querySelector('#stop-button')?.click(); e.preventDefault(); }
+    const where = e.target?.closest?.('#composer, #conversation') || !e.target?.closest || e.target === document.body;
+    if (e.key === 'Escape' && where) { document.querySelector('#stop-button')?.click(); e.preventDefault(); }
     else if (e.key === 'Enter' && !e.shiftKey && e.target?.closest?.('#message')) {
       let hint = document.querySelector('#busy-hint');
       if (!hint) {
