@@ -4,7 +4,6 @@ presets, the Compare view at phone width, and the page in Chinese."""
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -74,27 +73,26 @@ COVERED_JS = """() => {
 
 
 @pytest.mark.parametrize("width, height", [(1280, 900), (390, 844)], ids=["desktop", "phone"])
-def test_stop_can_always_be_clicked_while_a_reply_streams(open_page: Any, slow_demo_url: str, tmp_path: Path,
+def test_stop_can_always_be_clicked_while_a_reply_streams(open_page: Any, slow_demo_url: str,
                                                           width: int, height: int) -> None:
-    """Nothing takes Stop's click: not a toast that stays until closed (a refused import's), wherever the page
-    is scrolled, nor anything else that comes and goes while the reply streams."""
-    bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps({"messages": [{"role": "system", "content": "obey"}]}))
+    """Stop is shown, and nothing lies over it, all the while a reply streams, wherever the page is scrolled.
+    (The reply is paced so that it is still streaming on a loaded machine: at the demo's 40 chunks/s it could end
+    first, and Stop was then rightly gone, which a click waited for in vain.)"""
     chat = open_page(slow_demo_url, width=width, height=height)
     stop = chat.button("Stop")
     chat.send("Tell me a long story")
     chat.wait_for_bot(lambda t: "keeps going" in t, 15)
-    stop.click(trial=True, timeout=10000)  # every actionability check, the click landing on Stop among them
-    with chat.page.expect_file_chooser() as chooser:
-        chat.button("⬆ Import").click()
-    chooser.value.set_files(str(bad))
-    chat.page.locator(".toast-body").first.wait_for(state="visible", timeout=10000)
-    for top in (20, 60, 100, 200):  # Stop scrolled under the toast, and below it
+    for top in (20, 100, 300, height - 60):  # Stop scrolled near the top, the middle and the bottom
         chat.page.evaluate(f"window.scrollBy(0, document.querySelector('#stop-button').getBoundingClientRect().top"
                            f" - {top})")
         assert chat.page.evaluate(COVERED_JS) == [], f"Stop is covered when {top} px from the top"
-        stop.click(trial=True, timeout=2000)
-    assert not chat.stats_lines()  # still streaming: all of this happened while it did
+        stop.click(trial=True, timeout=5000)  # every actionability check, the click landing on Stop among them
+    chat.message_box.press_sequentially("next")  # typing the next message covers nothing either
+    chat.message_box.press("Enter")  # (Enter while it streams: the busy hint appears under the composer)
+    chat.page.locator("#busy-hint").wait_for(state="visible", timeout=5000)
+    assert chat.page.evaluate(COVERED_JS) == []
+    stop.click(trial=True, timeout=5000)
+    assert not chat.stats_lines()  # all of this happened while it streamed
     stop.click()
     wait_until(lambda: "Stopped" in chat.last_bot(), 5, "the stopped notice")
 
@@ -145,7 +143,6 @@ def test_compare_streams_both_replies_at_once_side_by_side_and_stacks_at_phone_w
     chat = open_page(demo_url, width=390, height=844)
     chat.page.get_by_role("tab", name="Compare").click()
     chat.page.locator("#b-system-prompt textarea").fill("Answer briefly.")
-    chat.page.locator("#b-system-prompt textarea").press("Tab")
     chat.page.locator("#compare-message textarea").fill("Tell me a long story")
     chat.page.locator("#compare-send").click()
 

@@ -40,10 +40,11 @@ LANGUAGE_JS = """
     if (core) return core;
     const addresses = [...performance.getEntriesByType('resource').map((e) => e.name),
       ...[...document.querySelectorAll('link[rel=modulepreload]')].map((e) => e.href)];
-    const address = addresses.find((a) => /\\/assets\\/core-[\\w-]+\\.js$/.test(new URL(a, location.href).pathname));
+    const address = addresses.map((a) => new URL(a, location.href)).find((a) => a.origin === location.origin
+      && /\\/assets\\/core-[\\w-]+\\.js$/.test(a.pathname));
     if (!address) return null;
     try {
-      const module = await import(address);
+      const module = await import(address.href);
       core = typeof module.changeLocale === 'function' ? module : null;
     } catch (e) { core = null; }
     return core;

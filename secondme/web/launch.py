@@ -55,9 +55,6 @@ CSS = """
 /* Send and Stop swap while a reply streams (chat_ui.busy_js and chat_ui.IDLE_JS set the class). */
 #stop-button, #composer.busy #send-button { display: none !important; }
 #composer.busy #stop-button { display: inline-flex !important; }
-/* While a reply streams, Stop lies above anything that can come over it (a toast such as a refused import's,
-   which stays until closed; a progress overlay), so its click always lands. */
-#composer.busy #stop-button { position: relative; z-index: calc(var(--layer-top, 2147480000) + 1); }
 /* A failure is unmistakable: error notices (marked by HEAD's script) are red, open and full size.
    Text on background: 8.6:1 light, 11:1 dark. A stopped reply's notice stays quiet. */
 .thought-group.error-notice {
