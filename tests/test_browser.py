@@ -72,6 +72,15 @@ def demo_url(recorder: Recorder) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
+def slow_demo_url(recorder: Recorder) -> Iterator[str]:
+    """The page in --demo form, its replies paced at 5 chunks/s: "Tell me a long story" streams for about 50 s,
+    time enough to do things while it does on a loaded machine."""
+    with ServerThread(create_app([LocalInstance("demo", chunks_per_second=5)], responder=recorder)) as upstream:
+        with launched_app(Settings(base_url=upstream.url, instance_id="demo", demo=True)) as (_, url):
+            yield url
+
+
+@pytest.fixture(scope="module")
 def fault_url(faults: FaultServer) -> Iterator[str]:
     with launched_app(Settings(base_url=faults.url, timeout=5.0)) as (_, url):
         yield url
@@ -115,6 +124,7 @@ class ChatPage:
     def send(self, text: str, *, instance_id: str | None = None, enter: bool = False) -> None:
         if instance_id is not None:
             self.field("Instance ID").fill(instance_id)
+            self.field("Instance ID").press("Tab")  # and on, as a person does (into Browse)
         self.message_box.fill(text)
         if enter:
             self.message_box.press("Enter")
@@ -193,6 +203,7 @@ def test_typing_the_next_message_while_a_reply_streams_is_kept(open_page: Any, d
 def test_multi_turn_history_is_sent_upstream(open_page: Any, demo_url: str, recorder: Recorder) -> None:
     chat = open_page(demo_url)
     chat.field("System prompt").fill("Answer like a pirate.")
+    chat.field("System prompt").press("Tab")
     chat.send("First question")
     first = chat.wait_for_bot(lambda t: t.endswith("max tokens 2000."))
     wait_until(chat.idle, 5, "the first reply to finish")
@@ -228,6 +239,25 @@ def test_stop_mid_reply_keeps_the_partial_and_closes_upstream(open_page: Any, fa
     time.sleep(0.5)
     assert [text for role, text in chat.messages() if role == "bot"][0] == kept  # nothing more arrives
     wait_until(chat.idle, 5, "Send to come back")
+
+
+@pytest.mark.parametrize("how", ["Stop", "Esc"])
+def test_stop_does_not_give_the_sent_message_back(open_page: Any, slow_demo_url: str, how: str) -> None:
+    """The message was sent and is in the conversation: after Stop the box stays empty, so Enter sends nothing."""
+    chat = open_page(slow_demo_url)
+    chat.send("Tell me a long story", enter=True)
+    chat.wait_for_bot(lambda t: "keeps going" in t, 15)
+    if how == "Stop":
+        chat.button("Stop").click()
+    else:
+        chat.message_box.press("Escape")
+    wait_until(lambda: "Stopped" in chat.last_bot(), 5, "the stopped notice")
+    wait_until(chat.idle, 5, "Send to come back")
+    time.sleep(1.0)  # the stopped event's failure step has run by now: nothing comes back
+    assert chat.message_box.input_value() == ""
+    chat.message_box.press("Enter")
+    chat.page.wait_for_timeout(500)
+    assert [text for role, text in chat.messages() if role == "user"] == ["Tell me a long story"]
 
 
 def test_retry_regenerates_the_last_reply(open_page: Any, fault_url: str, faults: FaultServer) -> None:
@@ -425,7 +455,7 @@ def test_a_failure_is_unmistakable_and_a_stop_stays_quiet(open_page: Any, fault_
     assert float(body.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")) >= 14
     # A stopped reply's notice is not an alert.
     steps: list[Any] = [http_head()]
-    for n in range(100):
+    for n in range(600):  # 30 s: still streaming when Stop is pressed, however loaded the machine
         steps += [data(chunk(f"w{n} ")), 0.05]
     faults.script("/api/chat/stoppable", steps)
     wait_until(chat.idle, 5, "Send to come back")

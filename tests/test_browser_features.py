@@ -8,6 +8,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from .faults import FaultServer, http_head, reply
 from .test_browser import (  # noqa: F401 - fixtures
     ChatPage,
@@ -16,6 +18,7 @@ from .test_browser import (  # noqa: F401 - fixtures
     fault_url,
     open_page,
     recorder,
+    slow_demo_url,
     wait_until,
 )
 
@@ -50,14 +53,48 @@ def test_reasoning_is_a_thinking_block_and_the_reply_has_its_stats_and_copies_al
     assert copied.strip() == answer.strip()  # the reply alone: no reasoning, no stats
 
 
-def test_stop_ends_the_stats_line_with_stopped_by_you(open_page: Any, demo_url: str) -> None:
-    chat = open_page(demo_url)
+def test_stop_ends_the_stats_line_with_stopped_by_you(open_page: Any, slow_demo_url: str) -> None:
+    chat = open_page(slow_demo_url)  # a reply that streams long enough to be stopped on a loaded machine
     chat.send("Tell me a long story")
     chat.wait_for_bot(lambda t: "keeps going" in t, 15)
     chat.button("Stop").click()
     wait_until(lambda: "Stopped" in chat.last_bot(), 5, "the stopped notice")
     [line] = wait_until(chat.stats_lines, 5, "the stats line")
     assert line.startswith("⏱ ") and line.endswith(" · stopped by you"), line
+
+
+# What lies at Stop's middle and corners, if it is not Stop itself.
+COVERED_JS = """() => {
+  const stop = document.querySelector('#stop-button'), r = stop.getBoundingClientRect();
+  return [[r.left + r.width / 2, r.top + r.height / 2], [r.left + 3, r.top + 3], [r.right - 3, r.bottom - 3]]
+    .map(([x, y]) => document.elementFromPoint(x, y)).filter((e) => !stop.contains(e))
+    .map((e) => e ? e.outerHTML.slice(0, 120) : 'nothing');
+}"""
+
+
+@pytest.mark.parametrize("width, height", [(1280, 900), (390, 844)], ids=["desktop", "phone"])
+def test_stop_can_always_be_clicked_while_a_reply_streams(open_page: Any, slow_demo_url: str,
+                                                          width: int, height: int) -> None:
+    """Stop is shown, and nothing lies over it, all the while a reply streams, wherever the page is scrolled.
+    (The reply is paced so that it is still streaming on a loaded machine: at the demo's 40 chunks/s it could end
+    first, and Stop was then rightly gone, which a click waited for in vain.)"""
+    chat = open_page(slow_demo_url, width=width, height=height)
+    stop = chat.button("Stop")
+    chat.send("Tell me a long story")
+    chat.wait_for_bot(lambda t: "keeps going" in t, 15)
+    for top in (20, 100, 300, height - 60):  # Stop scrolled near the top, the middle and the bottom
+        chat.page.evaluate(f"window.scrollBy(0, document.querySelector('#stop-button').getBoundingClientRect().top"
+                           f" - {top})")
+        assert chat.page.evaluate(COVERED_JS) == [], f"Stop is covered when {top} px from the top"
+        stop.click(trial=True, timeout=5000)  # every actionability check, the click landing on Stop among them
+    chat.message_box.press_sequentially("next")  # typing the next message covers nothing either
+    chat.message_box.press("Enter")  # (Enter while it streams: the busy hint appears under the composer)
+    chat.page.locator("#busy-hint").wait_for(state="visible", timeout=5000)
+    assert chat.page.evaluate(COVERED_JS) == []
+    stop.click(trial=True, timeout=5000)
+    assert not chat.stats_lines()  # all of this happened while it streamed
+    stop.click()
+    wait_until(lambda: "Stopped" in chat.last_bot(), 5, "the stopped notice")
 
 
 def test_a_suggested_first_message_is_sent_with_a_click_and_goes_once_talking(open_page: Any, demo_url: str) -> None:
@@ -145,6 +182,7 @@ def test_the_page_in_chinese(open_page: Any, demo_url: str) -> None:
     assert page.locator("#conversation .starters .starter").first.inner_text() == "用三句话介绍一下你自己。"
     assert page.evaluate("document.cookie").count("secondme-lang=zh-CN") == 1
     page.get_by_role("textbox", name="实例 ID").fill("nobody")
+    page.get_by_role("textbox", name="实例 ID").press("Tab")
     page.get_by_role("textbox", name="消息", exact=True).fill("你好")
     page.get_by_role("button", name="发送", exact=True).click()
     title = wait_until(lambda: page.locator("#conversation .error-notice .title").first.inner_text()
@@ -168,6 +206,41 @@ def test_server_notices_follow_the_language_the_page_was_switched_to(open_page: 
     chat.send("Hi", instance_id="hello")
     [line] = wait_until(chat.stats_lines, 10, "the stats line")
     assert line.endswith("已完成"), line
+
+
+def test_the_language_switch_offers_the_pages_languages_and_a_reload_keeps_the_choice(open_page: Any,
+                                                                                      demo_url: str) -> None:
+    chat = open_page(demo_url)  # the browser's language: English
+    page = chat.page
+    switch = page.locator("#language")
+    assert [label.strip() for label in switch.locator("label").all_inner_texts()] == ["English", "简体中文"]
+    footer = page.locator("footer").inner_text()
+    assert "Settings" not in footer and "设置" not in footer  # Gradio's, with its 33 languages, is gone
+    status = page.locator("#instance-status")
+    wait_until(lambda: "Online: " in status.inner_text(), 10, "the status")
+    switch.get_by_text("简体中文").click()
+    page.get_by_role("button", name="发送", exact=True).wait_for(state="visible", timeout=10000)
+    wait_until(lambda: page.get_by_role("tab", name="对比").count() == 1, 5, "Compare in Chinese")
+    wait_until(lambda: "在线：" in status.inner_text(), 10, "the status in Chinese")
+    assert "本地演示" in page.locator("#header").inner_text()
+
+    page.reload()
+    page.get_by_role("button", name="发送", exact=True).wait_for(state="visible", timeout=20000)
+    wait_until(lambda: page.get_by_role("tab", name="对比").count() == 1, 5, "Compare in Chinese after a reload")
+    wait_until(lambda: "在线：" in status.inner_text(), 10, "the status in Chinese after a reload")
+    assert page.locator("#language input[value='zh-CN']").is_checked()
+    body = page.locator("body").inner_text()
+    assert "Progressive Web App" not in body and "Screen Studio" not in body
+    page.get_by_role("textbox", name="消息", exact=True).fill("你好")
+    page.get_by_role("button", name="发送", exact=True).click()
+    [line] = wait_until(chat.stats_lines, 20, "the stats line")
+    assert line.endswith("已完成"), line  # the server writes in the chosen language too
+
+    switch.get_by_text("English").click()
+    chat.button("Send").wait_for(state="visible", timeout=10000)
+    page.reload()
+    chat.button("Send").wait_for(state="visible", timeout=20000)
+    wait_until(lambda: page.get_by_role("tab", name="Compare").count() == 1, 5, "Compare in English")
 
 
 def test_screenshots_of_reasoning_and_compare(open_page: Any, demo_url: str, request: Any) -> None:
@@ -194,7 +267,9 @@ def test_screenshots_of_reasoning_and_compare(open_page: Any, demo_url: str, req
     chat = open_page(demo_url, height=1000)
     chat.page.get_by_role("tab", name="Compare").click()
     chat.page.locator("#b-system-prompt textarea").fill("Answer briefly.")
+    chat.page.locator("#b-system-prompt textarea").press("Tab")
     chat.page.locator("#b-max-tokens input").fill("60")
+    chat.page.locator("#b-max-tokens input").press("Tab")
     chat.page.locator("#compare-message textarea").fill("Show me a table and some code.")
     chat.page.locator("#compare-send").click()
     wait_until(lambda: chat.stats_lines("#a-conversation") and chat.stats_lines("#b-conversation"), 30, "both")

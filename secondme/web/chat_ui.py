@@ -14,15 +14,23 @@ from .controller import API, API_LOCKED, RERUN, SEND, ChatController
 from .i18n import t
 from .page import Page
 
-__all__ = ["create", "wire", "busy_js", "show_js", "SEND_JS", "UNSHOW_JS", "IDLE_JS", "RESTORE_JS", "FOCUS_JS",
-           "public_endpoint", "BUSY_HINT", "BUSY_HINT_ZH"]
+__all__ = ["create", "wire", "busy_js", "show_js", "SEND_JS", "UNSHOW_JS", "IDLE_JS", "RESTORE_JS", "SENT_JS",
+           "REPLIED_JS", "FOCUS_JS", "public_endpoint", "BUSY_HINT", "BUSY_HINT_ZH"]
 
 # Send and Stop swap places in the browser alone (a class on the composer row, styled by launch.CSS):
 # a Button update from the server makes Gradio rebuild the Button on every message.
 IDLE_JS = "() => { window.secondmePending = null; document.querySelector('#composer')?.classList.remove('busy'); }"
 # When an event fails before it streams (the queue is full, the server refused it), Send comes
 # back and the message the browser had emptied from the box is put back, unless something new
-# was typed since.
+# was typed since. A message the conversation has shown, or one stopped, was sent: it never comes back
+# (Gradio runs an event's failure steps when Stop cancels it, too), so SENT_JS forgets it.
+SENT_JS = "() => { window.secondmePending = null; }"
+# While the conversation ends with the message Send showed, the send may yet be refused (the validator, the
+# rate limit, a full queue): only what comes after it means the message went.
+REPLIED_JS = """(history) => {
+  const last = Array.isArray(history) ? history.at(-1) : null;
+  if (last?.role !== 'user') window.secondmePending = null;
+}"""
 RESTORE_JS = """(message) => {
   document.querySelector('#composer')?.classList.remove('busy');
   const pending = window.secondmePending;
@@ -208,7 +216,11 @@ def wire(page: Page) -> None:
         page.finished.append(event.failure(None, message, message, js=RESTORE_JS, **browser_only))
     # Quick steps on the conversation show no progress overlay over it (it would take the clicks meant for it).
     page["unsend"].click(None, history, history, js=UNSHOW_JS, show_progress="hidden", **browser_only)
-    stopped = page["stop"].click(None, None, None, cancels=page.running, api_visibility="undocumented").then(
+    # The conversation moved past the message Send showed (the reply, or a notice, came; or another
+    # conversation was opened): the message was sent, and no failure gives it back.
+    history.change(None, history, None, js=REPLIED_JS, **browser_only)
+    stopped = page["stop"].click(None, None, None, js=SENT_JS, cancels=page.running,
+                                 api_visibility="undocumented").then(
         ctl.mark_stopped, history, history, queue=False, api_visibility="undocumented", show_progress="hidden").then(
         None, js=IDLE_JS, **browser_only)
     stopped.then(None, js=FOCUS_JS, **browser_only)

@@ -19,6 +19,10 @@ from .texts import say
 __all__ = ["create_status", "create_hidden", "create_browse", "wire", "status_text", "browse_update", "locked_text"]
 
 
+# Browse is a picker: a pick goes to the Instance ID field and Browse is emptied; no pick changes nothing.
+PICK_JS = "(picked) => (picked ? [picked, null] : [{__type__: 'update'}, {__type__: 'update'}])"
+
+
 def create_status(page: Page) -> None:
     # A block of its own, not the field's info line: a server event whose output is the field would
     # replace the field's loading status when it finishes, and with it an inline validation message.
@@ -81,6 +85,7 @@ def wire(page: Page, demo: Any) -> None:
             return locked_text(await directory.listing(), page.settings.instance_id, request_language(request))
 
         demo.load(on_load_locked, None, page["locked_note"], **hidden)
+        page["language_changed"].click(on_load_locked, None, page["locked_note"], queue=False, **hidden)
         return
 
     async def on_load(request: gr.Request) -> tuple[str, Any, dict[str, Any]]:
@@ -97,5 +102,18 @@ def wire(page: Page, demo: Any) -> None:
         None, [page["linked"], instance], instance, js="(linked, current) => linked || current", queue=False,
         api_visibility="undocumented").then(on_instance, instance, page["instance_status"], queue=False, **hidden)
     instance.change(on_instance, instance, page["instance_status"], queue=False, **hidden)
-    page["browse"].input(None, page["browse"], instance, js="(picked) => picked ?? ''", queue=False,
-                         api_visibility="undocumented")
+
+    async def on_language(instance_id: Any, request: gr.Request) -> tuple[str, dict[str, Any]]:
+        listing, lang = await directory.listing(), request_language(request)
+        return status_text(listing, instance_id, lang), browse_update(listing, lang)
+
+    # The page's language changed (language_ui.py): the status and the directory's count, in the new one.
+    page["language_changed"].click(on_language, instance, [page["instance_status"], page["browse"]], queue=False,
+                                   **hidden)
+    # A pick fills the field, and Browse empties again, ready for the next pick (even of the same one). Only a
+    # pick: Browse's "input" also fires whenever it loses the focus (Tab passing through, a click elsewhere), with
+    # whatever it holds, and must not overwrite an ID the visitor typed; "change" fires for a pick by mouse or by
+    # keyboard, and for the emptying, which leaves the field as it is.
+    page["browse"].change(None, page["browse"], [instance, page["browse"]],
+                          js=PICK_JS, queue=False,
+                          api_visibility="undocumented")

@@ -1,6 +1,6 @@
 """The page's own words (labels, buttons, placeholders, the header) in English and Simplified Chinese,
-through Gradio's ``I18n``: the browser shows them in its language, and Gradio's Settings (in the
-footer) switches it. What the server writes into the conversation is in texts.py.
+through Gradio's ``I18n``: the browser shows them in its language, and the page's language switch
+(language_ui.py) switches it. What the server writes into the conversation is in texts.py.
 
 Components take ``t("key")``; ``page_i18n(settings)`` is given to ``launch()`` (launch.py).
 """
@@ -72,6 +72,7 @@ EN: dict[str, str] = {
     "rt_start": "Start",
     "header_intro": "Chat with a **Second Me**, a person's own AI model, and watch its reply stream in. "
                     "Speaks the Second Me [Chat Completion API]({doc}).",
+    "language": "Language",
     "header_demo": "> 🧪 **Local demo.** You are talking to a demo Second Me that runs on this machine, not a real "
                    "person's. It tells you what it received.",
 }
@@ -131,6 +132,7 @@ ZH: dict[str, str] = {
     "rt_start": "开始",
     "header_intro": "与 **Second Me**（一个人自己的 AI 模型）聊天，看它的回复实时流出。"
                     "使用 Second Me [Chat Completion API]({doc})。",
+    "language": "语言",
     "header_demo": "> 🧪 **本地演示。** 你在和一个运行在本机上的演示 Second Me 对话，而不是某个真实的人的。"
                    "它会告诉你它收到了什么。",
 }

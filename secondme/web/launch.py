@@ -16,11 +16,11 @@ from ..server import LocalInstance, ServerThread, create_app
 from ..serving import BodyLimit, ClosedPaths
 from .chat_ui import BUSY_HINT, BUSY_HINT_ZH, RESTORE_JS
 from .conversation import ERROR_MARK, SHOWN_PATTERN, STATS_MARK, WRITTEN_PATTERN
+from .language_ui import LANGUAGE_JS
 from .presets_ui import PRESETS_JS
 from .ratelimit import Limiter, RateLimit
 from .saved_ui import MAX_IMPORT_BYTES, STORE_JS
 from .settings import Settings
-from .texts import COOKIE
 from .ui import ChatBlocks, build_app
 
 __all__ = ["main", "launch_options", "start_demo_instance"]
@@ -45,6 +45,12 @@ CSS = """
 #saved .wrap { flex-direction: column; }
 #note p, #instance-status p { font-size: var(--text-sm); margin: 0; }
 #header h1 { margin-bottom: 0.2em; }
+/* The language switch (language_ui.py): small, at the header's top right; above the header on a phone. */
+#header-row { align-items: flex-start; flex-wrap: wrap; }
+#header { flex: 1 1 320px !important; min-width: min(320px, 100%) !important; }
+#language { flex: 0 0 auto !important; width: auto !important; min-width: 0 !important; }
+#language .wrap { flex-wrap: nowrap; gap: 4px; }
+#language label { padding: 4px 10px; font-size: var(--text-sm); }
 #composer { align-items: flex-end; }
 /* Suggested first messages, in the empty conversation (i18n.STARTERS). */
 #conversation .starters { display: flex; flex-wrap: wrap; gap: 8px; justify-content: center; margin-top: 12px; }
@@ -78,6 +84,7 @@ CSS = """
   /* On a phone the conversation comes first, then the saved ones, then the settings. */
   #chat-column { order: 1; } #saved { order: 2; } #settings { order: 3; }
   #header p { font-size: 0.92em; }
+  #language { order: -1; margin-left: auto; }
 }
 """
 
@@ -190,11 +197,13 @@ HEAD = """<script>{text}</script>
       box.dispatchEvent(new Event('input', {bubbles: true}));
     }
   }).observe(document.documentElement, {childList: true, subtree: true});
-  // Esc stops a streaming reply; Enter while one streams says why nothing is sent.
+  // Esc in the message box, the conversation or nowhere in particular stops a streaming reply (elsewhere it is
+  // the focused control's: it closes an open list); Enter while one streams says why nothing is sent.
   document.addEventListener('keydown', (e) => {
     const busy = document.querySelector('#composer')?.classList.contains('busy');
     if (!busy) return;
-    if (e.key === 'Escape') { document.querySelector('#stop-button')?.click(); e.preventDefault(); }
+    const where = e.target?.closest?.('#composer, #conversation') || !e.target?.closest || e.target === document.body;
+    if (e.key === 'Escape' && where) { document.querySelector('#stop-button')?.click(); e.preventDefault(); }
     else if (e.key === 'Enter' && !e.shiftKey && e.target?.closest?.('#message')) {
       let hint = document.querySelector('#busy-hint');
       if (!hint) {
@@ -223,10 +232,6 @@ HEAD = """<script>{text}</script>
     box.dispatchEvent(new Event('input', {bubbles: true}));
     setTimeout(() => document.querySelector('#send-button')?.click(), 50);
   });
-  // What the server writes (notices, stats) follows the language the page shows (texts.COOKIE).
-  const language = () => { document.cookie = `{cookie}=${window.secondmeLang()}; path=/; SameSite=Lax`; };
-  language();
-  new MutationObserver(language).observe(document.documentElement, {attributes: true, attributeFilter: ['lang']});
   new MutationObserver(() => {
     const hint = document.querySelector('#busy-hint');
     if (hint && hint.textContent && !document.querySelector('#composer')?.classList.contains('busy')) {
@@ -235,10 +240,11 @@ HEAD = """<script>{text}</script>
   }).observe(document.documentElement, {attributes: true, subtree: true, attributeFilter: ['class']});
 })();
 </script>
+<script>{language}</script>
 <script>{store}</script>
 <script>{presets}</script>"""
-for _name, _value in {"{text}": TEXT_JS,
-                      "{mark}": ERROR_MARK, "{stats}": STATS_MARK, "{cookie}": COOKIE, "{busy}": BUSY_HINT,
+for _name, _value in {"{text}": TEXT_JS, "{mark}": ERROR_MARK, "{stats}": STATS_MARK, "{language}": LANGUAGE_JS,
+                      "{busy}": BUSY_HINT,
                       "{busy_zh}": BUSY_HINT_ZH, "(RESTORE)": f"({RESTORE_JS})", "{store}": STORE_JS,
                       "{presets}": PRESETS_JS}.items():
     HEAD = HEAD.replace(_name, _value)
@@ -271,8 +277,8 @@ def launch_options(app: ChatBlocks) -> dict[str, Any]:
         "theme": gr.themes.Soft(primary_hue="indigo", secondary_hue="slate"),
         "css": CSS,
         "head": HEAD,
-        # Settings, for the language (i18n.py): the page follows the browser's, and can be switched there.
-        "footer_links": ["api", "gradio", "settings"],
+        # No Settings: the page has a language switch of its own (language_ui.py), for the languages it has.
+        "footer_links": ["api", "gradio"],
         "max_threads": settings.event_concurrency + THREAD_ROOM,
         # An MCP server at /gradio_api/mcp/ whose one tool is the public chat endpoint.
         "mcp_server": settings.mcp,

@@ -112,6 +112,9 @@ def create(page: Page) -> None:
 def wire(page: Page, demo: gr.Blocks) -> None:
     js_only: dict[str, Any] = {"queue": False, "api_visibility": "undocumented"}
     demo.load(None, None, page["preset"], js=LOAD_JS, **js_only)
-    page["preset"].input(None, [page["preset"], page["system_prompt"]], page["system_prompt"], js=PICK_JS, **js_only)
+    # A pick, by mouse (select) or keyboard (change), fills the prompt. Not "input": it also fires whenever the
+    # dropdown loses the focus, and would put the preset back over a prompt typed since.
+    gr.on([page["preset"].select, page["preset"].change], None, [page["preset"], page["system_prompt"]],
+          page["system_prompt"], js=PICK_JS, **js_only)
     page["save_preset"].click(None, [page["system_prompt"], page["preset"]], page["preset"], js=SAVE_JS, **js_only)
     page["delete_preset"].click(None, page["preset"], page["preset"], js=DELETE_JS, **js_only)

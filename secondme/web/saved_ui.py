@@ -11,6 +11,7 @@ text.
 
 from __future__ import annotations
 
+import html
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -277,7 +278,11 @@ PICK_JS = """() => new Promise((resolve) => {
 IMPORT_JS = f"""(imported, {_RECORD_PARAMS}) => {{
   const C = window.secondmeChats;
   let r; try {{ r = JSON.parse(imported || 'null'); }} catch (e) {{ r = null; }}
-  if (!r) return [C.radio(id), history, id, title, instance, system, temperature, maxTokens, l0, roleId, endpoint, ''];
+  if (!r) return [C.radio(id), history, id, title, instance, system, temperature, maxTokens, l0, roleId, endpoint,
+                  {{__type__: 'update'}}];  // nothing imported: the note keeps what the check said
+  // A copy beside its original (or beside an earlier import) is told apart by its title.
+  const titles = new Set(C.all().map(x => x.title));
+  for (let n = 1, base = r.title; titles.has(r.title); n++) r.title = `${{base}} (imported${{n > 1 ? ' ' + n : ''}})`;
   r.id = C.newId(); r.created = r.updated = Date.now(); r.app_version = C.version;
   r.rev = 1;
   const note = C.put(r); C.current(r.id);
@@ -404,7 +409,14 @@ def wire(page: Page, demo: Any) -> None:
                             js=EXPORT_MD_JS, **js_only)
     page["export_json"].click(None, record, None, js=EXPORT_JSON_JS, **js_only)
     checks = page.ctl.checks
+    def check_import(text: Any) -> tuple[str, str]:
+        """The file's record, or a refusal said in the note, where an import's outcome is said (and nothing else)."""
+        try:
+            return read_import(text, checks), ""
+        except gr.Error as exc:
+            return "", f"**Not imported.** {html.escape(str(exc.message))}"
+
     page["import_file"].click(None, None, page["imported"], js=PICK_JS, **js_only).success(
-        lambda text: read_import(text, checks), page["imported"], page["imported"],
+        check_import, page["imported"], [page["imported"], page["note"]],
         api_visibility="undocumented", show_progress="hidden").success(
         None, [page["imported"], *record], [*listing, page["note"]], js=IMPORT_JS, **js_only)

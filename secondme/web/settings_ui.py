@@ -1,6 +1,7 @@
-"""The settings a reply is asked with, and the share link: ``?instance=ID`` opens a chat with that Second Me.
+"""The settings a reply is asked with, and the share link: ``?instance=ID`` opens a chat with that Second Me,
+and ``?q=TEXT`` puts a message in the box (never sent by itself).
 
-A link carries the instance ID alone: never the conversation, never a base URL.
+A copied link carries the instance ID alone: never the conversation, never a base URL.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from .checks import MAX_TOKENS_LIMIT
 from .i18n import t
 from .page import Page
 
-__all__ = ["create", "create_copy_link", "wire", "DEFAULT_SYSTEM_PROMPT", "instance_from_link", "COPY_LINK_JS"]
+__all__ = ["create", "create_copy_link", "wire", "DEFAULT_SYSTEM_PROMPT", "instance_from_link", "COPY_LINK_JS",
+           "LINK_MESSAGE_JS"]
 
 DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant."
 
@@ -29,6 +31,17 @@ COPY_LINK_JS = """(instance) => {
   const said = id ? `Link copied: ${link}` : `Link copied (no instance in it): ${link}`;
   (navigator.clipboard?.writeText(link.toString()) ?? Promise.reject()).catch(() => {});
   return said;
+}"""
+
+
+# ?q=TEXT puts TEXT in the message box (when it is empty), and never sends it: the visitor reads it first. The
+# address then loses q, so a reload does not put it back after it was sent.
+LINK_MESSAGE_JS = """(message) => {
+  const address = new URL(location.href), q = address.searchParams.get('q');
+  if (q === null) return message;
+  address.searchParams.delete('q');
+  history.replaceState(history.state, '', address);
+  return String(message ?? '').trim() ? message : q;
 }"""
 
 
@@ -69,6 +82,8 @@ def create_copy_link(page: Page) -> None:
                                     visible=not page.locked))
 
 
-def wire(page: Page) -> None:
+def wire(page: Page, demo: Any) -> None:
+    demo.load(None, page["message"], page["message"], js=LINK_MESSAGE_JS, queue=False, api_visibility="undocumented",
+              show_progress="hidden")
     page["copy_link"].click(None, page["instance_id"], page["note"], js=COPY_LINK_JS, queue=False,
                             api_visibility="undocumented")

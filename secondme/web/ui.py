@@ -19,7 +19,7 @@ from gradio_client.utils import is_file_obj_with_meta
 from ..async_client import AsyncSecondMeClient
 from ..protocol import ENDPOINTS
 from ..serving import BODY_TIMEOUT, HEADER_TIMEOUT, KEEP_ALIVE, deadline_protocol
-from . import chat_ui, code_ui, compare_ui, directory_ui, presets_ui, roundtable_ui, saved_ui, settings_ui
+from . import chat_ui, code_ui, compare_ui, directory_ui, language_ui, presets_ui, roundtable_ui, saved_ui, settings_ui
 from .checks import MAX_TOKENS_LIMIT
 from .controller import ChatController
 from .directory import Directory
@@ -147,7 +147,9 @@ def build_app(settings: Settings | None = None, *,
     page = Page(settings, ctl, Directory(clients["chat"].list_instances))
 
     with ChatBlocks(title=settings.title, fill_height=True) as demo:
-        gr.Markdown(t("header"), elem_id="header")
+        with gr.Row(equal_height=False, elem_id="header-row"):
+            gr.Markdown(t("header"), elem_id="header")
+            language_ui.create(page)
         with gr.Row(equal_height=False, elem_id="main-row"):
             with gr.Column(scale=1, min_width=200, elem_id="saved"):
                 saved_ui.create(page)
@@ -167,15 +169,17 @@ def build_app(settings: Settings | None = None, *,
         directory_ui.create_hidden(page)
         chat_ui.create_api(page)
         saved_ui.create_triggers(page)
+        language_ui.create_trigger(page)
         chat_ui.create_api_trigger(page)
         chat_ui.wire(page)
-        settings_ui.wire(page)
+        settings_ui.wire(page, demo)
         presets_ui.wire(page, demo)
         code_ui.wire(page)
         compare_ui.wire(page)
         roundtable_ui.wire(page, demo)
         directory_ui.wire(page, demo)
         saved_ui.wire(page, demo)
+        language_ui.wire(page, demo)
 
     # api_open=False: no queued event runs through run/ or api/, which skip the queue and a reply's checks.
     demo.queue(max_size=settings.queue_size, default_concurrency_limit=settings.concurrency, api_open=False)
