@@ -18,7 +18,7 @@ import requests
 from secondme import __version__
 from secondme.server import ServerThread
 
-from .conftest import free_port, wait_until_serving
+from .conftest import free_port, start_process
 from .faults import FaultServer, chunk, data, http_head
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -120,10 +120,12 @@ def chat(local_server: ServerThread, tmp_path: Path) -> Iterator[pexpect.spawn]:
     child = pexpect.spawn(sys.executable, ["-m", "secondme", "chat", "demo", "--base-url", local_server.url,
                                            "--max-tokens", "60"], cwd=str(tmp_path), encoding="utf-8", timeout=20,
                           env={**os.environ, "PYTHONPATH": str(ROOT), "TERM": "dumb"})
-    child.expect("/help lists the commands")
-    child.expect("you> ")
-    yield child
-    child.terminate(force=True)
+    try:
+        child.expect("/help lists the commands")
+        child.expect("you> ")
+        yield child
+    finally:
+        child.terminate(force=True)
 
 
 def test_chat_in_a_terminal_with_its_commands(chat: pexpect.spawn, tmp_path: Path) -> None:
@@ -162,17 +164,19 @@ def test_chat_in_a_terminal_with_its_commands(chat: pexpect.spawn, tmp_path: Pat
 def test_chat_ctrl_c_stops_a_reply_and_twice_at_the_prompt_quits(local_server: ServerThread) -> None:
     child = pexpect.spawn(sys.executable, ["-m", "secondme", "chat", "slow", "--base-url", local_server.url],
                           encoding="utf-8", timeout=20, env={**os.environ, "PYTHONPATH": str(ROOT), "TERM": "dumb"})
-    child.expect("you> ")
-    child.sendline("Tell me everything")
-    child.expect("Hello from")
-    child.sendintr()
-    child.expect(r"\[stopped\]")
-    child.expect("you> ")
-    child.sendintr()
-    child.expect("Press Ctrl-C again")
-    child.sendintr()
-    child.expect(pexpect.EOF)
-    child.close()
+    try:
+        child.expect("you> ")
+        child.sendline("Tell me everything")
+        child.expect("Hello from")
+        child.sendintr()
+        child.expect(r"\[stopped\]")
+        child.expect("you> ")
+        child.sendintr()
+        child.expect("Press Ctrl-C again")
+        child.sendintr()
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
     assert child.exitstatus == 0
 
 
@@ -184,11 +188,10 @@ def test_chat_refuses_a_malformed_id_before_anything() -> None:
 def test_serve_says_what_it_closes_and_stops_within_two_seconds(tmp_path: Path) -> None:
 
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "secondme", "serve", "--port", str(port), "--rate", "2"],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_serving(url + "/api/upload/list")
+    with start_process([sys.executable, "-m", "secondme", "serve", "--port", str(port), "--rate", "2"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
+                       ready_url=url + "/api/upload/list") as process:
         streams = [requests.post(url + "/api/chat/demo", json={"messages": [{"role": "user", "content": "Hi"}]},
                                  stream=True, timeout=10) for _ in range(2)]
         time.sleep(0.3)
@@ -199,9 +202,6 @@ def test_serve_says_what_it_closes_and_stops_within_two_seconds(tmp_path: Path) 
         assert "Stopping (closing 2 open replies)." in out
         for stream in streams:
             stream.close()
-    finally:
-        if process.poll() is None:
-            process.kill()
 
 
 def test_upstream_key_comes_from_the_environment() -> None:
@@ -222,7 +222,19 @@ def readme_terminal_examples() -> list[str]:
     return [line.split("  #")[0].strip() for line in block.splitlines() if line.strip()]
 
 
-def test_the_readme_terminal_examples_work_offline_as_written() -> None:
+def python_first_on_path(tmp_path: Path) -> dict[str, str]:
+    """The environment with ``python`` meaning the interpreter running the tests, whatever is on PATH and
+    whether or not its venv is activated: README's commands are run as written, by this Python."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    # A script, not a link: a venv's python finds its venv from the path it is started by.
+    (bin_dir / "python").write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    (bin_dir / "python").chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k != "SECONDME_BASE_URL"}
+    return {**env, "PATH": f"{bin_dir}{os.pathsep}{env.get('PATH', os.defpath)}"}
+
+
+def test_the_readme_terminal_examples_work_offline_as_written(tmp_path: Path) -> None:
     serve, *examples = readme_terminal_examples()
     assert serve == "python -m secondme serve"
     try:
@@ -230,28 +242,25 @@ def test_the_readme_terminal_examples_work_offline_as_written() -> None:
             pytest.skip("port 8765 is taken on this machine")
     except OSError:
         pass
-    process = subprocess.Popen(serve.split(), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_until_serving("http://127.0.0.1:8765/api/upload/list")
+    env = python_first_on_path(tmp_path)
+    with start_process(serve.split(), cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       ready_url="http://127.0.0.1:8765/api/upload/list") as process:
         for line in examples:
             done = subprocess.run(["bash", "-c", line], cwd=ROOT, input="/quit\n", capture_output=True, text=True,
-                                  timeout=60, env={k: v for k, v in os.environ.items() if k != "SECONDME_BASE_URL"})
+                                  timeout=60, env=env)
             assert done.returncode == 0, (line, done.stderr)
             assert done.stdout.strip(), line
-    finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=10)
 
 
 def test_serve_upstream_says_once_what_it_does_not_pass_on() -> None:
 
-    process = subprocess.Popen([sys.executable, "-m", "secondme", "serve", "--port", str(free_port()), "--upstream",
-                                "http://user:secret@127.0.0.1:9/v1"], stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, cwd=ROOT)
-    try:
+    with start_process([sys.executable, "-m", "secondme", "serve", "--port", str(free_port()), "--upstream",
+                        "http://user:secret@127.0.0.1:9/v1"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True, cwd=ROOT) as process:
         assert process.stdout is not None
         lines = [process.stdout.readline() for _ in range(5)]
-    finally:
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=10)
     said = "".join(lines)

@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from http.cookiejar import DefaultCookiePolicy
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from gradio_client import Client
 
 from secondme.server import LocalInstance, ServerThread, create_app
 
-from .conftest import free_port
+from .conftest import free_port, start_process
 from .test_browser import ChatPage, browser, open_page, wait_until  # noqa: F401 - fixtures
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,19 +36,29 @@ pytestmark = pytest.mark.skipif(shutil.which("haproxy") is None, reason="haproxy
 
 
 class Deployment:
-    def __init__(self, upstream: str) -> None:
+    """``python deploy/replicas.py --replicas 2``, ended with every process it started (``start_process``)."""
+
+    def __init__(self) -> None:
         self.port = free_port()
         while any(_busy(self.port + k) for k in (1, 2)):
             self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
+
+    @contextmanager
+    def running(self, upstream: str) -> Iterator[Deployment]:
         env = {**os.environ, "SECONDME_BASE_URL": upstream, "SECONDME_INSTANCE_ID": "slow",
                "GRADIO_ANALYTICS_ENABLED": "False"}
-        self.proc = subprocess.Popen([sys.executable, "deploy/replicas.py", "--replicas", "2", "--port",
-                                      str(self.port)], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+        with start_process([sys.executable, "deploy/replicas.py", "--replicas", "2", "--port", str(self.port)],
+                           cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True, ready=self._started,
+                           stop_timeout=20):
+            yield self
+
+    def _started(self, proc: subprocess.Popen[str]) -> None:
+        self.proc = proc
         deadline = time.monotonic() + 120
-        assert self.proc.stdout is not None
+        assert proc.stdout is not None
         while time.monotonic() < deadline:
-            line = self.proc.stdout.readline()
+            line = proc.stdout.readline()
             if "HAProxy on" in line or not line:
                 break
         assert "HAProxy on" in line, "the deployment did not start"
@@ -74,12 +85,6 @@ class Deployment:
             time.sleep(0.5)
         raise AssertionError(f"{name} did not come up")
 
-    def close(self) -> None:
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
 
 
 def _busy(port: int) -> bool:
@@ -93,11 +98,8 @@ def _busy(port: int) -> bool:
 @pytest.fixture(scope="module")
 def deployment() -> Iterator[Deployment]:
     with ServerThread(create_app([LocalInstance("slow", chunks_per_second=12)])) as upstream:
-        deployed = Deployment(upstream.url)
-        try:
+        with Deployment().running(upstream.url) as deployed:
             yield deployed
-        finally:
-            deployed.close()
 
 
 def test_gradio_client_calls_through_haproxy(deployment: Deployment) -> None:

@@ -96,12 +96,22 @@ def test_the_wheel_holds_the_package_alone(wheel: Path) -> None:
     assert "secondme = secondme.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
 
+def see_the_packages_of_this_python(env_dir: Path) -> None:
+    """Let the venv at ``env_dir`` import what the Python running the tests has installed (so nothing is
+    downloaded), but not the checkout. Not ``system_site_packages``: under a venv, that is the base
+    interpreter's packages, not the venv's. Its own site-packages still come first."""
+    theirs = [p for p in sys.path if Path(p).name in ("site-packages", "dist-packages") and Path(p).is_dir()]
+    assert theirs, sys.path
+    site_packages = next(env_dir.glob("lib/python*/site-packages"))
+    (site_packages / "zz-tests-python.pth").write_text("".join(f"{p}\n" for p in theirs))
+
+
 @pytest.mark.parametrize("how", ["wheel", "editable"])
 def test_installed_into_a_fresh_venv_it_runs_from_outside_the_checkout(wheel: Path, source: Path, tmp_path: Path,
                                                                          how: str) -> None:
-    # The venv sees this machine's packages (so nothing is downloaded), but not the checkout.
     env_dir = tmp_path / "venv"
-    venv.create(env_dir, system_site_packages=True, with_pip=True)
+    venv.create(env_dir, with_pip=True)
+    see_the_packages_of_this_python(env_dir)
     bin_dir = env_dir / "bin"
     target = [str(wheel)] if how == "wheel" else ["-e", str(source)]
     done = subprocess.run([str(bin_dir / "python"), "-m", "pip", "install", "--quiet", "--no-deps", *target],
