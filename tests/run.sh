@@ -40,4 +40,7 @@ else
   echo "pip-audit skipped: PyPI's vulnerability data (pypi.org/pypi/NAME/VERSION/json) is not reachable from here."
 fi
 
-python -m pytest "$@"
+# Test files run in parallel, one per core, two or three at a time (pytest-xdist); a file's tests stay together,
+# and the browser tests run one at a time (tests/conftest.py groups them). Pass -n 0 to run them one by one.
+workers=$(python -c "import os; print(min(max(len(os.sched_getaffinity(0)), 2), 3))")
+python -m pytest -n "$workers" --dist loadgroup "$@"
