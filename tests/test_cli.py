@@ -19,7 +19,7 @@ from secondme import __version__
 from secondme.server import ServerThread
 
 from .conftest import free_port, start_process
-from .faults import FaultServer, chunk, data, http_head
+from .faults import FaultServer, chunk, data, http_head, reply
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -266,3 +266,55 @@ def test_serve_upstream_says_once_what_it_does_not_pass_on() -> None:
     said = "".join(lines)
     assert "replies relayed to http://127.0.0.1:9/v1" in said and "secret" not in said
     assert said.count("role_id and enable_l0_retrieval are not passed on") == 1
+
+
+def test_ask_into_a_pipe_that_closes_early_ends_quietly(local_server: ServerThread) -> None:
+    """``secondme ask … | head -5``: head leaves while the reply still streams; no traceback, status 141."""
+    script = ('set -o pipefail; "$0" -m secondme ask slow "Tell me a long story" --base-url "$1" | head -5; '
+              'echo "status $?" >&2')
+    done = subprocess.run(["bash", "-c", script, sys.executable, local_server.url], capture_output=True, text=True,
+                          timeout=60, cwd=ROOT)
+    assert done.stdout.startswith("Hello from") and len(done.stdout.splitlines()) == 5
+    assert done.stderr == "status 141\n", done.stderr  # nothing else said: no traceback, no "Exception ignored"
+
+
+def test_ask_prints_the_answer_without_its_reasoning(local_server: ServerThread) -> None:
+    plain = secondme("ask", "demo", "Think it through", "--base-url", local_server.url)
+    assert plain.returncode == 0 and plain.stderr == ""
+    assert plain.stdout.startswith("Hello from Local demo Second Me")
+    assert "<think>" not in plain.stdout and "The visitor asked me" not in plain.stdout
+    shown = secondme("ask", "demo", "Think it through", "--base-url", local_server.url, "--show-reasoning")
+    assert shown.returncode == 0 and shown.stdout == plain.stdout
+    assert shown.stderr.startswith("The visitor asked me to think it through.") and "think>" not in shown.stderr
+
+
+@pytest.mark.parametrize("question, said, answered", [
+    ("Tell me a long story", "The reply was cut at max tokens (40). Ask again with a larger --max-tokens", True),
+    ("Think, then tell me a long story", "cut at max tokens (40) while it was still reasoning, so there is no answer",
+     False),
+])
+def test_ask_says_when_max_tokens_cut_the_reply(local_server: ServerThread, question: str, said: str,
+                                                answered: bool) -> None:
+    done = secondme("ask", "demo", question, "--base-url", local_server.url, "--max-tokens", "40")
+    assert done.returncode == 5 and said in done.stderr
+    if answered:  # what arrived is printed
+        assert done.stdout.startswith("Hello from") and done.stdout.endswith("\n")
+    else:
+        assert done.stdout == ""
+
+
+def test_chat_shows_the_answer_alone_and_never_sends_the_reasoning_back(fault_server: FaultServer) -> None:
+    # The tags arrive split across chunks, as a stream may cut them.
+    fault_server.script("/api/chat/thinker", [http_head(), reply("<thi", "nk>A secret pl", "an.</th", "ink>\n\n",
+                                                                 "The answer.")],
+                        [http_head(), reply("<think>More thought.</think>Cut sh", finish="length")])
+    done = secondme("chat", "thinker", "--base-url", fault_server.url, stdin="First\nSecond\n/quit\n")
+    assert done.returncode == 0, done.stderr
+    assert "thinker> The answer.\n" in done.stdout and "thinker> Cut sh\n" in done.stdout
+    assert "secret" not in done.stdout + done.stderr and "think>" not in done.stdout
+    assert "[cut at max tokens (2000): /max-tokens N for longer replies]" in done.stdout
+    second = fault_server.requests_to("/api/chat/thinker")[1].json()["messages"]
+    assert second == [{"role": "user", "content": "First"}, {"role": "assistant", "content": "The answer."},
+                      {"role": "user", "content": "Second"}]
+    shown = secondme("chat", "thinker", "--base-url", fault_server.url, "--show-reasoning", stdin="Again\n/quit\n")
+    assert "More thought.\n" in shown.stderr and "More thought" not in shown.stdout
