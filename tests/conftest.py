@@ -69,6 +69,7 @@ def stuck_threads(grace: float = 2.0) -> str:
 _stuck: list[str] = []  # what this process found, and under xdist what its workers found
 
 
+@pytest.hookimpl(trylast=True)  # after pytest's own, which ends the fixtures a stopped run (-x) left set up
 def pytest_sessionfinish(session: pytest.Session) -> None:
     said = stuck_threads()
     if said:
