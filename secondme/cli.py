@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import sys
 from collections.abc import Sequence
 
 from . import __version__
+from .async_client import AsyncSecondMeClient
 from .client import SecondMeClient
 from .errors import (
     APIConnectionError,
@@ -18,12 +20,15 @@ from .errors import (
 )
 from .protocol import ENDPOINTS, check_max_tokens, check_temperature, validate_instance_id
 from .terminal_chat import HELP, ChatSession, run_chat
+from .terminal_reply import CUT, ReplyWriter, stream_reply
 
-__all__ = ["main", "build_parser", "DEFAULT_PORT", "EXIT_NOT_FOUND", "EXIT_OFFLINE", "EXIT_FAILED"]
+__all__ = ["main", "build_parser", "DEFAULT_PORT", "EXIT_NOT_FOUND", "EXIT_OFFLINE", "EXIT_FAILED", "EXIT_CUT",
+           "EXIT_CLOSED_PIPE"]
 
 DEFAULT_PORT = 8765
 LOCAL_URL = f"http://127.0.0.1:{DEFAULT_PORT}"
-EXIT_FAILED, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_OFFLINE = 1, 2, 3, 4
+EXIT_FAILED, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_OFFLINE, EXIT_CUT = 1, 2, 3, 4, 5
+EXIT_CLOSED_PIPE = 141  # 128 + SIGPIPE: what a shell reports for any command whose reader left early
 
 DESCRIPTION = """Talk to a Second Me: chat in the terminal, ask one question, list the public
 directory, or serve a local Second Me-compatible instance. Every command that talks to a Second Me
@@ -66,10 +71,11 @@ def _chat(args: argparse.Namespace) -> int:
     if problem:
         print(problem, file=sys.stderr)
         return EXIT_USAGE
-    client = SecondMeClient(args.base_url, endpoint=args.endpoint)
+    client = AsyncSecondMeClient(args.base_url, endpoint=args.endpoint)
     session = ChatSession(args.instance_id.strip(), system=args.system, temperature=args.temperature,
                           max_tokens=args.max_tokens)
-    return run_chat(client, session, hint=lambda exc: _base_url_hint(args, exc))
+    return run_chat(client, session, hint=lambda exc: _base_url_hint(args, exc),
+                    thoughts=sys.stderr if args.show_reasoning else None)
 
 
 def _ask(args: argparse.Namespace) -> int:
@@ -82,23 +88,29 @@ def _ask(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     messages = [{"role": "system", "content": args.system}] if args.system.strip() else []
     messages.append({"role": "user", "content": question.strip()})
-    client = SecondMeClient(args.base_url, endpoint=args.endpoint)
-    wrote = False
-    try:
-        for delta in client.stream_chat(args.instance_id.strip(), messages, temperature=args.temperature,
-                                        max_tokens=args.max_tokens):
-            sys.stdout.write(delta)
-            sys.stdout.flush()
-            wrote = True
-    except KeyboardInterrupt:
-        print("\n(stopped)", file=sys.stderr)
-        return 130
-    except SecondMeError as exc:
-        if wrote:
-            print()
-        print(_base_url_hint(args, exc), file=sys.stderr)
-        return _exit_code(exc)
-    print()
+    writer = ReplyWriter(sys.stdout, sys.stderr if args.show_reasoning else None)
+    with asyncio.Runner() as runner:
+        client = AsyncSecondMeClient(args.base_url, endpoint=args.endpoint)
+        try:
+            finish = stream_reply(runner, client, args.instance_id.strip(), messages, writer,
+                                  temperature=args.temperature, max_tokens=args.max_tokens)
+        except KeyboardInterrupt:
+            print("\n(stopped)", file=sys.stderr)
+            return 130
+        except SecondMeError as exc:
+            if writer.answer_written:
+                print()
+            print(_base_url_hint(args, exc), file=sys.stderr)
+            return _exit_code(exc)
+        finally:
+            runner.run(client.aclose())
+    if writer.answer_written:
+        print()
+    if finish == CUT:
+        where = "" if writer.answer_written else " while it was still reasoning, so there is no answer"
+        print(f"The reply was cut at max tokens ({args.max_tokens}){where}. Ask again with a larger --max-tokens "
+              "to read it all.", file=sys.stderr)
+        return EXIT_CUT
     return 0
 
 
@@ -131,6 +143,9 @@ def _add_chat_options(parser: argparse.ArgumentParser) -> None:
                         help="the longest reply, in tokens (default: 2000)")
     parser.add_argument("--endpoint", choices=ENDPOINTS, default="chat",
                         help="the Second Me route 'chat' (default) or the OpenAI-style 'chat/completions'")
+    parser.add_argument("--show-reasoning", action="store_true",
+                        help="print a reasoning model's <think> reasoning on standard error (it is never part of "
+                             "the answer, nor sent back)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -146,9 +161,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     ask = sub.add_parser(
         "ask", help="ask one question and print the reply",
-        description="Ask one question and print only the reply on standard output; errors go to standard "
-                    f"error. Exit status: 0 done, {EXIT_NOT_FOUND} no such instance, {EXIT_OFFLINE} the Second "
-                    f"Me is offline, {EXIT_FAILED} any other failure, {EXIT_USAGE} a bad argument.")
+        description="Ask one question and print only the answer on standard output (a reasoning model's "
+                    "reasoning left out); errors go to standard error. Exit status: 0 done, "
+                    f"{EXIT_CUT} the reply was cut at max tokens (what arrived is printed), {EXIT_NOT_FOUND} no "
+                    f"such instance, {EXIT_OFFLINE} the Second Me is offline, {EXIT_FAILED} any other failure, "
+                    f"{EXIT_USAGE} a bad argument, {EXIT_CLOSED_PIPE} the reader of the output left early.")
     _add_chat_options(ask)
     ask.add_argument("question", nargs="?", help="the question (default: read from standard input)")
     ask.set_defaults(run=_ask)
@@ -189,4 +206,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.run(args))
+    try:
+        code = int(args.run(args))
+        sys.stdout.flush()  # here, so a reader that left is noticed here
+    except BrokenPipeError:
+        # The reader of our output left (`secondme ask … | head -5`): no traceback, and nothing more
+        # written; stdout goes to devnull so that the flush at exit does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return EXIT_CLOSED_PIPE
+    return code

@@ -2,20 +2,23 @@
 
 Line editing and history come from readline. Lines that start with ``/`` are commands and are
 never sent (``//text`` sends ``/text``). Ctrl-C stops a streaming reply and keeps what arrived;
-at the prompt it asks for a second Ctrl-C (or Ctrl-D) before quitting.
+at the prompt it asks for a second Ctrl-C (or Ctrl-D) before quitting. A reply's reasoning is not
+shown as its answer, nor sent back (``terminal_reply``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from .client import SecondMeClient
+from .async_client import AsyncSecondMeClient
 from .errors import InvalidRequestError, SecondMeError
 from .protocol import check_max_tokens, check_temperature
+from .terminal_reply import CUT, ReplyWriter, stream_reply
 
 __all__ = ["ChatSession", "run_chat", "HELP"]
 
@@ -93,9 +96,20 @@ def _number(text: str, kind: Callable[[str], float | int]) -> float | int | str:
         return text  # the check says what is wrong with it
 
 
-def run_chat(client: SecondMeClient, session: ChatSession, *, out: TextIO = sys.stdout,
-             read: Callable[[str], str] = input, hint: Callable[[SecondMeError], str] = str) -> int:
-    """The conversation until /quit, Ctrl-D or a second Ctrl-C; ``hint`` words a failure."""
+def run_chat(client: AsyncSecondMeClient, session: ChatSession, *, out: TextIO = sys.stdout,
+             read: Callable[[str], str] = input, hint: Callable[[SecondMeError], str] = str,
+             thoughts: TextIO | None = None) -> int:
+    """The conversation until /quit, Ctrl-D or a second Ctrl-C; ``hint`` words a failure; replies' reasoning
+    goes to ``thoughts`` when given (else it is not shown)."""
+    with asyncio.Runner() as runner:  # one event loop, and the client's connections, for every reply
+        try:
+            return _converse(runner, client, session, out, read, hint, thoughts)
+        finally:
+            runner.run(client.aclose())
+
+
+def _converse(runner: asyncio.Runner, client: AsyncSecondMeClient, session: ChatSession, out: TextIO,
+              read: Callable[[str], str], hint: Callable[[SecondMeError], str], thoughts: TextIO | None) -> int:
     try:
         import readline  # noqa: F401  (line editing and history for input())
     except ImportError:  # not on every platform
@@ -126,27 +140,27 @@ def run_chat(client: SecondMeClient, session: ChatSession, *, out: TextIO = sys.
                 return 0
             print(said, file=out, flush=True)
             continue
-        _reply(client, session, text[1:] if text.startswith("//") else text, out, hint)
+        _reply(runner, client, session, text[1:] if text.startswith("//") else text, out, hint, thoughts)
 
 
-def _reply(client: SecondMeClient, session: ChatSession, text: str, out: TextIO,
-           hint: Callable[[SecondMeError], str]) -> None:
-    parts: list[str] = []
+def _reply(runner: asyncio.Runner, client: AsyncSecondMeClient, session: ChatSession, text: str, out: TextIO,
+           hint: Callable[[SecondMeError], str], thoughts: TextIO | None) -> None:
+    writer = ReplyWriter(out, thoughts)
     print(f"{session.instance_id}> ", end="", file=out, flush=True)
     try:
-        with client.stream_chat(session.instance_id, session.messages(text), temperature=session.temperature,
-                                max_tokens=session.max_tokens) as stream:
-            for delta in stream:
-                parts.append(delta)
-                print(delta, end="", file=out, flush=True)
+        finish = stream_reply(runner, client, session.instance_id, session.messages(text), writer,
+                              temperature=session.temperature, max_tokens=session.max_tokens)
         print(file=out)
+        if finish == CUT:
+            print(f"[cut at max tokens ({session.max_tokens}): /max-tokens N for longer replies]", file=out,
+                  flush=True)
     except KeyboardInterrupt:
         print(" [stopped]", file=out, flush=True)
     except SecondMeError as exc:
         print(f"\n[!] {hint(exc)}", file=out, flush=True)
-        if not parts and exc.partial:
-            parts = [exc.partial]
-        if not parts:
-            return  # nothing arrived: the message is not kept, so it can simply be sent again
-    session.turns = [*session.turns, {"role": "user", "content": text},
-                     {"role": "assistant", "content": "".join(parts)}]
+        if not writer.parts and exc.partial:
+            writer.parts = [exc.partial]
+    answer = writer.answer  # the reasoning is never sent back
+    if not answer:
+        return  # no answer arrived: the message is not kept, so it can simply be sent again
+    session.turns = [*session.turns, {"role": "user", "content": text}, {"role": "assistant", "content": answer}]

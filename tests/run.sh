@@ -4,6 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The Python to test with: $PYTHON when set; else the active virtual environment's; else README's .venv when
+# there is one (so a venv that is not activated is still the one used); else python on PATH.
+if [ -z "${PYTHON:-}" ]; then
+  if [ -z "${VIRTUAL_ENV:-}" ] && [ -x .venv/bin/python ]; then PYTHON=.venv/bin/python; else PYTHON=python; fi
+fi
+echo "Testing with $("$PYTHON" -c 'import sys; print(sys.executable)')"
+
 # Debian packages for the browser tests: chromium, an emoji font so screenshots show the notices' icons, and a
 # Chinese font for the Chinese page;
 # haproxy for the tests of deploy/ (several replicas behind it).
@@ -23,9 +30,9 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
-python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
-python -m ruff check .
-python -m mypy
+"$PYTHON" -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+"$PYTHON" -m ruff check .
+"$PYTHON" -m mypy
 
 # Known vulnerabilities in the pinned run-time requirements. pip-audit asks PyPI's JSON API for each
 # pinned release (pypi.org/pypi/NAME/VERSION/json); where that cannot be reached (some networks serve only
@@ -33,11 +40,14 @@ python -m mypy
 probe='import re, urllib.request
 name, version = re.search(r"^([A-Za-z0-9_.-]+)==(\S+)", open("requirements.txt").read(), re.M).groups()
 urllib.request.urlopen(f"https://pypi.org/pypi/{name}/{version}/json", timeout=5)'
-if python -c "$probe" 2>/dev/null
+if "$PYTHON" -c "$probe" 2>/dev/null
 then
-  python -m pip_audit --strict --no-deps --disable-pip --progress-spinner off -r requirements.txt
+  "$PYTHON" -m pip_audit --strict --no-deps --disable-pip --progress-spinner off -r requirements.txt
 else
   echo "pip-audit skipped: PyPI's vulnerability data (pypi.org/pypi/NAME/VERSION/json) is not reachable from here."
 fi
 
-python -m pytest "$@"
+# Test files run in parallel, one per core, two or three at a time (pytest-xdist); a file's tests stay together,
+# and the browser tests run one at a time (tests/conftest.py groups them). Pass -n 0 to run them one by one.
+workers=$("$PYTHON" -c "import os; print(min(max(len(os.sched_getaffinity(0)), 2), 3))")
+"$PYTHON" -m pytest -n "$workers" --dist loadgroup "$@"

@@ -395,22 +395,20 @@ def test_the_first_readme_command_chats_with_the_local_demo() -> None:
     import sys
     from pathlib import Path
 
-    from .conftest import free_port, wait_until_serving
+    from .conftest import free_port, start_process
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     assert "python -m pip install -r requirements.txt && python app.py --demo" in readme
     port = free_port()
     env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
-    process = subprocess.Popen([sys.executable, "app.py", "--demo"], cwd=Path(__file__).resolve().parents[1],
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}/"
-    try:
-        wait_until_serving(url + "gradio_api/info")
+    with start_process([sys.executable, "app.py", "--demo"], cwd=Path(__file__).resolve().parents[1], env=env,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                       ready_url=url + "gradio_api/info") as process:
         client = Client(url, verbose=False)
         reply_text = client.predict("Hello, demo", api_name="/chat")
         client.close()
         header = httpx.get(url + "config").json()["i18n_translations"]["en"]["header"]  # as a browser in English
-    finally:
         process.terminate()
         out, _ = process.communicate(timeout=10)
     assert "You said: “Hello, demo”." in reply_text and "I am a demo" in reply_text

@@ -22,7 +22,7 @@ from gradio_client.exceptions import AppError
 from secondme.web import Settings
 from secondme.web.checks import MAX_ROLE_ID_CHARS, MAX_SYSTEM_PROMPT_CHARS
 
-from .conftest import free_port, launched_app, wait_until_serving
+from .conftest import free_port, launched_app, start_process
 from .faults import CUT, FaultServer, Repeat, chunk, data, http_body, http_head, reply
 
 SYSTEM = "You are a helpful assistant."
@@ -116,13 +116,10 @@ def app_process(faults: FaultServer) -> Iterator[tuple[psutil.Process, str]]:
     env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "SECONDME_BASE_URL": faults.url,
            "SECONDME_MAX_MESSAGE_CHARS": "1000", "SECONDME_MAX_CONVERSATION_CHARS": "5000",
            "GRADIO_ANALYTICS_ENABLED": "False"}
-    process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    wait_until_serving(url + "/gradio_api/info")
-    yield psutil.Process(process.pid), url
-    process.terminate()
-    process.wait(timeout=10)
+    with start_process([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, ready_url=url + "/gradio_api/info") as process:
+        yield psutil.Process(process.pid), url
 
 
 def _post_huge(url: str, fn_index: int, size: int) -> int | str:

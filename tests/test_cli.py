@@ -18,8 +18,8 @@ import requests
 from secondme import __version__
 from secondme.server import ServerThread
 
-from .conftest import free_port, wait_until_serving
-from .faults import FaultServer, chunk, data, http_head
+from .conftest import free_port, start_process
+from .faults import FaultServer, chunk, data, http_head, reply
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -120,10 +120,12 @@ def chat(local_server: ServerThread, tmp_path: Path) -> Iterator[pexpect.spawn]:
     child = pexpect.spawn(sys.executable, ["-m", "secondme", "chat", "demo", "--base-url", local_server.url,
                                            "--max-tokens", "60"], cwd=str(tmp_path), encoding="utf-8", timeout=20,
                           env={**os.environ, "PYTHONPATH": str(ROOT), "TERM": "dumb"})
-    child.expect("/help lists the commands")
-    child.expect("you> ")
-    yield child
-    child.terminate(force=True)
+    try:
+        child.expect("/help lists the commands")
+        child.expect("you> ")
+        yield child
+    finally:
+        child.terminate(force=True)
 
 
 def test_chat_in_a_terminal_with_its_commands(chat: pexpect.spawn, tmp_path: Path) -> None:
@@ -162,17 +164,19 @@ def test_chat_in_a_terminal_with_its_commands(chat: pexpect.spawn, tmp_path: Pat
 def test_chat_ctrl_c_stops_a_reply_and_twice_at_the_prompt_quits(local_server: ServerThread) -> None:
     child = pexpect.spawn(sys.executable, ["-m", "secondme", "chat", "slow", "--base-url", local_server.url],
                           encoding="utf-8", timeout=20, env={**os.environ, "PYTHONPATH": str(ROOT), "TERM": "dumb"})
-    child.expect("you> ")
-    child.sendline("Tell me everything")
-    child.expect("Hello from")
-    child.sendintr()
-    child.expect(r"\[stopped\]")
-    child.expect("you> ")
-    child.sendintr()
-    child.expect("Press Ctrl-C again")
-    child.sendintr()
-    child.expect(pexpect.EOF)
-    child.close()
+    try:
+        child.expect("you> ")
+        child.sendline("Tell me everything")
+        child.expect("Hello from")
+        child.sendintr()
+        child.expect(r"\[stopped\]")
+        child.expect("you> ")
+        child.sendintr()
+        child.expect("Press Ctrl-C again")
+        child.sendintr()
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
     assert child.exitstatus == 0
 
 
@@ -184,11 +188,10 @@ def test_chat_refuses_a_malformed_id_before_anything() -> None:
 def test_serve_says_what_it_closes_and_stops_within_two_seconds(tmp_path: Path) -> None:
 
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "secondme", "serve", "--port", str(port), "--rate", "2"],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_serving(url + "/api/upload/list")
+    with start_process([sys.executable, "-m", "secondme", "serve", "--port", str(port), "--rate", "2"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
+                       ready_url=url + "/api/upload/list") as process:
         streams = [requests.post(url + "/api/chat/demo", json={"messages": [{"role": "user", "content": "Hi"}]},
                                  stream=True, timeout=10) for _ in range(2)]
         time.sleep(0.3)
@@ -199,9 +202,6 @@ def test_serve_says_what_it_closes_and_stops_within_two_seconds(tmp_path: Path) 
         assert "Stopping (closing 2 open replies)." in out
         for stream in streams:
             stream.close()
-    finally:
-        if process.poll() is None:
-            process.kill()
 
 
 def test_upstream_key_comes_from_the_environment() -> None:
@@ -222,7 +222,19 @@ def readme_terminal_examples() -> list[str]:
     return [line.split("  #")[0].strip() for line in block.splitlines() if line.strip()]
 
 
-def test_the_readme_terminal_examples_work_offline_as_written() -> None:
+def python_first_on_path(tmp_path: Path) -> dict[str, str]:
+    """The environment with ``python`` meaning the interpreter running the tests, whatever is on PATH and
+    whether or not its venv is activated: README's commands are run as written, by this Python."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    # A script, not a link: a venv's python finds its venv from the path it is started by.
+    (bin_dir / "python").write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    (bin_dir / "python").chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k != "SECONDME_BASE_URL"}
+    return {**env, "PATH": f"{bin_dir}{os.pathsep}{env.get('PATH', os.defpath)}"}
+
+
+def test_the_readme_terminal_examples_work_offline_as_written(tmp_path: Path) -> None:
     serve, *examples = readme_terminal_examples()
     assert serve == "python -m secondme serve"
     try:
@@ -230,30 +242,79 @@ def test_the_readme_terminal_examples_work_offline_as_written() -> None:
             pytest.skip("port 8765 is taken on this machine")
     except OSError:
         pass
-    process = subprocess.Popen(serve.split(), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_until_serving("http://127.0.0.1:8765/api/upload/list")
+    env = python_first_on_path(tmp_path)
+    with start_process(serve.split(), cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       ready_url="http://127.0.0.1:8765/api/upload/list") as process:
         for line in examples:
             done = subprocess.run(["bash", "-c", line], cwd=ROOT, input="/quit\n", capture_output=True, text=True,
-                                  timeout=60, env={k: v for k, v in os.environ.items() if k != "SECONDME_BASE_URL"})
+                                  timeout=60, env=env)
             assert done.returncode == 0, (line, done.stderr)
             assert done.stdout.strip(), line
-    finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=10)
 
 
 def test_serve_upstream_says_once_what_it_does_not_pass_on() -> None:
 
-    process = subprocess.Popen([sys.executable, "-m", "secondme", "serve", "--port", str(free_port()), "--upstream",
-                                "http://user:secret@127.0.0.1:9/v1"], stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, cwd=ROOT)
-    try:
+    with start_process([sys.executable, "-m", "secondme", "serve", "--port", str(free_port()), "--upstream",
+                        "http://user:secret@127.0.0.1:9/v1"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True, cwd=ROOT) as process:
         assert process.stdout is not None
         lines = [process.stdout.readline() for _ in range(5)]
-    finally:
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=10)
     said = "".join(lines)
     assert "replies relayed to http://127.0.0.1:9/v1" in said and "secret" not in said
     assert said.count("role_id and enable_l0_retrieval are not passed on") == 1
+
+
+def test_ask_into_a_pipe_that_closes_early_ends_quietly(local_server: ServerThread) -> None:
+    """``secondme ask … | head -5``: head leaves while the reply still streams; no traceback, status 141."""
+    script = ('set -o pipefail; "$0" -m secondme ask slow "Tell me a long story" --base-url "$1" | head -5; '
+              'echo "status $?" >&2')
+    done = subprocess.run(["bash", "-c", script, sys.executable, local_server.url], capture_output=True, text=True,
+                          timeout=60, cwd=ROOT)
+    assert done.stdout.startswith("Hello from") and len(done.stdout.splitlines()) == 5
+    assert done.stderr == "status 141\n", done.stderr  # nothing else said: no traceback, no "Exception ignored"
+
+
+def test_ask_prints_the_answer_without_its_reasoning(local_server: ServerThread) -> None:
+    plain = secondme("ask", "demo", "Think it through", "--base-url", local_server.url)
+    assert plain.returncode == 0 and plain.stderr == ""
+    assert plain.stdout.startswith("Hello from Local demo Second Me")
+    assert "<think>" not in plain.stdout and "The visitor asked me" not in plain.stdout
+    shown = secondme("ask", "demo", "Think it through", "--base-url", local_server.url, "--show-reasoning")
+    assert shown.returncode == 0 and shown.stdout == plain.stdout
+    assert shown.stderr.startswith("The visitor asked me to think it through.") and "think>" not in shown.stderr
+
+
+@pytest.mark.parametrize("question, said, answered", [
+    ("Tell me a long story", "The reply was cut at max tokens (40). Ask again with a larger --max-tokens", True),
+    ("Think, then tell me a long story", "cut at max tokens (40) while it was still reasoning, so there is no answer",
+     False),
+])
+def test_ask_says_when_max_tokens_cut_the_reply(local_server: ServerThread, question: str, said: str,
+                                                answered: bool) -> None:
+    done = secondme("ask", "demo", question, "--base-url", local_server.url, "--max-tokens", "40")
+    assert done.returncode == 5 and said in done.stderr
+    if answered:  # what arrived is printed
+        assert done.stdout.startswith("Hello from") and done.stdout.endswith("\n")
+    else:
+        assert done.stdout == ""
+
+
+def test_chat_shows_the_answer_alone_and_never_sends_the_reasoning_back(fault_server: FaultServer) -> None:
+    # The tags arrive split across chunks, as a stream may cut them.
+    fault_server.script("/api/chat/thinker", [http_head(), reply("<thi", "nk>A secret pl", "an.</th", "ink>\n\n",
+                                                                 "The answer.")],
+                        [http_head(), reply("<think>More thought.</think>Cut sh", finish="length")])
+    done = secondme("chat", "thinker", "--base-url", fault_server.url, stdin="First\nSecond\n/quit\n")
+    assert done.returncode == 0, done.stderr
+    assert "thinker> The answer.\n" in done.stdout and "thinker> Cut sh\n" in done.stdout
+    assert "secret" not in done.stdout + done.stderr and "think>" not in done.stdout
+    assert "[cut at max tokens (2000): /max-tokens N for longer replies]" in done.stdout
+    second = fault_server.requests_to("/api/chat/thinker")[1].json()["messages"]
+    assert second == [{"role": "user", "content": "First"}, {"role": "assistant", "content": "The answer."},
+                      {"role": "user", "content": "Second"}]
+    shown = secondme("chat", "thinker", "--base-url", fault_server.url, "--show-reasoning", stdin="Again\n/quit\n")
+    assert "More thought.\n" in shown.stderr and "More thought" not in shown.stdout

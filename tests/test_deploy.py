@@ -14,8 +14,9 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from http.cookiejar import DefaultCookiePolicy
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from gradio_client import Client
 
 from secondme.server import LocalInstance, ServerThread, create_app
 
-from .conftest import free_port
+from .conftest import free_port, start_process
 from .test_browser import ChatPage, browser, open_page, wait_until  # noqa: F401 - fixtures
 from .test_hostile_callers import attempt, event_ids, reply_tricks, spend_the_limit
 
@@ -37,33 +38,38 @@ pytestmark = pytest.mark.skipif(shutil.which("haproxy") is None, reason="haproxy
 
 
 class Deployment:
-    """``deploy/replicas.py`` with ``replicas`` replicas, or ``command(port)`` (which starts as many); ``PORT``
-    in its environment is HAProxy's port too, and ``settings`` are more of its environment."""
+    """``deploy/replicas.py`` with ``replicas`` replicas, or ``command(port)`` (which starts as many), ended with
+    every process it started (``start_process``). ``PORT`` in its environment is HAProxy's port too."""
 
-    def __init__(self, upstream: str, command: Callable[[int], list[str]] | None = None, replicas: int = 2,
-                 env: Mapping[str, str] | None = None, **settings: str) -> None:
+    def __init__(self, replicas: int = 2, command: Callable[[int], list[str]] | None = None) -> None:
+        self.replicas, self.command = replicas, command
         self.port = free_port()
         while any(_busy(self.port + k) for k in range(1, replicas + 1)):
             self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
+
+    @contextmanager
+    def running(self, upstream: str, **settings: str) -> Iterator[Deployment]:
+        """Started against ``upstream``, with ``settings`` added to its environment."""
         env = {**os.environ, "SECONDME_BASE_URL": upstream, "SECONDME_INSTANCE_ID": "slow",
-               "GRADIO_ANALYTICS_ENABLED": "False", "PORT": str(self.port), **(env or {}), **settings}
-        args = command(self.port) if command else ["deploy/replicas.py", "--replicas", str(replicas), "--port",
-                                                   str(self.port)]
-        self.proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
-        try:
-            deadline = time.monotonic() + 120
-            assert self.proc.stdout is not None
-            while time.monotonic() < deadline:
-                line = self.proc.stdout.readline()
-                if "HAProxy on" in line or not line:
-                    break
-            assert "HAProxy on" in line, "the deployment did not start"
-            for k in range(1, replicas + 1):
-                self.wait_up(f"app{k}")
-        except BaseException:
-            self.close()  # a start that fails leaves no process behind
-            raise
+               "GRADIO_ANALYTICS_ENABLED": "False", "PORT": str(self.port), **settings}
+        args = self.command(self.port) if self.command else ["deploy/replicas.py", "--replicas", str(self.replicas),
+                                                              "--port", str(self.port)]
+        with start_process([sys.executable, *args], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True,
+                           ready=self._started, stop_timeout=20):
+            yield self
+
+    def _started(self, proc: subprocess.Popen[str]) -> None:
+        self.proc = proc
+        deadline = time.monotonic() + 120
+        assert proc.stdout is not None
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if "HAProxy on" in line or not line:
+                break
+        assert "HAProxy on" in line, "the deployment did not start"
+        for k in range(1, self.replicas + 1):
+            self.wait_up(f"app{k}")
 
     def replica_pid(self, name: str) -> int:
         port = str(self.port + int(name.removeprefix("app")))
@@ -85,12 +91,6 @@ class Deployment:
             time.sleep(0.5)
         raise AssertionError(f"{name} did not come up")
 
-    def close(self) -> None:
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
 
 
 def _busy(port: int) -> bool:
@@ -104,11 +104,8 @@ def _busy(port: int) -> bool:
 @pytest.fixture(scope="module")
 def deployment() -> Iterator[Deployment]:
     with ServerThread(create_app([LocalInstance("slow", chunks_per_second=12)])) as upstream:
-        deployed = Deployment(upstream.url)
-        try:
+        with Deployment().running(upstream.url) as deployed:
             yield deployed
-        finally:
-            deployed.close()
 
 
 def test_gradio_client_calls_through_haproxy(deployment: Deployment) -> None:
@@ -222,12 +219,9 @@ def test_a_replica_that_dies_loses_only_its_own_sessions_and_comes_back(deployme
 def limited_deployment() -> Iterator[tuple[Deployment, ServerThread]]:
     """One replica behind HAProxy, with a rate limit of 2 a minute and the MCP tool."""
     with ServerThread(create_app([LocalInstance("limited")])) as upstream:
-        deployed = Deployment(upstream.url, replicas=1, SECONDME_RATE_LIMIT="2/minute", SECONDME_MCP="1",
-                              SECONDME_INSTANCE_ID="limited")
-        try:
+        with Deployment(replicas=1).running(upstream.url, SECONDME_RATE_LIMIT="2/minute", SECONDME_MCP="1",
+                                            SECONDME_INSTANCE_ID="limited") as deployed:
             yield deployed, upstream
-        finally:
-            deployed.close()
 
 
 def test_no_spelling_of_a_reply_gets_past_a_spent_limit_through_haproxy(

@@ -17,7 +17,7 @@ from mcp.client.streamable_http import streamable_http_client
 from secondme.web import Settings
 from secondme.web.ratelimit import Rate
 
-from .conftest import free_port, launched_app, wait_until_serving
+from .conftest import free_port, launched_app, start_process
 from .faults import FaultServer, http_head, reply
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,13 +42,10 @@ def demo_app_with_mcp() -> Iterator[str]:
     """``python app.py --demo --mcp``, as a person runs it."""
     port = free_port()
     env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
-    process = subprocess.Popen([sys.executable, "app.py", "--demo", "--mcp"], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    wait_until_serving(url + "/gradio_api/info")
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
+    with start_process([sys.executable, "app.py", "--demo", "--mcp"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, ready_url=url + "/gradio_api/info"):
+        yield url
 
 
 def test_one_tool_that_asks_the_second_me(demo_app_with_mcp: str) -> None:

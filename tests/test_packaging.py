@@ -96,12 +96,22 @@ def test_the_wheel_holds_the_package_alone(wheel: Path) -> None:
     assert "secondme = secondme.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
 
+def see_the_packages_of_this_python(env_dir: Path) -> None:
+    """Let the venv at ``env_dir`` import what the Python running the tests has installed (so nothing is
+    downloaded), but not the checkout. Not ``system_site_packages``: under a venv, that is the base
+    interpreter's packages, not the venv's. Its own site-packages still come first."""
+    theirs = [p for p in sys.path if Path(p).name in ("site-packages", "dist-packages") and Path(p).is_dir()]
+    assert theirs, sys.path
+    site_packages = next(env_dir.glob("lib/python*/site-packages"))
+    (site_packages / "zz-tests-python.pth").write_text("".join(f"{p}\n" for p in theirs))
+
+
 @pytest.mark.parametrize("how", ["wheel", "editable"])
 def test_installed_into_a_fresh_venv_it_runs_from_outside_the_checkout(wheel: Path, source: Path, tmp_path: Path,
                                                                          how: str) -> None:
-    # The venv sees this machine's packages (so nothing is downloaded), but not the checkout.
     env_dir = tmp_path / "venv"
-    venv.create(env_dir, system_site_packages=True, with_pip=True)
+    venv.create(env_dir, with_pip=True)
+    see_the_packages_of_this_python(env_dir)
     bin_dir = env_dir / "bin"
     target = [str(wheel)] if how == "wheel" else ["-e", str(source)]
     done = subprocess.run([str(bin_dir / "python"), "-m", "pip", "install", "--quiet", "--no-deps", *target],
@@ -116,3 +126,50 @@ def test_installed_into_a_fresh_venv_it_runs_from_outside_the_checkout(wheel: Pa
     assert where.returncode == 0, where.stderr[-2000:]
     expected = env_dir if how == "wheel" else source
     assert Path(where.stdout.strip()).is_relative_to(expected)
+
+
+# Binary whatever their first bytes: what a Space or a page could hold.
+BINARY_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif", ".ico", ".pdf", ".woff", ".woff2", ".ttf",
+                   ".otf", ".mp3", ".wav", ".mp4", ".webm", ".zip", ".gz", ".tgz", ".whl", ".sqlite"}
+
+
+def is_binary(path: Path) -> bool:
+    """As Git decides: a NUL byte in the first 8 KiB; or a binary kind of file by its name."""
+    if path.suffix.lower() in BINARY_SUFFIXES:
+        return True
+    with path.open("rb") as f:
+        return b"\0" in f.read(8192)
+
+
+def lfs_attributes(paths: list[str]) -> dict[str, dict[str, str]]:
+    """``git check-attr`` for ``paths`` (tracked or not): path → {filter, diff, merge, text}."""
+    done = subprocess.run(["git", "check-attr", "-z", "--stdin", "filter", "diff", "merge", "text"], cwd=ROOT,
+                          input="\0".join(paths) + "\0", capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    fields = done.stdout.split("\0")
+    found: dict[str, dict[str, str]] = {}
+    for path, attribute, value in zip(fields[0::3], fields[1::3], fields[2::3], strict=False):
+        found.setdefault(path, {})[attribute] = value
+    return found
+
+
+def stored_with_lfs(attributes: dict[str, str]) -> bool:
+    return (attributes.get("filter"), attributes.get("diff"), attributes.get("merge"),
+            attributes.get("text")) == ("lfs", "lfs", "lfs", "unset")
+
+
+def test_every_binary_file_is_stored_with_lfs_as_the_hub_requires() -> None:
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    if tracked.returncode != 0:
+        pytest.skip("not a Git checkout")
+    binaries = [name for name in tracked.stdout.split("\0") if name and (ROOT / name).is_file()
+                and is_binary(ROOT / name)]
+    assert any(name.startswith("assets/") for name in binaries), binaries  # the screenshots are found
+    attributes = lfs_attributes(binaries)
+    plain = [name for name in binaries if not stored_with_lfs(attributes.get(name, {}))]
+    assert not plain, f"binary files not stored with Xet/LFS (add them to .gitattributes): {plain}"
+    # And whatever binary is added next, wherever it goes.
+    probes = [f"{folder}/added{suffix}" for suffix in sorted(BINARY_SUFFIXES) for folder in ("assets", "secondme/web")]
+    attributes = lfs_attributes(probes)
+    assert not [name for name in probes if not stored_with_lfs(attributes.get(name, {}))]
+    assert not stored_with_lfs(lfs_attributes(["README.md"])["README.md"])  # text stays text

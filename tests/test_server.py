@@ -200,21 +200,16 @@ def test_relay_reports_a_dead_upstream_inside_the_stream() -> None:
 
 
 def test_serve_upstream_from_the_command_line(fault_server: FaultServer) -> None:
-    from .conftest import free_port, wait_until_serving
+    from .conftest import free_port, start_process
 
     fault_server.script("/v1/chat/completions", [http_head(), reply("relayed", " reply")])
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "secondme", "serve", "--port", str(port), "--instance", "me",
-                                "--upstream", fault_server.url + "/v1", "--upstream-model", "qwen"],
-                               env={**os.environ, "SECONDME_UPSTREAM_KEY": "sk-env"},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        wait_until_serving(url + "/api/upload/list")
+    url = f"http://127.0.0.1:{port}"
+    with start_process([sys.executable, "-m", "secondme", "serve", "--port", str(port), "--instance", "me",
+                        "--upstream", fault_server.url + "/v1", "--upstream-model", "qwen"],
+                       env={**os.environ, "SECONDME_UPSTREAM_KEY": "sk-env"}, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, ready_url=url + "/api/upload/list"):
         assert SecondMeClient(url).chat("me", HELLO, temperature=0.4, max_tokens=9) == "relayed reply"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
     sent = fault_server.requests_to("/v1/chat/completions")[0]
     assert sent.json()["model"] == "qwen" and sent.json()["temperature"] == 0.4 and sent.json()["max_tokens"] == 9
     assert sent.headers["authorization"] == "Bearer sk-env"

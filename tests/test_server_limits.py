@@ -19,7 +19,7 @@ import requests
 
 from secondme.server import MAX_BODY_BYTES, MAX_TOKENS, Delta, LocalInstance, ServerThread, create_app
 
-from .conftest import free_port, wait_until_serving
+from .conftest import free_port, start_process
 
 HELLO = [{"role": "user", "content": "Hello"}]
 
@@ -111,14 +111,11 @@ def test_a_client_trickling_its_headers_is_cut_off() -> None:
 @pytest.fixture
 def served() -> Iterator[tuple[subprocess.Popen[str], str]]:
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "secondme", "serve", "--port", str(port), "--rate", "2"],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
-    wait_until_serving(url + "/api/upload/list")
-    yield process, url
-    if process.poll() is None:
-        process.kill()
-        process.wait()
+    with start_process([sys.executable, "-m", "secondme", "serve", "--port", str(port), "--rate", "2"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                       ready_url=url + "/api/upload/list") as process:
+        yield process, url
 
 
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGINT])

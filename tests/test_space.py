@@ -55,13 +55,10 @@ def test_the_entry_arguments_come_from_the_environment() -> None:
 def test_the_entry_script_serves_every_replica_through_haproxy_and_restarts_a_dead_one() -> None:
     cores = space.available_cores()
     with ServerThread(create_app([LocalInstance("slow", chunks_per_second=40)])) as upstream:
-        deployment = Deployment(upstream.url, command=lambda port: ["deploy/space.py"], replicas=cores,
-                                env={"GRADIO_SERVER_NAME": "127.0.0.1"})
-        try:
+        with Deployment(replicas=cores, command=lambda port: ["deploy/space.py"]).running(
+                upstream.url, GRADIO_SERVER_NAME="127.0.0.1") as deployment:
             assert "Hello, every core" in Client(deployment.url, verbose=False).predict("Hello, every core",
                                                                                         api_name="/chat")
             os.kill(deployment.replica_pid("app1"), signal.SIGKILL)
             deployment.wait_up("app1")  # started again, and HAProxy sends it sessions again
             assert "Back" in Client(deployment.url, verbose=False).predict("Back", api_name="/chat")
-        finally:
-            deployment.close()
