@@ -7,12 +7,10 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack
 from typing import Any
 
 import httpx
 import pytest
-from gradio_client import Client
 from gradio_client.exceptions import AppError, ValidationError
 
 from secondme.server import ChatBody, Delta, LocalInstance, ServerThread, create_app, demo_text
@@ -33,8 +31,8 @@ from secondme.web.roundtable import (
 )
 from secondme.web.roundtable_ui import from_link
 
-from .conftest import launched_app
 from .faults import CUT, FaultServer, chunk, data, http_head, reply
+from .test_app import Launched
 
 ALICE, BOB, CAROL = Seat("alice", "Alice"), Seat("bob", "Bob"), Seat("carol", "")
 
@@ -194,17 +192,6 @@ class Recorder:
         for piece in ("<think>secret of ", instance.instance_id, "</think>", f"{instance.instance_id} says {n}."):
             yield Delta(piece)
         yield Delta(finish_reason="stop")
-
-
-class Launched:
-    def __init__(self, settings: Settings) -> None:
-        self._stack = ExitStack()
-        self.app, self.url = self._stack.enter_context(launched_app(settings))
-        self.client = Client(self.url, verbose=False)
-
-    def close(self) -> None:
-        self.client.close()
-        self._stack.close()
 
 
 @pytest.fixture(scope="module")
