@@ -211,10 +211,11 @@ RESTORE_JS = OPEN_JS.replace("(picked, ", "(_, ", 1).replace(
     "const C = window.secondmeChats, r = C.get(C.currentId());").replace(
     "'That conversation is no longer saved in this browser.'", "''")
 
-# On load, also what was typed in this tab and not sent before it reloaded (C.draft).
+# On load, also what was typed in this tab and not sent before it reloaded (C.draft), else a link's message
+# (settings_ui.LINK_MESSAGE_JS): one step, so that neither overwrites the other.
 LOAD_JS = f"""(_, {_RECORD_PARAMS}, message) => {{
   const out = ({RESTORE_JS})(_, {_RECORD_PARAMS}), draft = window.secondmeChats.draft();
-  return [...out, draft && !String(message ?? '').trim() ? draft : message];
+  return [...out, ({settings_ui.LINK_MESSAGE_JS})(draft && !String(message ?? '').trim() ? draft : message)];
 }}"""
 
 NEW_JS = """() => { const C = window.secondmeChats; C.current(null); return [C.radio(null), [], '', '', '']; }"""

@@ -35,12 +35,13 @@ COPY_LINK_JS = """(instance) => {
 
 
 # ?q=TEXT puts TEXT in the message box (when it is empty), and never sends it: the visitor reads it first. The
-# address then loses q, so a reload does not put it back after it was sent.
+# address then loses q, so a reload does not put it back after it was sent. Run by the page's load step
+# (saved_ui.LOAD_JS), with the draft a reload brings back.
 LINK_MESSAGE_JS = """(message) => {
   const address = new URL(location.href), q = address.searchParams.get('q');
   if (q === null) return message;
   address.searchParams.delete('q');
-  history.replaceState(history.state, '', address);
+  window.history.replaceState(window.history.state, '', address);
   return String(message ?? '').trim() ? message : q;
 }"""
 
@@ -83,7 +84,5 @@ def create_copy_link(page: Page) -> None:
 
 
 def wire(page: Page, demo: Any) -> None:
-    demo.load(None, page["message"], page["message"], js=LINK_MESSAGE_JS, queue=False, api_visibility="undocumented",
-              show_progress="hidden")
     page["copy_link"].click(None, page["instance_id"], page["note"], js=COPY_LINK_JS, queue=False,
                             api_visibility="undocumented")
