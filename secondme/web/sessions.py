@@ -4,9 +4,9 @@ page's ~90 components that was 14 ms of one core per new visitor, most of a repl
 session builds a component's config only when something asks for it (an event's input or output, or a
 deep link, which then gets every one). ``ChatBlocks.launch`` puts it in place.
 
-A session also keeps none of the values its events received or gave. Gradio keeps them in the session
-for deep links alone (which this page does not offer), so each conversation sent stayed on the server
-after its event ended, in each of up to 10,000 sessions that anyone can make (a 190,000-character
+A session also keeps none of the values its events received or gave once the event has ended. Gradio keeps
+them in the session for deep links alone (which this page does not offer), so each conversation sent stayed on
+the server after its event ended, in each of up to 10,000 sessions that anyone can make (a 190,000-character
 conversation kept about 240 KiB a session; in emoji, 1.7 MiB). The browser holds the conversation and
 sends it with each event: the server needs no copy of it.
 
@@ -45,9 +45,13 @@ class LazySessionState(SessionState):
                 self.config_values[key] = self.blocks_config.config_for_block(key, [], block)
         return super().components
 
-    def _update_value_in_config(self, key: int, value: Any) -> None:
-        """Gradio keeps here each value an event received or gave; a deep link of this session now shows
-        the page's own values instead."""
+    def forget_values(self, block_fn: Any) -> None:
+        """Gradio keeps here each value an event received or gave (for deep links, which this page does not
+        offer): forgotten when the event ends (``ChatBlocks.process_api``), so no conversation outlives it."""
+        for block in (*block_fn.inputs, *block_fn.outputs):
+            props = self.config_values.get(block._id, {}).get("props")
+            if props is not None:
+                props.pop("value", None)
 
 
 class LazyStateHolder(StateHolder):

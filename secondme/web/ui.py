@@ -28,7 +28,7 @@ from .internals import check_version, skip_absent_matplotlib
 from .metrics import Metrics
 from .page import Page
 from .ratelimit import mark_own_mcp_calls
-from .sessions import lighten
+from .sessions import LazySessionState, lighten
 from .settings import Settings
 from .settings_ui import DEFAULT_SYSTEM_PROMPT
 from .visitors import Visitors
@@ -101,6 +101,18 @@ class ChatBlocks(gr.Blocks):
         if len(inputs) < len(block_fn.inputs):
             raise ValueError(f"An event handler ({block_fn.name}) received {len(inputs)} input values instead "
                              f"of {len(block_fn.inputs)}.")
+
+    async def process_api(self, block_fn: Any, inputs: list[Any], state: Any = None, *args: Any, **kwargs: Any) -> Any:
+        # One step of an event; when it is the last (or it failed, or was cancelled), the session forgets the
+        # values the event carried (sessions.py).
+        generating = False
+        try:
+            output = await super().process_api(block_fn, inputs, state, *args, **kwargs)
+            generating = bool(output.get("is_generating"))
+            return output
+        finally:
+            if not generating and isinstance(state, LazySessionState):
+                state.forget_values(self.fns[block_fn] if isinstance(block_fn, int) else block_fn)
 
     async def preprocess_data(self, block_fn: Any, inputs: list[Any], state: Any, explicit_call: bool = False) -> Any:
         # A file reference in an input (a conversation's message can name one) would have Gradio fetch it, an
