@@ -87,8 +87,6 @@ async def _reply_deltas(client: AsyncSecondMeClient, request: ChatRequest,
         except httpx.TimeoutException as exc:
             raise client.options.timeout_error(partial=reply.text) from exc
         except httpx.TransportError as exc:
-            if reply.finished:  # the finish reason arrived: only the goodbye was lost
-                return
             raise StreamError(
                 "The reply was cut off: the connection to the Second Me broke.",
                 partial=reply.text,

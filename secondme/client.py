@@ -181,8 +181,6 @@ def _reply_deltas(client: SecondMeClient, request: ChatRequest) -> Generator[str
             requests.exceptions.RequestException,
             OSError,
         ) as exc:
-            if reply.finished:  # the finish reason arrived: only the goodbye was lost
-                return
             raise StreamError(
                 "The reply was cut off: the connection to the Second Me broke.",
                 partial=reply.text,
