@@ -234,7 +234,8 @@ def test_only_a_stopped_reply_is_remembered_for_stop_and_without_its_text(thinki
     ctl = thinking_app.app.chat_page.ctl
     respond(thinking_app, "Hi", [], "counted")
     assert not ctl._running  # a reply that ended on its own leaves nothing behind
-    faults.script("/api/chat/slowly", [http_head(), reply("First ", finish=None, done=False), 5.0])
+    # A stall longer than any wait below: on a loaded machine the reply still ends by the cancel alone.
+    faults.script("/api/chat/slowly", [http_head(), reply("First ", finish=None, done=False), 30.0])
     client = Client(thinking_app.url, verbose=False)  # a session of its own: the cancel names it
     job = client.submit("Hi", [], "slowly", SYSTEM, 0.7, 100, False, "", "chat", api_name="/send")
     deadline = time.monotonic() + 10
