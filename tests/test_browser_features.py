@@ -41,7 +41,7 @@ def test_reasoning_is_a_thinking_block_and_the_reply_has_its_stats_and_copies_al
     chat.wait_for_bot(lambda t: t.endswith("max tokens 2000."), 20)
     title = wait_until(lambda: thinking_title(chat).startswith("💭 Thought") and thinking_title(chat), 5, "closed")
     assert re.search(r"\(\d+(\.\d+)?s\)", title), title  # with how long it took
-    wait_until(lambda: not chat.page.get_by_text("The visitor asked me").is_visible(), 10, "the block closed")
+    assert not chat.page.get_by_text("The visitor asked me").is_visible()  # closed
     answer = chat.last_bot()
     assert answer.startswith("Hello from") and "<think>" not in answer and "visitor asked" not in answer
     [line] = wait_until(chat.stats_lines, 5, "the stats line")
