@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -36,57 +37,7 @@ CLOSED_PARAMS = ("deep_link",)
 # back; the same number sizes Gradio's thread pool for the few plain functions (undo, stop).
 THREAD_ROOM = 64
 
-CSS = """
-/* The page's width is settled from the first paint: it does not grow when a long reply arrives. */
-.gradio-container { width: 100% !important; max-width: 1280px !important; margin: 0 auto !important; }
-.hidden-trigger { display: none !important; }
-#busy-hint:empty { display: none; }
-#busy-hint { color: var(--body-text-color-subdued); font-size: var(--text-sm); margin: 4px 0 0; }
-#saved .wrap { flex-direction: column; }
-#note p, #instance-status p { font-size: var(--text-sm); margin: 0; }
-#header h1 { margin-bottom: 0.2em; }
-/* The language switch (language_ui.py): small, at the header's top right; above the header on a phone. */
-#header-row { align-items: flex-start; flex-wrap: wrap; }
-#header { flex: 1 1 320px !important; min-width: min(320px, 100%) !important; }
-#language { flex: 0 0 auto !important; width: auto !important; min-width: 0 !important; }
-#language .wrap { flex-wrap: nowrap; gap: 4px; }
-#language label { padding: 4px 10px; font-size: var(--text-sm); }
-#composer { align-items: flex-end; }
-/* Suggested first messages, in the empty conversation (i18n.STARTERS). */
-#conversation .starters { display: flex; flex-wrap: wrap; gap: 8px; justify-content: center; margin-top: 12px; }
-#conversation .starter {
-  border: 1px solid var(--border-color-primary); border-radius: var(--radius-lg); padding: 8px 12px;
-  background: var(--background-fill-primary); color: var(--body-text-color); cursor: pointer;
-  font-size: var(--text-md); max-width: 260px; text-align: left;
-}
-#conversation .starter:hover { border-color: var(--color-accent); background: var(--background-fill-secondary); }
-/* Send and Stop swap while a reply streams (chat_ui.busy_js and chat_ui.IDLE_JS set the class). */
-#stop-button, #composer.busy #send-button { display: none !important; }
-#composer.busy #stop-button { display: inline-flex !important; }
-/* A failure is unmistakable: error notices (marked by HEAD's script) are red, open and full size.
-   Text on background: 8.6:1 light, 11:1 dark. A stopped reply's notice stays quiet. */
-.thought-group.error-notice {
-  --notice-fg: #7a1010; --notice-bg: #fdecec; --notice-edge: #b42318;
-  background: var(--notice-bg) !important; border: 1px solid var(--notice-edge) !important;
-  border-left-width: 4px !important; color: var(--notice-fg) !important;
-}
-.dark .thought-group.error-notice { --notice-fg: #ffd0d0; --notice-bg: #3b1212; --notice-edge: #e06666; }
-.error-notice .prose, .error-notice p {
-  color: var(--notice-fg) !important; font-size: var(--text-md) !important;
-}
-.error-notice .title p { font-weight: 600; }
-/* A reply's stats line (conversation.stats_notice; marked by HEAD's script) is small and quiet. */
-.thought-group.stats-line { border: none !important; background: transparent !important; padding: 2px 0 !important;
-  margin-top: 4px !important; opacity: 0.75; }
-.thought-group.stats-line .title, .thought-group.stats-line .title p { font-size: var(--text-xs) !important; }
-@media (max-width: 640px) {
-  .gradio-container { padding: 8px !important; }
-  /* On a phone the conversation comes first, then the saved ones, then the settings. */
-  #chat-column { order: 1; } #saved { order: 2; } #settings { order: 3; }
-  #header p { font-size: 0.92em; }
-  #language { order: -1; margin-left: auto; }
-}
-"""
+CSS = (Path(__file__).with_name("static") / "page.css").read_text(encoding="utf-8")
 
 
 # The page's side of conversation.shown_as_written and as_written (the same patterns, held together by
