@@ -3,28 +3,34 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
 from fastapi.middleware import Middleware
 
+from .. import __version__
+from ..errors import redact_url
+from ..protocol import ENDPOINTS, INSTANCE_ID_PATTERN
 from ..server import LocalInstance, ServerThread, create_app
 from ..serving import BodyLimit, ClosedPaths
-from .chat_ui import BUSY_HINT, BUSY_HINT_ZH, RESTORE_JS
+from . import scripts
+from .chat_ui import BUSY_HINT, BUSY_HINT_ZH
+from .checks import MAX_ROLE_ID_CHARS, MAX_SYSTEM_PROMPT_CHARS, MAX_TOKENS_LIMIT
+from .code_ui import EXAMPLE_MESSAGE
 from .conversation import ERROR_MARK, SHOWN_PATTERN, STATS_MARK, WRITTEN_PATTERN
-from .language_ui import LANGUAGE_JS
-from .presets_ui import PRESETS_JS
+from .language_ui import TABS
+from .presets_ui import BUILT_IN
+from .presets_ui import MESSAGES as PRESET_MESSAGES
 from .ratelimit import Limiter, RateLimit
-from .saved_ui import MAX_IMPORT_BYTES, STORE_JS
+from .saved_ui import MAX_IMPORT_BYTES, MAX_SAVED_CHARS, MAX_SAVED_CHATS, TOO_LARGE
 from .settings import Settings
+from .texts import COOKIE, LANGUAGES
 from .ui import ChatBlocks, build_app
 
-__all__ = ["main", "launch_options", "start_demo_instance"]
+__all__ = ["main", "launch_options", "page_config", "start_demo_instance"]
 
 # Gradio's routes that write to the server's disk, which no part of the page uses (an imported conversation
 # is read in the browser): a session's state, conversation included, saved under a link anyone holding it
@@ -37,168 +43,24 @@ CLOSED_PARAMS = ("deep_link",)
 # back; the same number sizes Gradio's thread pool for the few plain functions (undo, stop).
 THREAD_ROOM = 64
 
-CSS = (Path(__file__).with_name("static") / "page.css").read_text(encoding="utf-8")
 
-
-# The page's side of conversation.shown_as_written and as_written (the same patterns, held together by
-# tests/test_browser_hostile.py), and every way text leaves the conversation undoing the guard: the copy
-# buttons (a message's, the conversation's, a code block's: all write through the Clipboard API, or copy
-# a helper field's selection), a selection copied by hand, and the box a message is edited in.
-TEXT_JS = """
-(() => {
-  const GUARD = '\\u200b', SHOWN = new RegExp(SHOWN_SOURCE, 'g'), WRITTEN = new RegExp(WRITTEN_SOURCE, 'g');
-  const T = {
-    shown: (text) => String(text ?? '').replace(SHOWN, (m) => m + GUARD),
-    written: (text) => String(text ?? '').replace(WRITTEN, (m) => m[0]),
-    // Text read off the page, where the Markdown is rendered and an opener's context may be gone.
-    seen: (text) => String(text ?? '').replace(/([<!])\\u200b|\\u200b(?=mermaid)/g, '$1'),
-    said: (m) => T.written(Array.isArray(m?.content) ? m.content.map((p) => p?.text ?? '').join('')
-      : String(m?.content ?? '')),
-    // A kept conversation (saved by an older version too) as the page must hold it: each text and title
-    // guarded exactly once.
-    guarded: (messages) => (Array.isArray(messages) ? messages : []).map((m) => {
-      const again = (v) => T.shown(T.written(v));
-      const content = Array.isArray(m?.content)
-        ? m.content.map((p) => (p && typeof p.text === 'string' ? {...p, text: again(p.text)} : p))
-        : typeof m?.content === 'string' ? again(m.content) : m?.content;
-      const metadata = m?.metadata?.title ? {...m.metadata, title: again(m.metadata.title)} : m?.metadata;
-      return {...m, content, metadata};
-    }),
-    // Text from outside for a Markdown block that is never copied or edited (conversation.markdown_literal).
-    literal: (text) => String(text ?? '').replace(/[!-\\/:-@\\[-`{-~]/g, (c) => `&#${c.charCodeAt(0)};`),
-  };
-  window.secondmeText = T;
-  const CHAT = '#conversation, .compare-side';
-  let fromChat = false;  // the last click was in a conversation (its copy buttons copy after an await)
-  document.addEventListener('click', (e) => { fromChat = Boolean(e.target?.closest?.(CHAT)); }, true);
-  const write = window.Clipboard?.prototype.writeText;  // only in a secure context (HTTPS, localhost)
-  if (write) {
-    Clipboard.prototype.writeText = function (text) {
-      return write.call(this, fromChat && typeof text === 'string' ? T.written(text) : text);
-    };
-  }
-  document.addEventListener('copy', (e) => {
-    const field = document.activeElement;
-    let text = null;
-    if (field instanceof HTMLTextAreaElement && fromChat && !field.closest('.gradio-container')) {
-      text = T.written(field.value.slice(field.selectionStart, field.selectionEnd));  // a copy button's helper
-    } else if (!(field instanceof HTMLTextAreaElement || field instanceof HTMLInputElement)) {
-      const selection = document.getSelection();
-      const node = selection?.rangeCount ? selection.getRangeAt(0).commonAncestorContainer : null;
-      const element = node?.nodeType === 1 ? node : node?.parentElement;
-      if (element?.closest(CHAT) || element?.querySelector?.(CHAT)) text = T.seen(selection.toString());
+def page_config(settings: Settings, locked: bool) -> dict[str, Any]:
+    """What the page's scripts (static/*.js) are given, as window.secondmeConfig: everything the server decides."""
+    limits = settings.limits
+    return {
+        "text": {"shown": SHOWN_PATTERN, "written": WRITTEN_PATTERN},
+        "marks": {"error": ERROR_MARK, "stats": STATS_MARK},
+        "busyHint": {"en": BUSY_HINT, "zh-CN": BUSY_HINT_ZH},
+        "chat": {"locked": locked, "messageChars": limits.message_chars, "conversationChars": limits.conversation_chars,
+                 "systemPromptChars": MAX_SYSTEM_PROMPT_CHARS, "roleIdChars": MAX_ROLE_ID_CHARS,
+                 "maxTokens": MAX_TOKENS_LIMIT, "instancePattern": INSTANCE_ID_PATTERN, "endpoints": list(ENDPOINTS)},
+        "saved": {"maxChats": MAX_SAVED_CHATS, "maxChars": MAX_SAVED_CHARS, "version": __version__,
+                  "maxImportBytes": MAX_IMPORT_BYTES, "tooLarge": TOO_LARGE},
+        "presets": {"builtIn": BUILT_IN, "messages": PRESET_MESSAGES},
+        "language": {"cookie": COOKIE, "languages": list(LANGUAGES), "tabs": TABS},
+        "code": {"base": redact_url(settings.base_url).rstrip("/"), "contextLimit": settings.max_context_chars,
+                 "example": EXAMPLE_MESSAGE},
     }
-    if (text !== null && e.clipboardData) { e.clipboardData.setData('text/plain', text); e.preventDefault(); }
-  });
-  const unguard = (box) => {
-    if (box.dataset.written) return;
-    box.dataset.written = '1';
-    const text = T.written(box.value);
-    if (text !== box.value) { box.value = text; box.dispatchEvent(new Event('input', {bubbles: true})); }
-  };
-  let looking = false;  // one look a frame, however many updates a streaming reply makes
-  new MutationObserver(() => {
-    if (looking) return;
-    looking = true;
-    requestAnimationFrame(() => {
-      looking = false;
-      document.querySelectorAll('textarea.edit-textarea:not([data-written])').forEach(unguard);
-    });
-  }).observe(document.documentElement, {childList: true, subtree: true});
-  document.addEventListener('focusin', (e) => {
-    if (e.target?.matches?.('textarea.edit-textarea')) unguard(e.target);
-  });
-})();
-""".replace("SHOWN_SOURCE", json.dumps(SHOWN_PATTERN)).replace("WRITTEN_SOURCE", json.dumps(WRITTEN_PATTERN))
-
-# Marks each error notice as it appears: a class for the CSS above, and role="alert" so a screen
-# reader announces it. The Chatbot gives titled messages no hook of their own; the title's mark is ours.
-HEAD = """<script>{text}</script>
-<script>
-(() => {
-  // The language the page shows, as the page's own words have it ('zh-CN' or 'en'; texts.py): Gradio sets
-  // <html lang> from the browser, or from its Settings. Traditional Chinese has no words of ours.
-  window.secondmeLang = () => {
-    const lang = (document.documentElement.lang || 'en').toLowerCase();
-    return lang.startsWith('zh') && !/-(tw|hk|mo|hant)/.test(lang) ? 'zh-CN' : 'en';
-  };
-  const unmarked = '.thought-group:not(.error-notice):not(.stats-line)';
-  const mark = (root) => root.querySelectorAll?.(unmarked).forEach((group) => {
-    const title = group.querySelector('.title')?.textContent.trim() ?? '';
-    if (title.startsWith('{mark}') && group.closest('#conversation, .compare-side')) {
-      group.classList.add('error-notice');
-      group.setAttribute('role', 'alert');
-    } else if (title.startsWith('{stats}')) {
-      group.classList.add('stats-line');
-    }
-  });
-  new MutationObserver(() => mark(document)).observe(document.documentElement, {childList: true, subtree: true});
-  // A message refused by a check only the server makes (the rate limit) comes back as a validation
-  // message on the message box, after the browser emptied it: Send comes back, and so does the text.
-  new MutationObserver((mutations) => {
-    const composer = document.querySelector('#composer');
-    if (!composer?.classList.contains('busy')) return;
-    const refused = mutations.some((m) => [...m.addedNodes].some((node) => node.nodeType === 1 &&
-      (node.matches('#message .validation-error') || node.querySelector('.validation-error')?.closest('#message'))));
-    if (!refused) return;
-    const box = document.querySelector('#message textarea');
-    const text = (RESTORE)(box?.value ?? '');
-    if (box && text !== box.value) {
-      box.value = text;
-      box.dispatchEvent(new Event('input', {bubbles: true}));
-    }
-  }).observe(document.documentElement, {childList: true, subtree: true});
-  // Esc in the message box, the conversation or nowhere in particular stops a streaming reply (elsewhere it is
-  // the focused control's: it closes an open list); Enter while one streams says why nothing is sent.
-  document.addEventListener('keydown', (e) => {
-    const busy = document.querySelector('#composer')?.classList.contains('busy');
-    if (!busy) return;
-    const where = e.target?.closest?.('#composer, #conversation') || !e.target?.closest || e.target === document.body;
-    if (e.key === 'Escape' && where) { document.querySelector('#stop-button')?.click(); e.preventDefault(); }
-    else if (e.key === 'Enter' && !e.shiftKey && e.target?.closest?.('#message')) {
-      let hint = document.querySelector('#busy-hint');
-      if (!hint) {
-        hint = Object.assign(document.createElement('p'), {id: 'busy-hint', role: 'status'});
-        document.querySelector('#composer')?.after(hint);
-      }
-      hint.textContent = window.secondmeLang() === 'zh-CN' ? '{busy_zh}' : '{busy}';
-    }
-  });
-  // Copying a reply copies the reply alone: Gradio's button copies its whole group of messages, with the
-  // Thinking block and the stats line; once it has, the clipboard gets the answer's text instead.
-  document.addEventListener('click', (e) => {
-    const button = e.target?.closest?.('.message-buttons button');
-    const row = button?.closest('.message-buttons')?.previousElementSibling;
-    if (!row?.matches('.message-row.bot-row') || !/copy/i.test(button.getAttribute('aria-label') ?? '')) return;
-    const answer = [...row.querySelectorAll('[data-testid="bot"]')].filter((m) => !m.querySelector('.thought-group'))
-      .map((m) => window.secondmeText.seen(m.innerText).trim()).filter(Boolean).join('\\n\\n');
-    if (answer) setTimeout(() => navigator.clipboard?.writeText(answer).catch(() => {}), 100);
-  }, true);
-  // A suggested first message (i18n.STARTERS, in the empty conversation) is sent as if typed.
-  document.addEventListener('click', (e) => {
-    const starter = e.target?.closest?.('.starters .starter');
-    const box = document.querySelector('#message textarea');
-    if (!starter || !box || document.querySelector('#composer')?.classList.contains('busy')) return;
-    box.value = starter.textContent.trim();
-    box.dispatchEvent(new Event('input', {bubbles: true}));
-    setTimeout(() => document.querySelector('#send-button')?.click(), 50);
-  });
-  new MutationObserver(() => {
-    const hint = document.querySelector('#busy-hint');
-    if (hint && hint.textContent && !document.querySelector('#composer')?.classList.contains('busy')) {
-      hint.textContent = '';
-    }
-  }).observe(document.documentElement, {attributes: true, subtree: true, attributeFilter: ['class']});
-})();
-</script>
-<script>{language}</script>
-<script>{store}</script>
-<script>{presets}</script>"""
-for _name, _value in {"{text}": TEXT_JS, "{mark}": ERROR_MARK, "{stats}": STATS_MARK, "{language}": LANGUAGE_JS,
-                      "{busy}": BUSY_HINT,
-                      "{busy_zh}": BUSY_HINT_ZH, "(RESTORE)": f"({RESTORE_JS})", "{store}": STORE_JS,
-                      "{presets}": PRESETS_JS}.items():
-    HEAD = HEAD.replace(_name, _value)
 
 
 def launch_options(app: ChatBlocks) -> dict[str, Any]:
@@ -226,8 +88,8 @@ def launch_options(app: ChatBlocks) -> dict[str, Any]:
     return {
         "app_kwargs": {"middleware": middleware},
         "theme": gr.themes.Soft(primary_hue="indigo", secondary_hue="slate"),
-        "css": CSS,
-        "head": HEAD,
+        "css": scripts.css(),
+        "head": scripts.head(page_config(settings, app.chat_page.locked)),
         # No Settings: the page has a language switch of its own (language_ui.py), for the languages it has.
         "footer_links": ["api", "gradio"],
         "max_threads": settings.event_concurrency + THREAD_ROOM,
