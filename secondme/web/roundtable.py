@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from ..errors import InstanceNotFoundError, InstanceUnavailableError, InvalidRequestError, SecondMeError
 from ..protocol import check_max_tokens, check_temperature, validate_instance_id
 from ..reasoning import split_reasoning
-from .checks import MAX_TOKENS_LIMIT, Limits, _text
+from .checks import MAX_TOKENS_LIMIT, Limits, text_problem
 from .conversation import ReplyStats
 
 if TYPE_CHECKING:
@@ -120,8 +120,8 @@ def problems(values: Mapping[str, Any], limits: Limits, *, locked: bool = False,
         found["instances"] = ("This page holds no roundtable." if not allowed else
                               "This page holds a roundtable only among: " + ", ".join(allowed) + ".")
     if "topic" in values:
-        found["topic"] = _text(values.get("topic"), "topic", min(MAX_TOPIC_CHARS, limits.message_chars),
-                               required=True).replace("Type a message first.", "Enter the topic.")
+        found["topic"] = str(text_problem(values.get("topic"), "topic", min(MAX_TOPIC_CHARS, limits.message_chars),
+                                          required=True) or "")
     if "rounds" in values:
         found["rounds"] = _rounds_problem(values.get("rounds"))
     host = values.get("host")

@@ -361,7 +361,7 @@ def _record(doc: Any, checks: Any) -> tuple[str, dict[str, Any]]:
             m["content"]))
     problem = checks.conversation(messages)
     if problem:
-        return problem, {}
+        return str(problem), {}
     instance_id = doc.get("instance_id") or ""
     if instance_id:
         try:
@@ -373,7 +373,7 @@ def _record(doc: Any, checks: Any) -> tuple[str, dict[str, Any]]:
     values = {"system_prompt": settings.get("system_prompt", ""), "temperature": settings.get("temperature", 0.7),
               "max_tokens": settings.get("max_tokens", 2000), "l0": settings.get("l0", False),
               "role_id": settings.get("role_id", ""), "endpoint": settings.get("endpoint", "chat")}
-    problems = [p for p in checks.settings({**values, "instance_id": instance_id or "x"}).values() if p]
+    problems = [str(p) for p in checks.settings({**values, "instance_id": instance_id or "x"}).values() if p]
     if problems:
         return f"its settings are not valid: {' '.join(problems)}", {}
     named = doc.get("title")
