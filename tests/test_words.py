@@ -15,6 +15,7 @@ import pytest
 from secondme.errors import InvalidRequestError, wait_in_words
 from secondme.protocol import check_max_tokens, check_temperature, validate_instance_id
 from secondme.web import checks as checks_module
+from secondme.web import roundtable as roundtable_module
 from secondme.web.checks import MAX_TOKENS_LIMIT, Checks, Limits, Problem
 from secondme.web.texts import wait_words
 from secondme.web.words import CATALOG, LANGUAGES, Word, for_page, has, labels, parameters, said, say
@@ -55,8 +56,9 @@ def _codes_in(source: Path) -> set[str]:
 
 
 def test_every_problem_a_check_can_find_has_its_words() -> None:
-    codes = _codes_in(Path(checks_module.__file__))
-    assert {"check.message.empty", "check.too_long", "check.l0", "check.edit.not_yours"} <= codes  # it reads them
+    codes = _codes_in(Path(checks_module.__file__)) | _codes_in(Path(roundtable_module.__file__))
+    assert {"check.message.empty", "check.too_long", "check.l0", "check.edit.not_yours",
+            "roundtable.check.host.seat"} <= codes  # it reads them
     assert codes - set(CATALOG) == set()
     # The fields the checks name ({what}: f"field.{what}").
     fields = {"message", "system_prompt", "role_id", "topic"}
@@ -89,8 +91,34 @@ def _problems() -> dict[str, Problem | None]:
     }
 
 
+def _roundtable_problems() -> dict[str, Problem | None]:
+    good = {"instances": "alice, bob", "topic": "Cats", "rounds": 2, "host": "", "temperature": 0.7,
+            "max_tokens": 100}
+
+    def one(name: str, field: str, *, locked: bool = False, allowed: tuple[str, ...] = (), **values: Any) -> Any:
+        found = roundtable_module.problems_found({**good, **values}, Limits(), locked=locked, allowed=allowed)
+        assert list(found) == [field], (name, found)
+        english = roundtable_module.problems({**good, **values}, Limits(), locked=locked, allowed=allowed)
+        assert english == {field: str(found[field])}  # what the API and the log say
+        return found[field]
+
+    return {
+        "unreadable": one("unreadable", "instances", instances=3),
+        "count": one("count", "instances", instances="alice"),
+        "bad": one("bad", "instances", instances="alice, b c"),
+        "twice": one("twice", "instances", instances="alice, bob, alice"),
+        "locked": one("locked", "instances", locked=True),
+        "among": one("among", "instances", locked=True, allowed=("alice", "carol")),
+        "topic": one("topic", "topic", topic=" "),
+        "rounds whole": one("rounds whole", "rounds", rounds=2.5),
+        "rounds range": one("rounds range", "rounds", rounds=6),
+        "host type": one("host type", "host", host=3),
+        "host seat": one("host seat", "host", host="carol"),
+    }
+
+
 def test_every_problem_is_said_in_every_language_and_in_chinese_as_chinese() -> None:
-    problems = _problems()
+    problems = {**_problems(), **_roundtable_problems()}
     assert all(isinstance(p, Problem) for p in problems.values()), problems
     for name, problem in problems.items():
         english, chinese = said(problem, "en"), said(problem, "zh-CN")
@@ -113,6 +141,13 @@ def test_the_checks_english_is_what_it_was_and_the_numbers_are_grouped() -> None
                                                       "at most 20). Clear it, or undo earlier turns.")
     assert str(problems["max tokens too big"]) == "Max tokens can be at most 8192."
     assert said(problems["max tokens too big"], "zh-CN") == "最大 token 数最多为 8192。"
+    table = _roundtable_problems()
+    assert str(table["bad"]) == ("Second Mes: The instance ID can only contain letters, digits, '-' and '_' "
+                                 "(at most 128 characters).")
+    assert said(table["bad"], "zh-CN") == "Second Me：实例 ID 只能包含字母、数字、“-”和“_”（最多 128 个字符）。"
+    assert str(table["topic"]) == "Enter the topic."
+    assert str(table["rounds range"]) == "Rounds must be from 1 to 5, not 6."
+    assert str(table["among"]) == "This page holds a roundtable only among: alice, carol."
 
 
 @pytest.mark.parametrize("check, value", [

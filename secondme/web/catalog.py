@@ -317,6 +317,38 @@ CATALOG: dict[str, dict[str, str]] = {
         "zh-CN": "只能编辑这段对话中你自己的消息。",
     },
     "check.edit.title": {"en": "Edit not sent", "zh-CN": "编辑未发送"},
+    # A roundtable's checks (roundtable.problems_found).
+    "roundtable.check.instances.unreadable": {
+        "en": "The Second Mes must be instance IDs separated by commas.",
+        "zh-CN": "Second Me 必须是用逗号分隔的实例 ID。",
+    },
+    "roundtable.check.instances.count": {
+        "en": "A roundtable needs {least} to {most} Second Mes (instance IDs separated by commas); you gave {count}.",
+        "zh-CN": "圆桌需要 {least} 到 {most} 个 Second Me（用逗号分隔的实例 ID）；你给了 {count} 个。",
+    },
+    "roundtable.check.instances.bad": {"en": "Second Mes: {problem}", "zh-CN": "Second Me：{problem}"},
+    "roundtable.check.instances.twice": {
+        "en": "Second Mes: “{instance}” is there twice; each Second Me takes one seat.",
+        "zh-CN": "Second Me：“{instance}”出现了两次；每个 Second Me 只占一个座位。",
+    },
+    "roundtable.check.locked.none": {"en": "This page holds no roundtable.", "zh-CN": "本页不举办圆桌。"},
+    "roundtable.check.locked.among": {
+        "en": "This page holds a roundtable only among: {allowed}.",
+        "zh-CN": "本页只在这些 Second Me 之间举办圆桌：{allowed}。",
+    },
+    "roundtable.check.rounds.whole": {
+        "en": "Rounds must be a whole number from 1 to {most}.",
+        "zh-CN": "轮数必须是 1 到 {most} 之间的整数。",
+    },
+    "roundtable.check.rounds.range": {
+        "en": "Rounds must be from 1 to {most}, not {given:g}.",
+        "zh-CN": "轮数必须在 1 到 {most} 之间，而不是 {given:g}。",
+    },
+    "roundtable.check.host.type": {"en": "The host must be an instance ID.", "zh-CN": "主持人必须是一个实例 ID。"},
+    "roundtable.check.host.seat": {
+        "en": "The host must be one of the Second Mes at the table (or left empty).",
+        "zh-CN": "主持人必须是圆桌上的某个 Second Me（或留空）。",
+    },
     # The fields a check names ({what}).
     "field.message": {"en": "message", "zh-CN": "消息"},
     "field.system_prompt": {"en": "system prompt", "zh-CN": "系统提示词"},

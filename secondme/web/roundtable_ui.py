@@ -51,13 +51,15 @@ from .roundtable import (
     Started,
     Table,
     parse_instances,
-    problems,
+    problems_found,
     run,
     schedule,
     speaker_label,
     transcript_markdown,
 )
 from .texts import say
+from .words import Problem
+from .words import said as said_in
 
 __all__ = ["create", "wire", "available", "Roundtable", "PAGE", "API", "COLOURS", "from_link"]
 
@@ -88,21 +90,24 @@ class Roundtable:
         self.page = page
         self.ctl: ChatController = page.ctl
 
-    def problems(self, values: Mapping[str, Any]) -> dict[str, str]:
-        return problems(values, self.page.settings.limits, locked=self.ctl.locked,
-                        allowed=self.page.settings.roundtable_instances)
+    def problems(self, values: Mapping[str, Any]) -> dict[str, Problem]:
+        return problems_found(values, self.page.settings.limits, locked=self.ctl.locked,
+                              allowed=self.page.settings.roundtable_instances)
 
-    # -- validators: each problem next to its field, nothing sent ----------------------------
+    # -- validators: each problem next to its field, in the visitor's language; nothing sent --
 
     async def validate(self, instances: Any, topic: Any, rounds: Any, host: Any, temperature: Any,
-                       max_tokens: Any) -> list[dict[str, Any]]:
+                       max_tokens: Any, request: gr.Request | None = None) -> list[dict[str, Any]]:
         found = self.problems(dict(zip(FIELDS, (instances, topic, rounds, host, temperature, max_tokens),
                                        strict=True)))
-        return [gr.validate(not found.get(name), found.get(name, "")) for name in FIELDS]
+        return [gr.validate(not found.get(name), said_in(found.get(name), request_language(request)))
+                for name in FIELDS]
 
-    async def validate_api(self, instances: Any, topic: Any, rounds: Any, host: Any) -> list[dict[str, Any]]:
+    async def validate_api(self, instances: Any, topic: Any, rounds: Any, host: Any,
+                           request: gr.Request | None = None) -> list[dict[str, Any]]:
         found = self.problems(dict(zip(FIELDS[:4], (instances, topic, rounds, host), strict=True)))
-        return [gr.validate(not found.get(name), found.get(name, "")) for name in FIELDS[:4]]
+        return [gr.validate(not found.get(name), said_in(found.get(name), request_language(request)))
+                for name in FIELDS[:4]]
 
     validate.counts_its_replies = validate_api.counts_its_replies = True  # type: ignore[attr-defined]
 
@@ -113,7 +118,7 @@ class Roundtable:
         are made here too, so that no way of calling it can skip them."""
         found = self.problems(values)
         if found:
-            raise gr.Error(" ".join(found.values()), title="Not started", print_exception=False)
+            raise gr.Error(" ".join(map(str, found.values())), title="Not started", print_exception=False)
         ids = parse_instances(values["instances"])
         listing = await self.page.directory.listing()
         names = [seated.name if (seated := listing.find(i)) else "" for i in ids]

@@ -1,7 +1,8 @@
 """The page's words, from one catalog (catalog.py), in the languages it has: English and Simplified Chinese.
 
 - ``say(lang, key, **params)``: the text for ``key`` in ``lang``, its ``{parameters}`` filled in. A parameter
-  that is a ``Word`` is said in the same language (a check's ``{what}``: "system prompt", "系统提示词").
+  that is a ``Word`` or a ``Problem`` is said in the same language (a check's ``{what}``: "system prompt",
+  "系统提示词").
 - ``Problem(code, params)``: what a check found (checks.py), said later in the visitor's language:
   ``problem.said(lang)``; ``str(problem)`` is the English, for callers with no visitor (the API, the log).
 - ``labels(lang)``: the page's labels, for Gradio's ``I18n`` (i18n.py).
@@ -37,6 +38,9 @@ class Word:
 
     key: str
 
+    def said(self, lang: str) -> str:
+        return say(lang, self.key)
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -59,7 +63,7 @@ def say(lang: str, key: str, **params: Any) -> str:
     text = texts.get(lang) or texts[DEFAULT]
     if not params:
         return text
-    return text.format(**{name: say(lang, value.key) if isinstance(value, Word) else value
+    return text.format(**{name: value.said(lang) if isinstance(value, (Word, Problem)) else value
                           for name, value in params.items()})
 
 
