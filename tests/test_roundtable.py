@@ -359,10 +359,12 @@ def test_bad_input_is_refused_naming_the_field_and_nothing_is_sent(app: Launched
 
 def test_a_chinese_visitor_is_told_what_is_wrong_with_a_roundtable_in_chinese(app: Launched,
                                                                              recorder: Recorder) -> None:
-    """The validator says each problem in the visitor's language (the browser's, here); nothing is sent."""
+    """The tab's validator says each problem in the visitor's language (the browser's, here); nothing is sent.
+    (The API's speaks English, as the chat's does.)"""
     recorder.seen.clear()
-    start = next(i for i, fn in app.app.fns.items() if fn.api_name == "roundtable")
-    body = {"data": ["alice", "  ", 9, 3], "fn_index": start, "session_hash": "zh-roundtable",
+    start = next(i for i, fn in app.app.fns.items() if getattr(fn.fn, "__name__", "") == "start"
+                 and getattr(fn.validator, "__name__", "") == "validate")
+    body = {"data": ["alice", "  ", 9, 3, 0.7, 100], "fn_index": start, "session_hash": "zh-roundtable",
             "event_data": None, "trigger_id": None}
     joined = httpx.post(app.url + "gradio_api/queue/join", json=body, timeout=10,
                         headers={"Accept-Language": "zh-CN,zh;q=0.9"})
