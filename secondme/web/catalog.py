@@ -349,6 +349,30 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "The host must be one of the Second Mes at the table (or left empty).",
         "zh-CN": "主持人必须是圆桌上的某个 Second Me（或留空）。",
     },
+    # A rate as the page says it (ratelimit.Rate), and a refusal past it.
+    "rate.second": {"en": "{count} per second", "zh-CN": "每秒 {count} 条"},
+    "rate.minute": {"en": "{count} per minute", "zh-CN": "每分钟 {count} 条"},
+    "rate.hour": {"en": "{count} per hour", "zh-CN": "每小时 {count} 条"},
+    "rate.day": {"en": "{count} per day", "zh-CN": "每天 {count} 条"},
+    "rate.seconds": {"en": "{count} per {times} seconds", "zh-CN": "每 {times} 秒 {count} 条"},
+    "rate.minutes": {"en": "{count} per {times} minutes", "zh-CN": "每 {times} 分钟 {count} 条"},
+    "rate.hours": {"en": "{count} per {times} hours", "zh-CN": "每 {times} 小时 {count} 条"},
+    "rate.days": {"en": "{count} per {times} days", "zh-CN": "每 {times} 天 {count} 条"},
+    "rate.period": {"en": "{count} per {times:g} s", "zh-CN": "每 {times:g} 秒 {count} 条"},
+    "ratelimit.refused": {
+        "en": "You have sent as many messages as this page allows ({rate}). Try again in {wait}.",
+        "zh-CN": "你发送的消息已达到本页允许的数量（{rate}）。请在 {wait} 后重试。",
+    },
+    "roundtable.refused.title": {"en": "Not started", "zh-CN": "未开始"},
+    "roundtable.refused.too_many": {
+        "en": "This roundtable would make {cost} replies, more than this page allows at once ({rate}). "
+              "Choose fewer rounds or Second Mes.",
+        "zh-CN": "这个圆桌会产生 {cost} 条回复，超过了本页一次允许的数量（{rate}）。请减少轮数或 Second Me。",
+    },
+    "roundtable.refused.wait": {
+        "en": "This roundtable would make {cost} replies, and this page allows {rate}. Try again in {wait}.",
+        "zh-CN": "这个圆桌会产生 {cost} 条回复，而本页允许 {rate}。请在 {wait} 后重试。",
+    },
     # The fields a check names ({what}).
     "field.message": {"en": "message", "zh-CN": "消息"},
     "field.system_prompt": {"en": "system prompt", "zh-CN": "系统提示词"},

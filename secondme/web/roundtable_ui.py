@@ -18,7 +18,7 @@ from typing import Any
 
 import gradio as gr
 
-from ..errors import InvalidRequestError, wait_in_words
+from ..errors import InvalidRequestError
 from ..protocol import validate_instance_id
 from ..reasoning import split_reasoning
 from .controller import ChatController, RetryingIn, Waiting, _Shown, request_language
@@ -57,7 +57,7 @@ from .roundtable import (
     speaker_label,
     transcript_markdown,
 )
-from .texts import say
+from .texts import DEFAULT, say, wait_words
 from .words import Problem
 from .words import said as said_in
 
@@ -129,8 +129,9 @@ class Roundtable:
             temperature=float(values.get("temperature", API_TEMPERATURE)),
             max_tokens=int(values.get("max_tokens", API_MAX_TOKENS)))
 
-    def admit(self, request: gr.Request | None, table: Table) -> None:
-        """Count every reply the roundtable will make against the visitor's rate limit, all or none."""
+    def admit(self, request: gr.Request | None, table: Table, lang: str = DEFAULT) -> None:
+        """Count every reply the roundtable will make against the visitor's rate limit, all or none; a refusal
+        is said in ``lang`` (the tab's visitor's; the API speaks English)."""
         limiter = self.ctl.limiter
         if limiter is None:
             return
@@ -139,12 +140,10 @@ class Roundtable:
         if not wait:
             return
         self.ctl.metrics.refused.labels("rate limit").inc()
-        if math.isinf(wait):
-            raise gr.Error(f"This roundtable would make {cost} replies, more than this page allows at once "
-                           f"({limiter.rate}). Choose fewer rounds or Second Mes.", title="Not started",
-                           print_exception=False)
-        raise gr.Error(f"This roundtable would make {cost} replies, and this page allows {limiter.rate}. "
-                       f"Try again in {wait_in_words(wait)}.", title="Not started", print_exception=False)
+        rate = limiter.rate.said(lang)
+        reason = (say(lang, "roundtable.refused.too_many", cost=cost, rate=rate) if math.isinf(wait)
+                  else say(lang, "roundtable.refused.wait", cost=cost, rate=rate, wait=wait_words(lang, wait)))
+        raise gr.Error(reason, title=say(lang, "roundtable.refused.title"), print_exception=False)
 
     # -- the tab -----------------------------------------------------------------------------
 
@@ -152,8 +151,8 @@ class Roundtable:
                     request: gr.Request) -> AsyncGenerator[list[Message], None]:
         table = await self.table(dict(zip(FIELDS, (instances, topic, rounds, host, temperature, max_tokens),
                                           strict=True)))
-        self.admit(request, table)
         lang, session = request_language(request), request.session_hash or ""
+        self.admit(request, table, lang)
         done: list[Message] = [opening(table, lang)]
         yield done
         shown, left_out, cancelled = _Shown(lang), 0, False

@@ -6,10 +6,12 @@ as the page's own labels are.
 
 from __future__ import annotations
 
+from http.cookies import CookieError, SimpleCookie
+
 from ..errors import wait_amount
 from .words import DEFAULT, LANGUAGES, has, say
 
-__all__ = ["LANGUAGES", "DEFAULT", "language", "say", "has", "wait_words", "COOKIE"]
+__all__ = ["LANGUAGES", "DEFAULT", "language", "header_language", "say", "has", "wait_words", "COOKIE"]
 
 # Set by the page (launch.HEAD) to the language it shows, so that what the server writes follows a
 # visitor who switched the page's language; without it, the browser's Accept-Language decides.
@@ -38,6 +40,17 @@ def language(cookie: str | None, accept_language: str | None) -> str:
         if tag.startswith("en"):
             return "en"
     return DEFAULT
+
+
+def header_language(cookie_header: str | None, accept_language: str | None) -> str:
+    """``language`` from a request's ``Cookie`` and ``Accept-Language`` headers, as they came."""
+    cookie = None
+    try:
+        jar = SimpleCookie(cookie_header or "")
+        cookie = jar[COOKIE].value if COOKIE in jar else None
+    except CookieError:
+        pass
+    return language(cookie, accept_language)
 
 
 def wait_words(lang: str, seconds: float) -> str:
