@@ -373,6 +373,34 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "This roundtable would make {cost} replies, and this page allows {rate}. Try again in {wait}.",
         "zh-CN": "这个圆桌会产生 {cost} 条回复，而本页允许 {rate}。请在 {wait} 后重试。",
     },
+    # An imported conversation's refusal (saved_ui.read_import).
+    "import.title": {"en": "Not imported", "zh-CN": "未导入"},
+    "import.note": {"en": "**Not imported.** {reason}", "zh-CN": "**未导入。** {reason}"},
+    "import.too_large": {
+        "en": "That file is too large to import (at most {most:,} bytes).",
+        "zh-CN": "这个文件太大，无法导入（最多 {most:,} 字节）。",
+    },
+    "import.not_a_file": {
+        "en": "Choose a conversation file exported from this page (.json).",
+        "zh-CN": "请选择从本页导出的对话文件（.json）。",
+    },
+    "import.not_json": {
+        "en": "That file is not a conversation exported from this page (it is not JSON).",
+        "zh-CN": "这个文件不是从本页导出的对话（它不是 JSON）。",
+    },
+    "import.refused": {"en": "That file could not be imported: {problem}", "zh-CN": "这个文件无法导入：{problem}"},
+    "import.no_messages": {"en": "it has no list of messages.", "zh-CN": "它没有消息列表。"},
+    "import.not_text": {
+        "en": "message {n} is not a text message from 'user' or 'assistant'.",
+        "zh-CN": "第 {n} 条消息不是来自“user”或“assistant”的文本消息。",
+    },
+    "import.title_not_text": {
+        "en": "message {n} has a title that is not text.",
+        "zh-CN": "第 {n} 条消息的标题不是文本。",
+    },
+    "import.bad_instance": {"en": "its instance ID is not valid: {problem}", "zh-CN": "它的实例 ID 无效：{problem}"},
+    "import.bad_settings": {"en": "its settings are not valid: {problems}", "zh-CN": "它的设置无效：{problems}"},
+    "import.untitled": {"en": "Imported conversation", "zh-CN": "导入的对话"},
     # The fields a check names ({what}).
     "field.message": {"en": "message", "zh-CN": "消息"},
     "field.system_prompt": {"en": "system prompt", "zh-CN": "系统提示词"},
