@@ -56,9 +56,10 @@ def _codes_in(source: Path) -> set[str]:
 
 
 def test_every_problem_a_check_can_find_has_its_words() -> None:
-    codes = _codes_in(Path(checks_module.__file__)) | _codes_in(Path(roundtable_module.__file__))
+    web = Path(checks_module.__file__).parent
+    codes = set().union(*(_codes_in(web / name) for name in ("checks.py", "roundtable.py", "saved_ui.py")))
     assert {"check.message.empty", "check.too_long", "check.l0", "check.edit.not_yours",
-            "roundtable.check.host.seat"} <= codes  # it reads them
+            "roundtable.check.host.seat", "import.not_text"} <= codes  # it reads them
     assert codes - set(CATALOG) == set()
     # The fields the checks name ({what}: f"field.{what}").
     fields = {"message", "system_prompt", "role_id", "topic"}
@@ -207,3 +208,32 @@ def test_the_pages_javascript_gets_its_words_as_json() -> None:
     assert words["zh-CN"]["js.preset.delete"] == "删除预设“{name}”？"
     assert words["zh-CN"]["page.compare_tab"] == "对比"
     assert not any(key.startswith(("check.", "waiting.", "error.")) for key in words["en"])  # the server's own
+
+
+def _keys_said_in(source: Path) -> set[str]:
+    """The literal keys a module gives say() (its second argument) or its import's refuse() (its first)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            at = {"say": 1, "refuse": 0}.get(node.func.id)
+            key = node.args[at] if at is not None and len(node.args) > at else None
+            if isinstance(key, ast.Constant):
+                found.add(str(key.value))
+    return found
+
+
+def test_every_word_the_page_asks_for_is_in_the_catalog() -> None:
+    from secondme.web import conversation
+
+    web = Path(checks_module.__file__).parent
+    said_keys = set().union(*(_keys_said_in(path) for path in web.glob("*.py")))
+    assert {"thinking.title", "import.not_json", "roundtable.refused.title", "check.edit.title"} <= said_keys
+    assert said_keys - set(CATALOG) == set()
+    # The keys made from a name: each error's title and (in Chinese) its text, each ending, each limit, each wait.
+    kinds = [kind.__name__ for kind in conversation._ERROR_KINDS]
+    made = {f"error.{kind}" for kind in kinds} | {f"error.text.{kind}" for kind in kinds if kind != "ReplyLimitError"}
+    made |= {f"stats.{ending}" for ending in conversation.ENDINGS}
+    made |= {f"stats.text.{ending}" for ending in (*conversation.ENDINGS, "other")}
+    made |= {f"limit.{limit}" for limit in ("chars", "seconds")} | {f"wait.{unit}" for unit in ("second", "later")}
+    made |= {f"{kind}.{part}" for kind in ("waiting", "waiting.page") for part in ("title", "text")}
+    assert made - set(CATALOG) == set()
