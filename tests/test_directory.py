@@ -69,6 +69,8 @@ def test_a_failed_read_is_kept_too_and_said_plainly(monkeypatch: pytest.MonkeyPa
     assert reads == 1
     assert first.problem == ("The directory of Second Mes could not be read: Could not reach the Second Me "
                              "service.")
+    # In Chinese, said once (not the English sentence inside the Chinese one); the error's own words stay.
+    assert browse_update(first, "zh-CN")["info"] == "无法读取 Second Me 目录：Could not reach the Second Me service."
 
 
 @pytest.mark.parametrize("script, words", [

@@ -58,7 +58,7 @@ def status_text(listing: Listing, instance_id: Any, lang: str = "en") -> str:
 
 def browse_update(listing: Listing, lang: str = "en") -> dict[str, Any]:
     if listing.problem:
-        problem = listing.problem if lang == "en" else say(lang, "directory.problem", problem=listing.problem)
+        problem = say(lang, "directory.problem", problem=listing.reason) if listing.reason else listing.problem
         problem = problem.replace("](", "]\u200b(")  # the field's info line makes a link of [text](url) alone
         return gr.update(choices=[], info=problem)
     online = sum(i.online for i in listing.instances)
