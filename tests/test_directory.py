@@ -130,6 +130,12 @@ def test_the_instance_a_link_asks_for(query: dict[str, str], locked: bool, expec
     assert instance_from_link(query, locked) == expected
 
 
+def test_a_link_s_ignored_instance_is_noted_in_the_visitors_language() -> None:
+    assert instance_from_link({"instance": "../admin"}, False, "zh-CN") == (
+        None, "链接中的实例 ID 已被忽略：实例 ID 只能包含字母、数字、“-”和“_”（最多 128 个字符）。")
+    assert instance_from_link({"instance": " ann "}, False, "zh-CN") == ("ann", "")
+
+
 def test_a_locked_page_has_no_browse(fault_server: FaultServer) -> None:
     with launched_app(Settings(base_url=fault_server.url, instance_id="owner", lock_instance=True)) as (app, _):
         ids = {c.get("props", {}).get("elem_id") for c in app.config["components"]}

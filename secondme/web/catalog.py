@@ -401,6 +401,11 @@ CATALOG: dict[str, dict[str, str]] = {
     "import.bad_instance": {"en": "its instance ID is not valid: {problem}", "zh-CN": "它的实例 ID 无效：{problem}"},
     "import.bad_settings": {"en": "its settings are not valid: {problems}", "zh-CN": "它的设置无效：{problems}"},
     "import.untitled": {"en": "Imported conversation", "zh-CN": "导入的对话"},
+    # A page address's instance ID that was not taken (settings_ui.instance_from_link).
+    "link.ignored": {
+        "en": "The link's instance ID was ignored: {problem}",
+        "zh-CN": "链接中的实例 ID 已被忽略：{problem}",
+    },
     # The fields a check names ({what}).
     "field.message": {"en": "message", "zh-CN": "消息"},
     "field.system_prompt": {"en": "system prompt", "zh-CN": "系统提示词"},

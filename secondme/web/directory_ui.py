@@ -89,9 +89,10 @@ def wire(page: Page, demo: Any) -> None:
         return
 
     async def on_load(request: gr.Request) -> tuple[str, Any, dict[str, Any]]:
-        linked, note = instance_from_link(request.query_params if request else None, page.locked)
+        lang = request_language(request)
+        linked, note = instance_from_link(request.query_params if request else None, page.locked, lang)
         listing = await directory.listing()
-        return linked or "", (note or gr.skip()), browse_update(listing, request_language(request))
+        return linked or "", (note or gr.skip()), browse_update(listing, lang)
 
     async def on_instance(instance_id: Any, request: gr.Request) -> str:
         return status_text(await directory.listing(), instance_id, request_language(request))
