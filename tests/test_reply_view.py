@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 
+from secondme.demo import demo_text
 from secondme.reasoning import split_reasoning
-from secondme.server import ChatBody, LocalInstance, demo_text
 from secondme.web import Settings
 from secondme.web.controller import ChatController
 from secondme.web.conversation import ReplyStats, stats_notice, thinking, user
+from secondme.wire import ChatBody, LocalInstance
 
 from .faults import FaultServer, http_head, reply
 from .test_app import SYSTEM, Launched, local_app, respond, stats_lines, texts  # noqa: F401 - a fixture

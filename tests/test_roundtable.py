@@ -13,7 +13,8 @@ import httpx
 import pytest
 from gradio_client.exceptions import AppError, ValidationError
 
-from secondme.server import ChatBody, Delta, LocalInstance, ServerThread, create_app, demo_text
+from secondme.demo import demo_text
+from secondme.server import ChatBody, Delta, LocalInstance, ServerThread, create_app
 from secondme.web import Settings
 from secondme.web.checks import Limits
 from secondme.web.ratelimit import Limiter, Rate

@@ -146,7 +146,7 @@ def schedule(seats: int, rounds: int, host: int | None = None) -> list[Speech]:
     return turns
 
 
-# The demo (server.demo_text) recognises a roundtable by these words of the system prompt.
+# The demo (demo.demo_text) recognises a roundtable by these words of the system prompt.
 PROMPT_HEAD = "You are taking part in a roundtable discussion"
 
 
