@@ -515,8 +515,8 @@ def test_a_reply_without_an_answer_is_a_clear_api_error(faults: FaultServer, pag
 
 
 def test_the_limit_notice_says_which_limit_in_both_languages() -> None:
+    from secondme.engine.conversation import error_notice
     from secondme.errors import ReplyLimitError
-    from secondme.web.conversation import error_notice
 
     for limit, amount, en, zh in (("chars", 200_000, "(200,000 characters)", "（200,000 个字符）"),
                                   ("seconds", 600, "(600 s)", "（600 秒）")):

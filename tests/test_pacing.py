@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from secondme.engine.streaming import coalesce
 from secondme.web import Settings
 from secondme.web.controller import MAX_UPDATE_INTERVAL, UPDATE_INTERVAL, UPDATES_PER_SECOND, ChatController
-from secondme.web.streaming import coalesce
 
 from .faults import FaultServer, chunk, data, http_head, reply
 from .test_app_hostile import Page, send_args

@@ -16,9 +16,9 @@ import pytest
 from gradio_client import Client
 from gradio_client.exceptions import ValidationError
 
+from secondme.engine.lines import Lines
 from secondme.errors import wait_in_words
 from secondme.web import Settings
-from secondme.web.lines import Lines
 from secondme.web.ratelimit import Limiter, Rate, RateLimit, trusted_networks, visitor_address
 
 from .faults import FaultServer, chunk, data, http_body, http_head, reply
@@ -185,8 +185,8 @@ def test_stop_while_waiting_leaves_the_line(lined_app: Launched) -> None:
 
 
 def test_a_stop_while_waiting_replaces_the_waiting_notice() -> None:
+    from secondme.engine.conversation import user, waiting_notice
     from secondme.web.controller import ChatController
-    from secondme.web.conversation import user, waiting_notice
 
     ctl = ChatController(Settings(), {})
     stopped = ctl.mark_stopped([user("Hi"), waiting_notice(2)])

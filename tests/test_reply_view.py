@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from secondme.demo import demo_text
+from secondme.engine.conversation import ReplyStats, stats_notice, thinking, user
 from secondme.reasoning import split_reasoning
 from secondme.web import Settings
 from secondme.web.controller import ChatController
-from secondme.web.conversation import ReplyStats, stats_notice, thinking, user
 from secondme.wire import ChatBody, LocalInstance
 
 from .faults import FaultServer, http_head, reply
@@ -198,7 +198,7 @@ def test_the_demo_reasoning_reaches_the_page_as_a_thinking_block(local_app: Laun
 
 
 def test_the_checks_messages_in_chinese() -> None:
-    from secondme.web.texts import language, problem_in
+    from secondme.engine.texts import language, problem_in
 
     assert problem_in("zh-CN", "Type a message first.") == "请先输入消息。"
     assert problem_in("zh-CN", "The system prompt is too long: 4,001 characters, at most 4,000.") == \

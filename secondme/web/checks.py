@@ -13,9 +13,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..engine.conversation import message_text
 from ..errors import InvalidRequestError
 from ..protocol import ENDPOINTS, check_max_tokens, check_temperature, validate_instance_id
-from .conversation import message_text
 
 __all__ = ["Limits", "Checks", "MAX_TOKENS_LIMIT", "MAX_SYSTEM_PROMPT_CHARS", "MAX_ROLE_ID_CHARS"]
 

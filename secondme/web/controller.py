@@ -21,11 +21,7 @@ from typing import Any
 import gradio as gr
 
 from ..async_client import AsyncSecondMeClient
-from ..errors import APIConnectionError, RateLimitError, ReplyLimitError, SecondMeError
-from ..protocol import Endpoint
-from ..reasoning import split_reasoning
-from .checks import Checks
-from .conversation import (
+from ..engine.conversation import (
     Message,
     ReplyStats,
     assistant,
@@ -48,12 +44,16 @@ from .conversation import (
     user,
     waiting_notice,
 )
-from .lines import Lines, Place
-from .metrics import Metrics
+from ..engine.lines import Lines, Place
+from ..engine.metrics import Metrics
+from ..engine.streaming import TooLong, coalesce
+from ..engine.texts import COOKIE, DEFAULT, language, problem_in, say
+from ..errors import APIConnectionError, RateLimitError, ReplyLimitError, SecondMeError
+from ..protocol import Endpoint
+from ..reasoning import split_reasoning
+from .checks import Checks
 from .ratelimit import Limiter
 from .settings import Settings
-from .streaming import TooLong, coalesce
-from .texts import COOKIE, DEFAULT, language, problem_in, say
 from .visitors import Visitors
 
 __all__ = ["ChatController", "Turn", "Waiting", "RetryingIn", "SEND", "RERUN", "API", "API_LOCKED",

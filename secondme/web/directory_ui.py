@@ -9,12 +9,12 @@ from typing import Any
 
 import gradio as gr
 
+from ..engine.conversation import markdown_literal
+from ..engine.texts import say
 from .controller import request_language
-from .conversation import markdown_literal
 from .directory import Listing
 from .i18n import t
 from .page import Page
-from .texts import say
 
 __all__ = ["create_status", "create_hidden", "create_browse", "wire", "status_text", "browse_update", "locked_text"]
 

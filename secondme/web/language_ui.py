@@ -17,9 +17,9 @@ from typing import Any
 
 import gradio as gr
 
+from ..engine.texts import COOKIE, LANGUAGES
 from .i18n import EN, ZH, t
 from .page import Page
-from .texts import COOKIE, LANGUAGES
 
 __all__ = ["CHOICES", "LANGUAGE_JS", "create", "create_trigger", "wire"]
 

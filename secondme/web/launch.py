@@ -12,10 +12,10 @@ from typing import Any
 import gradio as gr
 from fastapi.middleware import Middleware
 
+from ..engine.conversation import ERROR_MARK, SHOWN_PATTERN, STATS_MARK, WRITTEN_PATTERN
 from ..server import LocalInstance, ServerThread, create_app
 from ..serving import BodyLimit, ClosedPaths
 from .chat_ui import BUSY_HINT, BUSY_HINT_ZH, RESTORE_JS
-from .conversation import ERROR_MARK, SHOWN_PATTERN, STATS_MARK, WRITTEN_PATTERN
 from .language_ui import LANGUAGE_JS
 from .presets_ui import PRESETS_JS
 from .ratelimit import Limiter, RateLimit

@@ -20,11 +20,11 @@ from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from ..engine.conversation import ReplyStats
 from ..errors import InstanceNotFoundError, InstanceUnavailableError, InvalidRequestError, SecondMeError
 from ..protocol import check_max_tokens, check_temperature, validate_instance_id
 from ..reasoning import split_reasoning
 from .checks import MAX_TOKENS_LIMIT, Limits, _text
-from .conversation import ReplyStats
 
 if TYPE_CHECKING:
     from .controller import ChatController, Update

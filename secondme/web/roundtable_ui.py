@@ -18,11 +18,7 @@ from typing import Any
 
 import gradio as gr
 
-from ..errors import InvalidRequestError, wait_in_words
-from ..protocol import validate_instance_id
-from ..reasoning import split_reasoning
-from .controller import ChatController, RetryingIn, Waiting, _Shown, request_language
-from .conversation import (
+from ..engine.conversation import (
     Message,
     assistant,
     context_notice,
@@ -36,6 +32,11 @@ from .conversation import (
     user,
     waiting_notice,
 )
+from ..engine.texts import say
+from ..errors import InvalidRequestError, wait_in_words
+from ..protocol import validate_instance_id
+from ..reasoning import split_reasoning
+from .controller import ChatController, RetryingIn, Waiting, _Shown, request_language
 from .directory_ui import browse_update
 from .i18n import t
 from .internals import not_an_mcp_tool
@@ -57,7 +58,6 @@ from .roundtable import (
     speaker_label,
     transcript_markdown,
 )
-from .texts import say
 
 __all__ = ["create", "wire", "available", "Roundtable", "PAGE", "API", "COLOURS", "from_link"]
 

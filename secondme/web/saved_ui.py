@@ -19,10 +19,10 @@ from typing import Any
 import gradio as gr
 
 from .. import __version__
+from ..engine.conversation import assistant, message_text, notice, user
 from ..errors import InvalidRequestError
 from ..protocol import validate_instance_id
 from . import settings_ui
-from .conversation import assistant, message_text, notice, user
 from .i18n import t
 from .page import Page
 

@@ -17,6 +17,7 @@ from gradio import http_server
 from gradio_client.utils import is_file_obj_with_meta
 
 from ..async_client import AsyncSecondMeClient
+from ..engine.metrics import Metrics
 from ..protocol import ENDPOINTS
 from ..serving import BODY_TIMEOUT, HEADER_TIMEOUT, KEEP_ALIVE, deadline_protocol
 from . import chat_ui, code_ui, compare_ui, directory_ui, language_ui, presets_ui, roundtable_ui, saved_ui, settings_ui
@@ -25,7 +26,6 @@ from .controller import ChatController
 from .directory import Directory
 from .i18n import page_i18n, t
 from .internals import check_version, skip_absent_matplotlib
-from .metrics import Metrics
 from .page import Page
 from .ratelimit import mark_own_mcp_calls
 from .sessions import LazySessionState, lighten
