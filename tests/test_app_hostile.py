@@ -488,7 +488,7 @@ def test_an_odd_finish_reason_is_other_in_metrics_the_log_and_the_stats_line(
 
 
 def test_a_log_line_escapes_what_it_is_given() -> None:
-    from secondme.web.controller import _loggable
+    from secondme.engine.reply import loggable as _loggable
 
     assert _loggable("error StreamError at http://h/\nreply instance=x") == \
         "error StreamError at http://h/\\nreply instance=x"

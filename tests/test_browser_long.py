@@ -19,9 +19,9 @@ from typing import Any
 import gradio as gr
 import pytest
 
+from secondme.engine.reply import UPDATE_INTERVAL
 from secondme.server import ChatBody, Delta, LocalInstance, ServerThread, create_app, paced
 from secondme.web import Settings
-from secondme.web.controller import UPDATE_INTERVAL
 
 from .conftest import launched_app
 from .test_browser import ChatPage, browser  # noqa: F401

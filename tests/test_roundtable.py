@@ -152,8 +152,8 @@ def test_the_demo_takes_part_naming_itself_the_topic_and_the_last_speaker() -> N
 
 def test_the_page_labels_each_turn_keeps_reasoning_apart_and_names_who_failed() -> None:
     from secondme.engine.conversation import ReplyStats, message_text
+    from secondme.engine.turns import Shown as _Shown
     from secondme.errors import InstanceUnavailableError
-    from secondme.web.controller import _Shown
     from secondme.web.roundtable import Ended
     from secondme.web.roundtable_ui import ended, opening, said
 

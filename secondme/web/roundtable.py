@@ -18,16 +18,14 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from ..engine.conversation import ReplyStats
+from ..engine.reply import ReplyEngine, Turn, Update
 from ..errors import InstanceNotFoundError, InstanceUnavailableError, InvalidRequestError, SecondMeError
 from ..protocol import check_max_tokens, check_temperature, validate_instance_id
 from ..reasoning import split_reasoning
 from .checks import MAX_TOKENS_LIMIT, Limits, _text
-
-if TYPE_CHECKING:
-    from .controller import ChatController, Update
 
 __all__ = ["Seat", "Speech", "Said", "Table", "Started", "Progress", "Ended", "MIN_SEATS", "MAX_SEATS",
            "MAX_ROUNDS", "MAX_TOPIC_CHARS", "FIELDS", "parse_instances", "problems", "schedule", "system_prompt",
@@ -239,27 +237,25 @@ class Ended:
 _GONE = (InstanceNotFoundError, InstanceUnavailableError, InvalidRequestError)
 
 
-async def run(ctl: ChatController, table: Table, session: str = "") -> AsyncGenerator[Started | Progress | Ended,
-                                                                                        None]:
+async def run(engine: ReplyEngine, table: Table, session: str = "") -> AsyncGenerator[Started | Progress | Ended,
+                                                                                           None]:
     """Every turn of ``table`` in order, as events. A failing participant's turn ends with its error and
     the others go on. Ends early when the session's visitor leaves (or the caller stops iterating, which
     closes the upstream request at once)."""
-    from .controller import Turn
-
     said: list[Said] = []
     gone: set[int] = set()
     for speech in schedule(len(table.seats), table.rounds, table.host):
         if speech.seat in gone:
             yield Ended(speech, skipped=True)
             continue
-        messages, left_out = heard(table, speech, said, ctl.settings.max_context_chars)
+        messages, left_out = heard(table, speech, said, engine.settings.max_context_chars)
         turn = Turn(instance_id=table.seats[speech.seat].instance_id, system_prompt="",
                     temperature=table.temperature, max_tokens=table.max_tokens)
         stats = ReplyStats()
         yield Started(speech, stats, left_out)
         text = ""
         try:
-            async for update in ctl.reply_text(messages, turn, session, stats):
+            async for update in engine.reply(messages, turn, session, stats):
                 if isinstance(update, str):
                     text = update
                 yield Progress(speech, update)

@@ -32,11 +32,13 @@ from ..engine.conversation import (
     user,
     waiting_notice,
 )
+from ..engine.reply import RetryingIn, Waiting
 from ..engine.texts import say
+from ..engine.turns import Shown
 from ..errors import InvalidRequestError, wait_in_words
 from ..protocol import validate_instance_id
 from ..reasoning import split_reasoning
-from .controller import ChatController, RetryingIn, Waiting, _Shown, request_language
+from .controller import ChatController, request_language
 from .directory_ui import browse_update
 from .i18n import t
 from .internals import not_an_mcp_tool
@@ -153,11 +155,11 @@ class Roundtable:
         lang, session = request_language(request), request.session_hash or ""
         done: list[Message] = [opening(table, lang)]
         yield done
-        shown, left_out, cancelled = _Shown(lang), 0, False
+        shown, left_out, cancelled = Shown(lang), 0, False
         try:
-            async for event in run(self.ctl, table, session):
+            async for event in run(self.ctl.engine, table, session):
                 if isinstance(event, Started):
-                    shown, left_out = _Shown(lang), event.left_out
+                    shown, left_out = Shown(lang), event.left_out
                     self.ctl.stoppable(session, PANE, event.stats)
                 elif isinstance(event, Progress):
                     update = event.update
@@ -185,7 +187,7 @@ class Roundtable:
         table = await self.table(dict(zip(FIELDS[:4], (instances, topic, rounds, host), strict=True)))
         self.admit(request, table)
         turns: list[tuple[Speech, str, str]] = []
-        async for event in run(self.ctl, table, request.session_hash or ""):
+        async for event in run(self.ctl.engine, table, request.session_hash or ""):
             if isinstance(event, Progress) and isinstance(event.update, str):
                 answer = split_reasoning(event.update).answer
                 if answer:
@@ -224,7 +226,7 @@ def said(table: Table, speech: Speech, shown: list[Message]) -> list[Message]:
     return out
 
 
-def ended(table: Table, event: Ended, shown: _Shown, left_out: int, lang: str) -> list[Message]:
+def ended(table: Table, event: Ended, shown: Shown, left_out: int, lang: str) -> list[Message]:
     """A finished turn: its text, its stats line, and in place of a failed one a notice naming who failed."""
     stats = stats_notice(event.stats, lang)
     text = said(table, event.speech, shown.reply(event.text, final=True)) if event.text else []
