@@ -10,14 +10,13 @@ from typing import Any
 
 import gradio as gr
 
-from ..errors import InvalidRequestError
-from ..protocol import ENDPOINTS, validate_instance_id
+from ..protocol import ENDPOINTS
 from . import directory_ui, presets_ui
 from .checks import MAX_TOKENS_LIMIT
 from .i18n import t
 from .page import Page
 
-__all__ = ["create", "create_copy_link", "wire", "DEFAULT_SYSTEM_PROMPT", "instance_from_link", "COPY_LINK_JS",
+__all__ = ["create", "create_copy_link", "wire", "DEFAULT_SYSTEM_PROMPT", "COPY_LINK_JS",
            "LINK_MESSAGE_JS"]
 
 DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant."
@@ -64,18 +63,6 @@ def create(page: Page) -> None:
         page.add("role_id", gr.Textbox(label=t("role_id"), value="", placeholder=t("role_placeholder"),
                                        max_lines=1))
         page.add("endpoint", gr.Radio(list(ENDPOINTS), value="chat", label=t("endpoint")))
-
-
-def instance_from_link(query: Any, locked: bool) -> tuple[str | None, str]:
-    """The instance ID a page address asks for (None: keep the field as it is) and a note about it.
-    Checked like typed input: a malformed one is ignored with a note, and nothing is sent."""
-    wanted = query.get("instance") if query is not None else None
-    if wanted is None or locked:
-        return None, ""
-    try:
-        return validate_instance_id(wanted), ""
-    except InvalidRequestError as exc:
-        return None, f"The link's instance ID was ignored: {exc}"
 
 
 def create_copy_link(page: Page) -> None:
