@@ -21,6 +21,7 @@ from ..engine.reply import EngineSettings, ReplyEngine, Turn, Update
 from ..engine.texts import COOKIE, language, problem_in
 from ..engine.turns import EmptyAnswer, Turns
 from ..errors import SecondMeError
+from . import internals
 from .checks import Checks
 from .ratelimit import Limiter
 from .settings import Settings
@@ -146,7 +147,7 @@ class ChatController:
                    max_tokens: float, l0: bool, role_id: str, endpoint: str, edited: gr.EventData,
                    request: gr.Request, pane: str = "chat") -> AsyncGenerator[list[Message], None]:
         # gr.EventData, not gr.EditData: the latter fails with a bare error on data it does not expect.
-        problem, index, text = self.checks.edited(history, edited._data)
+        problem, index, text = self.checks.edited(history, internals.event_data(edited))
         if problem:
             raise gr.Error(problem, title="Edit not sent", print_exception=False)
         turn = self._turn(instance_id, system_prompt, temperature, max_tokens, l0, role_id, endpoint)

@@ -11,8 +11,8 @@ import html
 from typing import Any
 
 import gradio as gr
-from gradio.i18n import I18nData
 
+from . import internals
 from .settings import Settings
 
 __all__ = ["t", "page_i18n", "EN", "ZH", "STARTERS"]
@@ -160,7 +160,7 @@ def t(key: str) -> Any:
     components take wherever they take text (its type hints say ``str``)."""
     if key not in EN and key != "header":
         raise KeyError(f"no text for {key!r}")
-    return I18nData(key)
+    return internals.translated(key)
 
 
 def page_i18n(settings: Settings) -> gr.I18n:

@@ -15,6 +15,7 @@ from fastapi.middleware import Middleware
 from ..engine.conversation import ERROR_MARK, SHOWN_PATTERN, STATS_MARK, WRITTEN_PATTERN
 from ..server import LocalInstance, ServerThread, create_app
 from ..serving import BodyLimit, ClosedPaths
+from . import internals
 from .chat_ui import BUSY_HINT, BUSY_HINT_ZH, RESTORE_JS
 from .language_ui import LANGUAGE_JS
 from .presets_ui import PRESETS_JS
@@ -268,7 +269,7 @@ def launch_options(app: ChatBlocks) -> dict[str, Any]:
         replies = app.reply_events()
         middleware.insert(3, Middleware(
             RateLimit, limiter=app.chat_page.ctl.limiter or Limiter(settings.rate_limit), events={
-                fn._id: len(fn.inputs) if fn.inputs[0] is app.chat_page["message"] else None
+                internals.event_id(fn): len(fn.inputs) if fn.inputs[0] is app.chat_page["message"] else None
                 for fn in replies},
             api_names={fn.api_name for fn in replies if fn.api_name}, trusted=settings.trusted_proxies,
             on_refuse=app.metrics.refused.labels("rate limit").inc, loopback_secret=app.loopback_secret))
