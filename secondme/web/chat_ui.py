@@ -12,7 +12,7 @@ from ..protocol import ENDPOINTS, INSTANCE_ID_PATTERN
 from .checks import MAX_ROLE_ID_CHARS, MAX_SYSTEM_PROMPT_CHARS, MAX_TOKENS_LIMIT
 from .controller import API, API_LOCKED, RERUN, SEND, ChatController
 from .i18n import t
-from .page import Page
+from .page import ChatEvents, Page
 
 __all__ = ["create", "wire", "busy_js", "show_js", "SEND_JS", "UNSHOW_JS", "IDLE_JS", "RESTORE_JS", "SENT_JS",
            "REPLIED_JS", "FOCUS_JS", "public_endpoint", "BUSY_HINT", "BUSY_HINT_ZH"]
@@ -188,7 +188,8 @@ def create_api_trigger(page: Page) -> None:
     page.add("unsend", gr.Button("unsend", elem_id="unsend", elem_classes=["hidden-trigger"]))  # RESTORE_JS
 
 
-def wire(page: Page) -> None:
+def wire(page: Page) -> ChatEvents:
+    """The conversation's events; what the saved conversations hang on them is returned (ChatEvents)."""
     ctl, settings = page.ctl, page.settings
     streaming: dict[str, Any] = {
         "concurrency_limit": settings.event_concurrency, "concurrency_id": "secondme-reply", "show_progress": "hidden",
@@ -203,7 +204,7 @@ def wire(page: Page) -> None:
     # Send shows the message at once (show_js), then sends it: the reply may wait in the queue a while.
     shown = gr.on([message.submit, page["send"].click], None, page.get(*SEND), [history, message],
                   js=show_js(ctl.locked, settings.limits), show_progress="hidden", **browser_only)
-    page.running = [
+    running = [
         shown.then(ctl.respond, page.get(*SEND), history, validator=ctl.validate_send, js=SEND_JS, api_name="send",
                    api_visibility="undocumented", **fast, **streaming),
         history.retry(ctl.retry, page.get(*RERUN), history, validator=ctl.validate_rerun, js=rerun_js,
@@ -211,26 +212,28 @@ def wire(page: Page) -> None:
         history.edit(ctl.edit, page.get(*RERUN), history, validator=ctl.validate_rerun, js=rerun_js,
                      api_visibility="undocumented", **fast, **streaming),
     ]
-    for event in page.running:
-        page.finished.append(event.then(None, js=IDLE_JS, **browser_only))
-        page.finished.append(event.failure(None, message, message, js=RESTORE_JS, **browser_only))
+    finished = []
+    for event in running:
+        finished.append(event.then(None, js=IDLE_JS, **browser_only))
+        finished.append(event.failure(None, message, message, js=RESTORE_JS, **browser_only))
     # Quick steps on the conversation show no progress overlay over it (it would take the clicks meant for it).
     page["unsend"].click(None, history, history, js=UNSHOW_JS, show_progress="hidden", **browser_only)
     # The conversation moved past the message Send showed (the reply, or a notice, came; or another
     # conversation was opened): the message was sent, and no failure gives it back.
     history.change(None, history, None, js=REPLIED_JS, **browser_only)
-    stopped = page["stop"].click(None, None, None, js=SENT_JS, cancels=page.running,
+    stopped = page["stop"].click(None, None, None, js=SENT_JS, cancels=running,
                                  api_visibility="undocumented").then(
         ctl.mark_stopped, history, history, queue=False, api_visibility="undocumented", show_progress="hidden").then(
         None, js=IDLE_JS, **browser_only)
     stopped.then(None, js=FOCUS_JS, **browser_only)
-    page.finished.append(stopped)
+    finished.append(stopped)
     history.undo(ctl.undo, history, [history, message], queue=False, api_visibility="undocumented",
                  show_progress="hidden")
-    page.cleared = history.clear(None, None, None, cancels=page.running, api_visibility="undocumented").then(
+    cleared = history.clear(None, None, None, cancels=running, api_visibility="undocumented").then(
         None, js=IDLE_JS, **browser_only)
     # The endpoint's max_tokens is an integer field of its own (the page's is a slider), so its API page says so.
     api_names = ["api_max_tokens" if n == "max_tokens" else n for n in (API_LOCKED if ctl.locked else API)]
     page["api_trigger"].click(public_endpoint(ctl), page.get(*api_names), page["api_reply"],
                               validator=ctl.validate_api_locked if ctl.locked else ctl.validate_api,
                               api_name="chat", **fast, **streaming)
+    return ChatEvents(running, finished, cleared)
