@@ -33,7 +33,7 @@ from .conversation import (
 )
 from .reply import ReplyEngine, Turn, Waiting
 
-__all__ = ["Turns", "Shown", "EmptyAnswer", "API_RESEND", "EMPTY_ANSWER", "MAX_REMEMBERED_REPLIES"]
+__all__ = ["Turns", "Shown", "EmptyAnswer", "kept_text", "API_RESEND", "EMPTY_ANSWER", "MAX_REMEMBERED_REPLIES"]
 
 # An API caller is sent at most about this many times the answer's length in all (see answers).
 API_RESEND = 4

@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from ..engine.conversation import ReplyStats
 from ..engine.reply import ReplyEngine, Turn, Update
+from ..engine.turns import kept_text
 from ..errors import InstanceNotFoundError, InstanceUnavailableError, InvalidRequestError, SecondMeError
 from ..protocol import check_max_tokens, check_temperature, validate_instance_id
 from ..reasoning import split_reasoning
@@ -260,7 +261,7 @@ async def run(engine: ReplyEngine, table: Table, session: str = "") -> AsyncGene
                     text = update
                 yield Progress(speech, update)
         except SecondMeError as exc:
-            text = exc.partial if len(exc.partial) > len(text) else text
+            text = kept_text(exc, text)  # with what arrived but was not yet shown
             if isinstance(exc, _GONE):
                 gone.add(speech.seat)
             answer = split_reasoning(text, final=True).answer.strip()
