@@ -105,7 +105,7 @@ class Upstream:
 @pytest.fixture(scope="module")
 def chat_interface_url() -> Iterator[str]:
     """A plain gr.ChatInterface, yielding the growing reply on the same schedule, as often as the app updates
-    its page (controller.UPDATE_INTERVAL; yielding every chunk would make a far slower page still)."""
+    its page (engine.reply.UPDATE_INTERVAL; yielding every chunk would make a far slower page still)."""
 
     def answer(message: str, history: list[Any]) -> Iterator[str]:
         start = time.monotonic()

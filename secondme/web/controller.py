@@ -17,7 +17,7 @@ import gradio as gr
 from ..async_client import AsyncSecondMeClient
 from ..engine.conversation import Message, ReplyStats, edit_user_message, undo_last_turn, until_last_user, user
 from ..engine.metrics import Metrics
-from ..engine.reply import EngineSettings, ReplyEngine, Turn, Update
+from ..engine.reply import EngineSettings, ReplyEngine, Turn
 from ..engine.texts import COOKIE, language, problem_in
 from ..engine.turns import EmptyAnswer, Turns
 from ..errors import SecondMeError
@@ -68,11 +68,6 @@ class ChatController:
         self.metrics = self.engine.metrics
         # The visitors' rate limit (launch.py's RateLimit counts with it; a roundtable takes all its replies).
         self.limiter = Limiter(settings.rate_limit) if settings.rate_limit is not None else None
-
-    def reply_text(self, messages: list[dict[str, str]], turn: Turn, session: str = "",
-                   stats: ReplyStats | None = None) -> AsyncGenerator[Update, None]:
-        """The engine's reply (ReplyEngine.reply)."""
-        return self.engine.reply(messages, turn, session, stats)
 
     # -- validators: problems appear next to their field, and nothing is sent ----------------
     # The events skip Gradio's preprocessing (it costs a thread hop per input), so every value is

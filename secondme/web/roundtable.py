@@ -8,7 +8,7 @@ else's as ``user`` messages that name the speaker, then a short cue saying whose
 answers are heard: nobody's reasoning reaches anyone else. Each request is fitted to
 ``SECONDME_MAX_CONTEXT_CHARS`` (the most recent turns kept), as a chat's is.
 
-``run`` makes the turns one after another through ``ChatController.reply_text``, so each turn is one
+``run`` makes the turns one after another through the reply engine (``ReplyEngine.reply``), so each turn is one
 reply for the instance's line, the metrics and the log, and yields plain events for the page and the
 API to show.
 """
