@@ -174,3 +174,20 @@ def test_only_internals_touches_gradios_internals() -> None:
     touching = {name for name, path in MODULES.items()
                 if any(map(reaches_into_gradio, ast.walk(ast.parse(path.read_text(encoding="utf-8")))))}
     assert touching == {"secondme.web.internals"}, touching
+
+
+def test_the_gradio_internals_are_checked_against_the_pinned_version(monkeypatch: pytest.MonkeyPatch,
+                                                                    caplog: pytest.LogCaptureFixture) -> None:
+    import gradio
+
+    from secondme.web import internals
+
+    pinned = (PACKAGE.parent / "requirements.txt").read_text(encoding="utf-8")
+    assert f"gradio[mcp]=={internals.GRADIO_VERSION}\n" in pinned
+    with caplog.at_level("WARNING", logger="secondme.web"):
+        internals.check_version()
+        assert not caplog.records  # the pinned version is the one installed
+        monkeypatch.setattr(gradio, "__version__", "99.0.0")
+        internals.check_version()
+    made_for = f"the page's changes to Gradio's internals were made for {internals.GRADIO_VERSION}"
+    assert [r.getMessage() for r in caplog.records] == [f"Gradio 99.0.0 is installed; {made_for}"]

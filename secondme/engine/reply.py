@@ -27,7 +27,7 @@ __all__ = ["ReplyEngine", "EngineSettings", "Turn", "Waiting", "RetryingIn", "Up
            "UPDATES_PER_SECOND", "MAX_UPDATE_INTERVAL", "RENDERED_CHARS_PER_SECOND", "LINE_UPDATE_INTERVAL",
            "RETRY_WITHIN", "loggable"]
 
-log = logging.getLogger("secondme.web")
+log = logging.getLogger("secondme.web")  # the name the reply log line has always had (launch._log_to_stdout)
 
 # At most one update per reply every 40 ms; with many replies streaming at once, each waits longer
 # so that the whole app sends at most about UPDATES_PER_SECOND (each update costs the server a
