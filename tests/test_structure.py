@@ -113,6 +113,7 @@ def test_no_module_is_too_long(name: str) -> None:
     where = path.relative_to(PACKAGE).as_posix()
     lines = len(path.read_text(encoding="utf-8").splitlines())
     if where in KNOWN_LONG:
+        assert lines > MAX_LINES, f"{where} has {lines} lines now: take it out of KNOWN_LONG"
         pytest.xfail(f"{where} has {lines} lines (KNOWN_LONG, for the lead to empty)")
     assert lines <= MAX_LINES, f"{where} has {lines} lines, more than {MAX_LINES}"
 
