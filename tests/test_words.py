@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from secondme.engine.texts import wait_words
 from secondme.engine.words import CATALOG, LANGUAGES, Word, for_page, has, labels, parameters, said, say
-
 from secondme.errors import InvalidRequestError, wait_in_words
 from secondme.protocol import check_max_tokens, check_temperature, validate_instance_id
 from secondme.web import checks as checks_module
