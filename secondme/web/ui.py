@@ -24,7 +24,7 @@ from .checks import MAX_TOKENS_LIMIT
 from .controller import ChatController
 from .directory import Directory
 from .i18n import page_i18n, t
-from .internals import check_version, skip_absent_matplotlib
+from .internals import check_version, skip_absent_matplotlib, skip_disconnect_polls
 from .metrics import Metrics
 from .page import Page
 from .ratelimit import mark_own_mcp_calls
@@ -73,6 +73,7 @@ class ChatBlocks(gr.Blocks):
         os.environ["FORWARDED_ALLOW_IPS"] = ""  # read by uvicorn's Config when the server starts
         check_version()
         skip_absent_matplotlib()  # a tenth of the CPU while replies stream (internals.py)
+        skip_disconnect_polls()  # 7% more (internals.py)
         wait = not kwargs.get("prevent_thread_lock", False) and not bool(getattr(sys, "ps1", sys.flags.interactive))
         protocol = deadline_protocol(self.header_timeout, self.body_timeout)
         gradio_server = http_server.Server
