@@ -170,3 +170,30 @@ def test_fit_context_keeps_the_system_prompt_and_the_most_recent_turns() -> None
     # The message being answered is always sent, even alone and too long.
     assert fit_context([m("user", 500, "x")], 100) == ([m("user", 500, "x")], 0)
     assert fit_context(messages[1:], 25) == ([messages[5]], 4)
+
+
+def test_coalesce_reads_the_whole_reply_in_one_task() -> None:
+    # A delta costs a list append, not a task and a wait of its own (most of a streamed reply's CPU beside its
+    # updates, when a hundred stream at once).
+    created = []
+
+    async def run() -> list[str]:
+        loop = asyncio.get_running_loop()
+
+        def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
+            created.append(coro)
+            return asyncio.Task(coro, loop=loop, **kwargs)
+
+        async def source() -> AsyncIterator[str]:
+            for n in range(200):
+                await asyncio.sleep(0)  # each delta is a read of its own
+                yield f"{n} "
+
+        loop.set_task_factory(factory)
+        updates = [text async for text in coalesce(source(), interval=10)]
+        loop.set_task_factory(None)
+        return updates
+
+    updates = asyncio.run(run())
+    assert updates == ["0 ", "".join(f"{n} " for n in range(200))]
+    assert len(created) == 1, created  # the reader; 200 with a task per read

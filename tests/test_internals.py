@@ -49,3 +49,28 @@ def test_no_event_step_searches_for_an_absent_matplotlib() -> None:
     updates, searches = map(int, done.stdout.split()[-2:])
     assert updates > 5  # the reply streamed in many steps…
     assert searches == 0  # …and none of them looked for matplotlib on sys.path (two searches a step before)
+
+
+def test_the_queue_stream_does_not_poll_for_the_disconnect_its_response_listens_for() -> None:
+    # The app still notices a closed stream at once: test_app_hostile's closed-stream test.
+    import asyncio
+
+    from starlette.requests import Request
+
+    from secondme.web.internals import skip_disconnect_polls
+
+    skip_disconnect_polls()
+
+    async def ask(path: str, spec: str) -> tuple[bool, int]:
+        received = []
+
+        async def receive() -> dict[str, str]:
+            received.append(path)
+            return {"type": "http.disconnect"}
+
+        scope = {"type": "http", "path": path, "asgi": {"spec_version": spec}, "headers": []}
+        return await Request(scope, receive).is_disconnected(), len(received)
+
+    assert asyncio.run(ask("/gradio_api/queue/data", "2.3")) == (False, 0)
+    assert asyncio.run(ask("/gradio_api/queue/data", "2.4")) == (True, 1)  # nothing listens there: asked
+    assert asyncio.run(ask("/gradio_api/queue/join", "2.3")) == (True, 1)

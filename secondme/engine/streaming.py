@@ -15,6 +15,11 @@ class TooLong(Exception):
     yielded last is the text cut there, and the source is closed."""
 
 
+def _wake(future: asyncio.Future[None] | None) -> None:
+    if future is not None and not future.done():
+        future.set_result(None)
+
+
 async def coalesce(
     deltas: AsyncIterator[str], interval: float | Callable[[int], float] = 0.04,
     until: asyncio.Future[Any] | None = None, max_chars: int | None = None,
@@ -33,19 +38,52 @@ async def coalesce(
 
     Past ``max_chars`` characters, the text is cut there, the source is closed, and TooLong is
     raised after the last yield.
+
+    One task reads the source for the whole reply and this generator wakes only when something is
+    due (the first delta, a timer, the end): a delta costs a list append, not a task and a wait of
+    its own, which is most of what a streamed reply costs beside its updates.
     """
     pace = interval if callable(interval) else (lambda _: interval)
+    loop = asyncio.get_running_loop()
     parts: list[str] = []
     room = max_chars if max_chars is not None else -1  # characters still allowed (-1: no limit)
-    too_long = False
+    too_long = ended = False
+    error: BaseException | None = None
     chars = 0  # the length of the text so far
     sent = 0  # how many parts the last yield included
     last_yield = float("-inf")
-    pending: asyncio.Future[str] | None = None
+    # What the generator waits on when it has nothing to send: the reader resolves it with a delta, the end or
+    # an error; when it has text waiting, only a timer (or the end) does.
+    wake: asyncio.Future[None] | None = None
+    eager = True  # whether a new delta should wake the generator (it has nothing waiting)
+
+    async def read() -> None:
+        nonlocal room, too_long, ended, error, chars
+        try:
+            async for part in deltas:
+                if room >= 0:
+                    if len(part) > room:
+                        part, too_long = part[:room], True
+                    room -= len(part)
+                parts.append(part)
+                chars += len(part)
+                if too_long:
+                    break
+                if eager:
+                    _wake(wake)
+        except Exception as exc:  # the generator raises it
+            error = exc
+        finally:
+            ended = True
+            _wake(wake)
+
+    reader = asyncio.ensure_future(read())
 
     def stop_reading(_: object) -> None:
-        if pending is not None:
-            pending.cancel()
+        # Once only: a second cancel would cut short the source's closing of its connection.
+        if not reader.done() and not reader.cancelling():
+            reader.cancel()
+        _wake(wake)
 
     if until is not None:
         until.add_done_callback(stop_reading)
@@ -53,32 +91,24 @@ async def coalesce(
         while True:
             if until is not None and until.done():
                 break
-            if pending is None:
-                pending = asyncio.ensure_future(anext(deltas))
             wait = last_yield + pace(chars) - time.monotonic()
             if sent < len(parts) and wait <= 0:
                 sent, last_yield = len(parts), time.monotonic()
                 yield "".join(parts)
                 continue
-            done, _ = await asyncio.wait({pending}, timeout=wait if sent < len(parts) else None)
-            if not done:
-                continue  # the timer fired: the loop flushes what is waiting
-            if pending.cancelled():
-                break  # the reader has gone (stop_reading)
+            if error is not None:
+                raise error  # what arrived and is not yet due goes with it (StreamError.partial)
+            if ended:
+                break  # the rest goes out at once
+            wake = loop.create_future()
+            eager = sent >= len(parts)
+            timer = None if eager else loop.call_later(wait, _wake, wake)
             try:
-                part = pending.result()
-            except StopAsyncIteration:
-                pending = None
-                break
-            pending = None
-            if room >= 0:
-                if len(part) > room:
-                    part, too_long = part[:room], True
-                room -= len(part)
-            parts.append(part)
-            chars += len(part)
-            if too_long:
-                break
+                await wake
+            finally:
+                wake = None
+                if timer is not None:
+                    timer.cancel()
         if sent < len(parts):
             yield "".join(parts)
         if too_long:
@@ -86,9 +116,9 @@ async def coalesce(
     finally:
         if until is not None:
             until.remove_done_callback(stop_reading)
-        if pending is not None and not pending.done():
-            pending.cancel()
-            await asyncio.wait({pending})
+        if not reader.done():
+            stop_reading(None)
+            await asyncio.wait({reader})
         aclose = getattr(deltas, "aclose", None)
         if aclose is not None:
             await aclose()
