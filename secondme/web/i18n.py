@@ -56,6 +56,10 @@ EN: dict[str, str] = {
     "compare_intro": "One message, two replies side by side: two Second Mes, or one with two settings.",
     "left": "Left",
     "right": "Right",
+    "left_instance": "Left: instance ID",
+    "right_instance": "Right: instance ID",
+    "compare_same": "Settings: as in Settings",
+    "as_in_settings": "as in Settings",
     "compare_message_placeholder": "Write to both…",
     "roundtable_tab": "Roundtable",
     "roundtable_intro": "Several Second Mes discuss one topic in rounds, each hearing what the others said; a host, "
@@ -116,6 +120,10 @@ ZH: dict[str, str] = {
     "compare_intro": "一条消息，两个回复并排显示：两个 Second Me，或同一个 Second Me 的两组设置。",
     "left": "左",
     "right": "右",
+    "left_instance": "左：实例 ID",
+    "right_instance": "右：实例 ID",
+    "compare_same": "设置：与“设置”相同",
+    "as_in_settings": "与“设置”相同",
     "compare_message_placeholder": "同时写给两边…",
     "roundtable_tab": "圆桌",
     "roundtable_intro": "几个 Second Me 按轮次讨论同一个话题，每个都能听到其他人说了什么；"

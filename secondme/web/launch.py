@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -248,6 +249,10 @@ for _name, _value in {"{text}": TEXT_JS, "{mark}": ERROR_MARK, "{stats}": STATS_
                       "{busy_zh}": BUSY_HINT_ZH, "(RESTORE)": f"({RESTORE_JS})", "{store}": STORE_JS,
                       "{presets}": PRESETS_JS}.items():
     HEAD = HEAD.replace(_name, _value)
+# Compare's script and style (static/), after the saved conversations' store it saves comparisons in.
+_STATIC = Path(__file__).parent / "static"
+HEAD += f"\n<script>{(_STATIC / 'compare-saved.js').read_text(encoding='utf-8')}</script>"
+CSS += (_STATIC / "compare.css").read_text(encoding="utf-8")
 
 
 def launch_options(app: ChatBlocks) -> dict[str, Any]:

@@ -58,7 +58,8 @@ STORE_JS = """
     },
     get(id) { const s = store(); if (!s || !id) return null;
       try { return JSON.parse(s.getItem(PREFIX + id)); } catch (e) { return null; } },
-    radio(value) { return {__type__: 'update', choices: C.all().map(r => [r.title || 'Untitled', r.id]),
+    radio(value) { return {__type__: 'update', choices: C.all().map(r => [
+      (r.kind === 'compare' ? '⚖ ' : '') + (r.title || 'Untitled'), r.id]),
       value: value || null}; },
     newId() { return Date.now().toString(36) + Math.random().toString(36).slice(2, 8); },
     text(m) { return window.secondmeText.said(m); },
@@ -109,6 +110,7 @@ STORE_JS = """
       clearTimeout(C.timer); C.timer = null;
       id = id || C.currentId() || '';  // the box for the id may not have its first save's id yet
       id = C.forked[id] || id;
+      if (id && C.get(id)?.kind === 'compare') id = '';  // a comparison is saved by the Compare tab alone
       const old = id ? C.get(id) : null, now = Date.now();
       const name = (title || '').trim() || old?.title || C.titleOf(history);
       const fork = old && id in C.seen && (old.rev || 0) !== C.seen[id] && !C.continues(history, old.messages || []);
@@ -198,6 +200,10 @@ OPEN_JS = f"""(picked, {_RECORD_PARAMS}) => {{
   const C = window.secondmeChats, r = C.get(picked);
   if (!r) return [C.radio(id), history, id, title, instance, system, temperature, maxTokens, l0, roleId, endpoint,
                   'That conversation is no longer saved in this browser.'];
+  if (r.kind === 'compare') {{  // opened in the Compare tab (static/compare-saved.js); the chat stays as it is
+    window.secondmeCompare.openRecord(r.id);
+    return [C.radio(r.id), history, id, title, instance, system, temperature, maxTokens, l0, roleId, endpoint, ''];
+  }}
   const s = r.settings || {{}}, or = (v, d) => (v === undefined || v === null ? d : v);
   C.current(r.id); C.seen[r.id] = r.rev || 0;
   return [C.radio(r.id), window.secondmeText.guarded(r.messages), r.id, r.title || '', or(r.instance_id, instance),
@@ -226,8 +232,13 @@ RENAME_JS = """(title, id) => {
   const note = C.put(r);
   return [C.radio(id), r.title, note];
 }"""
-DELETE_JS = """(id, history, title) => {
-  const C = window.secondmeChats;
+DELETE_JS = """(id, history, title, picked) => {
+  const C = window.secondmeChats, r = picked && picked !== id ? C.get(picked) : null;
+  if (r?.kind === 'compare') {  // the comparison picked in the list, not the chat
+    if (!confirm('Delete this comparison from this browser?')) return [C.radio(picked), history, id, title, ''];
+    C.remove(r.id); window.secondmeCompare.deleted(r.id);
+    return [C.radio(id || null), history, id, title, 'Comparison deleted.'];
+  }
   if (!id || !confirm('Delete this conversation from this browser?')) return [C.radio(id), history, id, title, ''];
   C.remove(id); C.current(null);
   return [C.radio(null), [], '', '', 'Conversation deleted.'];
@@ -235,14 +246,16 @@ DELETE_JS = """(id, history, title) => {
 DELETE_ALL_JS = """(id, history, title) => {
   const C = window.secondmeChats;
   if (!confirm('Delete all conversations saved in this browser?')) return [C.radio(id), history, id, title, ''];
-  C.clear(); C.current(null);
+  C.clear(); C.current(null); window.secondmeCompare.forget();
   return [C.radio(null), [], '', '', 'All saved conversations were deleted from this browser.'];
 }"""
 REFRESH_JS = "(id) => window.secondmeChats.radio(id)"
 FORGET_CURRENT_JS = """() => { window.secondmeChats.current(null); return ['', '']; }"""
 
-EXPORT_MD_JS = """(history, title, instance) => {
+EXPORT_MD_JS = """(history, title, instance, picked) => {
   const C = window.secondmeChats, lines = [`# ${title || C.titleOf(history || [])}`, ''];
+  const r = picked ? C.get(picked) : null;
+  if (r?.kind === 'compare') return window.secondmeCompare.exportMd(r);  // both sides
   if (instance) lines.push(`With the Second Me \\`${instance}\\`, exported ${new Date().toISOString()}.`, '');
   for (const m of history || []) {
     const who = m.role === 'user' ? 'You' : 'Second Me';
@@ -252,8 +265,9 @@ EXPORT_MD_JS = """(history, title, instance) => {
   C.download(`${(title || 'conversation').replace(/[^\\w.-]+/g, '_').slice(0, 60)}.md`, 'text/markdown',
              lines.join('\\n'));
 }"""
-EXPORT_JSON_JS = f"""({_RECORD_PARAMS}) => {{
-  const C = window.secondmeChats, old = id ? C.get(id) : null;
+EXPORT_JSON_JS = f"""({_RECORD_PARAMS}, picked) => {{
+  const C = window.secondmeChats, old = id ? C.get(id) : null, r = picked ? C.get(picked) : null;
+  if (r?.kind === 'compare') return window.secondmeCompare.exportJson(r);  // both sides
   const doc = {{app: 'secondme-chat', app_version: C.version, exported_at: new Date().toISOString(),
     title: title || C.titleOf(history || []), instance_id: instance ?? '', settings: {_SETTINGS_JS},
     created: old?.created ? new Date(old.created).toISOString() : null,
@@ -286,6 +300,12 @@ IMPORT_JS = f"""(imported, {_RECORD_PARAMS}) => {{
   for (let n = 1, base = r.title; titles.has(r.title); n++) r.title = `${{base}} (imported${{n > 1 ? ' ' + n : ''}})`;
   r.id = C.newId(); r.created = r.updated = Date.now(); r.app_version = C.version;
   r.rev = 1;
+  if (r.kind === 'compare') {{  // opened in the Compare tab; the chat stays as it is
+    const note = C.put(r);
+    if (C.saved) window.secondmeCompare.openRecord(r.id);
+    return [C.radio(r.id), history, id, title, instance, system, temperature, maxTokens, l0, roleId, endpoint,
+            note || `Imported “${{window.secondmeText.literal(r.title)}}” as a new comparison.`];
+  }}
   const note = C.put(r); C.current(r.id);
   if (C.saved) C.seen[r.id] = r.rev;
   const s = r.settings;
@@ -346,28 +366,53 @@ def read_import(text: Any, checks: Any) -> str:
     return json.dumps(record)
 
 
-def _record(doc: Any, checks: Any) -> tuple[str, dict[str, Any]]:
-    if not isinstance(doc, dict) or not isinstance(doc.get("messages"), list):
-        return "it has no list of messages.", {}
+def _messages(given: Any, checks: Any) -> tuple[str, list[Any]]:
+    """A file's list of messages as the page holds them, or the problem with it."""
+    if not isinstance(given, list):
+        return "it has no list of messages.", []
     messages = []
-    for n, m in enumerate(doc["messages"], start=1):
+    for n, m in enumerate(given, start=1):
         if not isinstance(m, dict) or m.get("role") not in ("user", "assistant") \
                 or not isinstance(m.get("content"), str):
-            return f"message {n} is not a text message from 'user' or 'assistant'.", {}
+            return f"message {n} is not a text message from 'user' or 'assistant'.", []
         title = m.get("title")
         if title is not None and (not isinstance(title, str) or m["role"] != "assistant"):
-            return f"message {n} has a title that is not text.", {}
+            return f"message {n} has a title that is not text.", []
         messages.append(notice(title, m["content"]) if title else (user if m["role"] == "user" else assistant)(
             m["content"]))
-    problem = checks.conversation(messages)
-    if problem:
-        return problem, {}
+    return checks.conversation(messages), messages
+
+
+def _instance(doc: dict[str, Any]) -> tuple[str, str]:
     instance_id = doc.get("instance_id") or ""
     if instance_id:
         try:
             instance_id = validate_instance_id(instance_id)
         except InvalidRequestError as exc:
-            return f"its instance ID is not valid: {exc}", {}
+            return f"its instance ID is not valid: {exc}", ""
+    return "", instance_id
+
+
+def _title(doc: dict[str, Any], messages: list[Any], default: str) -> str:
+    named = doc.get("title")
+    title = " ".join(named.split())[:120] if isinstance(named, str) else ""
+    title = title or (" ".join(message_text(messages[0]).split())[:48] if messages else "")
+    return title or default
+
+
+def _record(doc: Any, checks: Any) -> tuple[str, dict[str, Any]]:
+    if isinstance(doc, dict) and doc.get("kind") == "compare":
+        return _compare_record(doc, checks)
+    if isinstance(doc, dict) and doc.get("kind") not in (None, "chat"):
+        return "it is not a conversation or a comparison this page knows.", {}
+    if not isinstance(doc, dict):
+        return "it has no list of messages.", {}
+    problem, messages = _messages(doc.get("messages"), checks)
+    if problem:
+        return problem, {}
+    problem, instance_id = _instance(doc)
+    if problem:
+        return problem, {}
     given = doc.get("settings")
     settings: dict[str, Any] = given if isinstance(given, dict) else {}
     values = {"system_prompt": settings.get("system_prompt", ""), "temperature": settings.get("temperature", 0.7),
@@ -376,11 +421,43 @@ def _record(doc: Any, checks: Any) -> tuple[str, dict[str, Any]]:
     problems = [p for p in checks.settings({**values, "instance_id": instance_id or "x"}).values() if p]
     if problems:
         return f"its settings are not valid: {' '.join(problems)}", {}
-    named = doc.get("title")
-    title = " ".join(named.split())[:120] if isinstance(named, str) else ""
-    title = title or (" ".join(message_text(messages[0]).split())[:48] if messages else "")
-    return "", {"title": title or "Imported conversation", "instance_id": instance_id, "settings": values,
-                "messages": messages, "imported_at": datetime.now(UTC).isoformat()}
+    return "", {"title": _title(doc, messages, "Imported conversation"), "instance_id": instance_id,
+                "settings": values, "messages": messages, "imported_at": datetime.now(UTC).isoformat()}
+
+
+def _compare_record(doc: dict[str, Any], checks: Any) -> tuple[str, dict[str, Any]]:
+    """A comparison (compare_ui): two sides, each with its instance ID, the settings it sets apart from the
+    main ones (absent or null: as the main settings) and its messages."""
+    given = doc.get("sides")
+    if not isinstance(given, list) or len(given) != 2 or not all(isinstance(side, dict) for side in given):
+        return "a comparison must have two sides.", {}
+    sides, everything = [], []
+    for where, side in zip(("left", "right"), given, strict=True):
+        problem, messages = _messages(side.get("messages"), checks)
+        problem = problem or _instance(side)[0]
+        if problem:
+            return f"its {where} side: {problem}", {}
+        own = side.get("settings")
+        own = own if isinstance(own, dict) else {}
+        values = {"system_prompt": own.get("system_prompt") or "", "temperature": own.get("temperature"),
+                  "max_tokens": own.get("max_tokens")}
+        if any(v is not None and (isinstance(v, bool) or not isinstance(v, int | float))
+               for v in (values["temperature"], values["max_tokens"])):
+            return f"its {where} side's temperature and max tokens must be numbers or absent.", {}
+        problems = [p for p in checks.settings({"instance_id": "x", "system_prompt": values["system_prompt"],
+                                                "temperature": 0.7 if values["temperature"] is None
+                                                else values["temperature"],
+                                                "max_tokens": 2000 if values["max_tokens"] is None
+                                                else values["max_tokens"]}).values() if p]
+        if problems:
+            return f"its {where} side's settings are not valid: {' '.join(problems)}", {}
+        sides.append({"instance_id": _instance(side)[1], "settings": values, "messages": messages})
+        everything += messages
+    problem = checks.conversation(everything)
+    if problem:
+        return problem, {}
+    return "", {"kind": "compare", "title": _title(doc, everything, "Imported comparison"), "sides": sides,
+                "imported_at": datetime.now(UTC).isoformat()}
 
 
 def wire(page: Page, demo: Any) -> None:
@@ -400,15 +477,15 @@ def wire(page: Page, demo: Any) -> None:
                         cancels=page.running, **js_only)
     fresh = [page["chats"], page["history"], page["chat_id"], page["chat_title"], page["note"]]
     page["new_chat"].click(None, None, fresh, js=NEW_JS, cancels=page.running, **js_only)
-    asked = [page["chat_id"], page["history"], page["chat_title"]]
+    asked = [page["chat_id"], page["history"], page["chat_title"], page["chats"]]
     page["delete_chat"].click(None, asked, fresh, js=DELETE_JS, cancels=page.running, **js_only)
     page["delete_all"].click(None, asked, fresh, js=DELETE_ALL_JS, cancels=page.running, **js_only)
     page["chat_title"].submit(None, [page["chat_title"], page["chat_id"]],
                               [page["chats"], page["chat_title"], page["note"]], js=RENAME_JS, **js_only)
     page["refresh_chats"].click(None, page["chat_id"], page["chats"], js=REFRESH_JS, **js_only)
-    page["export_md"].click(None, [page["history"], page["chat_title"], page["instance_id"]], None,
+    page["export_md"].click(None, [page["history"], page["chat_title"], page["instance_id"], page["chats"]], None,
                             js=EXPORT_MD_JS, **js_only)
-    page["export_json"].click(None, record, None, js=EXPORT_JSON_JS, **js_only)
+    page["export_json"].click(None, [*record, page["chats"]], None, js=EXPORT_JSON_JS, **js_only)
     checks = page.ctl.checks
     def check_import(text: Any) -> tuple[str, str]:
         """The file's record, or a refusal said in the note, where an import's outcome is said (and nothing else)."""

@@ -1,0 +1,143 @@
+// The Compare tab's side in the browser (compare_ui.py): window.secondmeCompare. A comparison is saved like any
+// conversation (window.secondmeChats, saved_ui.py), as a record of kind "compare" with two sides, each with its
+// instance ID, the settings it sets apart from the main ones and its messages. The comparison open in this tab
+// is remembered in sessionStorage (a reload opens it again); the main chat's own never is a comparison.
+(() => {
+  const OPEN = 'secondme.compare', same = {__type__: 'update'};
+  const C = () => window.secondmeChats, zh = () => window.secondmeLang?.() === 'zh-CN';
+  const WORDS = {
+    en: {same: 'Settings: as in Settings', differ: 'Settings that differ: ', system: 'system prompt',
+      temperature: 'temperature', maxTokens: 'max tokens', left: 'Left', right: 'Right', you: 'You',
+      bot: 'Second Me', with: 'with the Second Me', as: 'as in Settings', saved: 'Comparison saved.',
+      busy: 'A side is still replying. Press its Stop (or Esc) first; your message stays in the box.'},
+    zh: {same: '设置：与“设置”相同', differ: '不同的设置：', system: '系统提示词', temperature: '温度',
+      maxTokens: '最大 token 数', left: '左', right: '右', you: '你', bot: 'Second Me', with: 'Second Me',
+      as: '与“设置”相同', saved: '对比已保存。',
+      busy: '还有一边在回复。请先按它的“停止”（或 Esc）；你的消息会留在输入框里。'},
+  };
+  const w = () => WORDS[zh() ? 'zh' : 'en'];
+  const text = (v) => (typeof v === 'string' ? v : '');
+  const number = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+  const currentId = () => { try { return sessionStorage.getItem(OPEN); } catch (e) { return null; } };
+  const remember = (id) => { try { id ? sessionStorage.setItem(OPEN, id) : sessionStorage.removeItem(OPEN); }
+    catch (e) { /* no session storage */ } };
+  // The values of the side's fields, in compare_ui.RECORD's order for one side.
+  const side = (v) => ({messages: Array.isArray(v[0]) ? v[0] : [], instance_id: text(v[1]),
+    settings: {system_prompt: text(v[2]), temperature: number(v[3]), max_tokens: number(v[4])}});
+  const titleOf = (sides) => C().titleOf([...sides[0].messages, ...sides[1].messages]);
+  const M = {
+    hint(on) {
+      let hint = document.querySelector('#compare-hint');
+      if (!on) { if (hint) hint.textContent = ''; return; }
+      if (!hint) {
+        hint = Object.assign(document.createElement('p'), {id: 'compare-hint', role: 'status'});
+        document.querySelector('#compare-composer')?.after(hint);
+      }
+      hint.textContent = w().busy;
+    },
+    // The label of a side's "Settings that differ", naming those it sets.
+    differ(system, temperature, maxTokens) {
+      const words = w(), set = [];
+      if (text(system).trim()) set.push(words.system);
+      if (number(temperature) !== null) set.push(`${words.temperature} ${temperature}`);
+      if (number(maxTokens) !== null) set.push(`${words.maxTokens} ${maxTokens}`);
+      return {__type__: 'update', label: set.length ? words.differ + set.join(' · ') : words.same};
+    },
+    forget() { remember(null); },
+    // Saves the comparison in the tab (v: compare_ui.RECORD's values). Live: while a side streams, at most
+    // once a second, and once more a second after its last change. Returns [the list, the note].
+    save(v, live) {
+      const busy = document.querySelector('.compare-side.busy');
+      if (live && !busy) return [same, same];
+      const sides = [side(v.slice(0, 5)), side(v.slice(5, 10))];
+      if (!sides[0].messages.length && !sides[1].messages.length) return [same, same];
+      if (live) {
+        const wait = (M.last || 0) + 1000 - Date.now();
+        clearTimeout(M.timer);
+        if (wait > 0) { M.timer = setTimeout(() => M.save(v, true), wait); return [same, same]; }
+      } else clearTimeout(M.timer);
+      M.last = Date.now();
+      const id = currentId(), old = id ? C().get(id) : null, now = Date.now();
+      const mine = old && old.kind === 'compare' ? old : null;
+      const rec = {id: mine ? mine.id : C().newId(), kind: 'compare', title: mine?.title || titleOf(sides), sides,
+        created: mine?.created || now, updated: now, rev: (mine?.rev || 0) + 1, app_version: C().version};
+      const note = C().put(rec);
+      if (C().saved) remember(rec.id);
+      return [C().radio(rec.id), note || same];
+    },
+    // The fields of the comparison picked (compare_ui.OPEN_JS): none picked, the sides as they are.
+    open() {
+      const r = currentId() ? C().get(currentId()) : null;
+      if (!r || r.kind !== 'compare' || !Array.isArray(r.sides)) {
+        remember(null);
+        return Array(10).fill(same);
+      }
+      const out = [];
+      for (const s of [r.sides[0], r.sides[1]].map((x) => (x && typeof x === 'object' ? x : {}))) {
+        const settings = s.settings && typeof s.settings === 'object' ? s.settings : {};
+        out.push(window.secondmeText.guarded(s.messages), text(s.instance_id), text(settings.system_prompt),
+                 number(settings.temperature), number(settings.max_tokens));
+      }
+      return out;
+    },
+    // Opens a saved comparison in the Compare tab (saved_ui's OPEN_JS and IMPORT_JS).
+    openRecord(id) {
+      remember(id);
+      document.querySelector('#compare-tab-button')?.click();
+      setTimeout(() => document.querySelector('#compare-open')?.click(), 0);
+    },
+    // A comparison was deleted from the list: if it is the one open, the sides empty.
+    deleted(id) {
+      if (id && currentId() !== id) return;
+      remember(null);
+      for (const s of ['a', 'b']) document.querySelector(`#${s}-conversation button[aria-label='Clear']`)?.click();
+    },
+    sidesOf(r) {
+      return (Array.isArray(r.sides) ? r.sides.slice(0, 2) : []).map((x) => (x && typeof x === 'object' ? x : {}));
+    },
+    exportMd(r) {
+      const words = w(), lines = [`# ${r.title || 'Comparison'}`, ''];
+      M.sidesOf(r).forEach((s, n) => {
+        const name = n ? words.right : words.left, instance = text(s.instance_id);
+        lines.push(`## ${name}${instance ? ` — ${words.with} \`${instance}\`` : ''}`, '');
+        const settings = s.settings && typeof s.settings === 'object' ? s.settings : {};
+        const set = [[words.system, text(settings.system_prompt)], [words.temperature, number(settings.temperature)],
+          [words.maxTokens, number(settings.max_tokens)]].filter(([, v]) => v !== null && v !== '');
+        if (set.length) lines.push(set.map(([k, v]) => `- ${k}: ${v}`).join('\n'), '');
+        for (const m of Array.isArray(s.messages) ? s.messages : []) {
+          const heading = window.secondmeText.written(m?.metadata?.title);
+          const said = C().text(m);
+          lines.push(heading ? `> **${heading}:** ${said}` : `**${m?.role === 'user' ? words.you : words.bot}:**\n\n${said}`,
+                     '');
+        }
+      });
+      C().download(`${(r.title || 'comparison').replace(/[^\w.-]+/g, '_').slice(0, 60)}.md`, 'text/markdown',
+                   lines.join('\n'));
+    },
+    exportJson(r) {
+      const doc = {app: 'secondme-chat', app_version: C().version, exported_at: new Date().toISOString(),
+        kind: 'compare', title: r.title || 'Comparison',
+        created: r.created ? new Date(r.created).toISOString() : null,
+        updated: r.updated ? new Date(r.updated).toISOString() : null,
+        sides: M.sidesOf(r).map((s) => {
+          const settings = s.settings && typeof s.settings === 'object' ? s.settings : {};
+          return {instance_id: text(s.instance_id), settings: {system_prompt: text(settings.system_prompt),
+            temperature: number(settings.temperature), max_tokens: number(settings.max_tokens)},
+          messages: (Array.isArray(s.messages) ? s.messages : []).map((m) => (m?.metadata?.title
+            ? {role: m.role, title: window.secondmeText.written(m.metadata.title), content: C().text(m)}
+            : {role: m?.role, content: C().text(m)}))};
+        })};
+      C().download(`${doc.title.replace(/[^\w.-]+/g, '_').slice(0, 60)}.json`, 'application/json',
+                   JSON.stringify(doc, null, 2));
+    },
+  };
+  window.secondmeCompare = M;
+  // Esc in the Compare tab stops every side that streams.
+  document.addEventListener('keydown', (e) => {
+    if (e.key !== 'Escape' || !e.target?.closest?.('#compare-tab')) return;
+    const busy = [...document.querySelectorAll('.compare-side.busy')];
+    if (!busy.length) return;
+    busy.forEach((s) => s.querySelector('.compare-stop')?.click());
+    e.preventDefault();
+  });
+})();
