@@ -18,7 +18,6 @@ from typing import Any
 
 import gradio as gr
 
-from .checks import MAX_TOKENS_LIMIT
 from .controller import ChatController, History
 from .conversation import Message
 from .i18n import t
@@ -30,9 +29,27 @@ SIDES = ("a", "b")
 OVERRIDES = ("system_prompt", "temperature", "max_tokens")  # what a side may set apart from the main settings
 
 
+def _number(value: Any) -> Any:
+    """A number typed in an override's box as a number (the validator refuses what is not one)."""
+    if not isinstance(value, str):
+        return value
+    try:
+        number = float(value.strip())
+    except ValueError:
+        return value
+    return int(number) if number.is_integer() else number
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
 def resolve(own: Sequence[Any], main: Sequence[Any]) -> list[Any]:
-    """A side's system prompt, temperature and max tokens: its own where it set one (not blank), else the main's."""
-    return [m if o is None or (isinstance(o, str) and not o.strip()) else o for o, m in zip(own, main, strict=True)]
+    """A side's system prompt, temperature and max tokens: its own where it set one (not blank), else the main's.
+    Its temperature and max tokens are typed in boxes of text (a number box cannot stay blank)."""
+    system_prompt, temperature, max_tokens = (m if _blank(o) else o for o, m in zip(own, main, strict=True))
+    return [system_prompt, temperature if _blank(own[1]) else _number(temperature),
+            max_tokens if _blank(own[2]) else _number(max_tokens)]
 
 
 def turn(side: str) -> tuple[str, ...]:
@@ -63,7 +80,7 @@ class Side:
         fine = gr.validate(True, "")
         own = values[before + 1:before + 4]
         resolved = answers[before + 1:before + 4]
-        taken = [o is not None and not (isinstance(o, str) and not o.strip()) for o in own]
+        taken = [not _blank(o) for o in own]
         return [*answers[:before + 1], *(a if k else fine for a, k in zip(resolved, taken, strict=True)),
                 *answers[before + 4:], *(fine if k else a for a, k in zip(resolved, taken, strict=True))]
 
@@ -152,12 +169,12 @@ def create(page: Page) -> None:
                         label=t("system_prompt"), value="", placeholder=t("as_in_settings"), lines=1, max_lines=4,
                         elem_id=f"{side}-system-prompt"))
                     with gr.Row():
-                        page.add(f"{side}_temperature", gr.Number(
-                            None, minimum=0, maximum=1, step=0.05, label=t("temperature"), min_width=100,
-                            placeholder=t("as_in_settings"), elem_id=f"{side}-temperature"))
-                        page.add(f"{side}_max_tokens", gr.Number(
-                            None, minimum=1, maximum=MAX_TOKENS_LIMIT, precision=0, label=t("max_tokens"),
-                            min_width=100, placeholder=t("as_in_settings"), elem_id=f"{side}-max-tokens"))
+                        page.add(f"{side}_temperature", gr.Textbox(
+                            label=t("temperature"), placeholder=t("as_in_settings"), max_lines=1, min_width=100,
+                            elem_id=f"{side}-temperature"))
+                        page.add(f"{side}_max_tokens", gr.Textbox(
+                            label=t("max_tokens"), placeholder=t("as_in_settings"), max_lines=1, min_width=100,
+                            elem_id=f"{side}-max-tokens"))
                 page.add(f"{side}_history", gr.Chatbot(
                     label=t(where), show_label=False, elem_id=f"{side}-conversation", height="46vh",
                     min_height=240, buttons=["copy"], sanitize_html=True, allow_tags=False, autoscroll=True,
@@ -215,9 +232,10 @@ def wire(page: Page, demo: Any) -> None:
         ]
         running += started
         idle = IDLE_JS.replace("SIDE", side)
-        for event in started:
-            event.then(None, [message, pending, history], message, js=idle, **js_only).then(
-                None, record, saved, js=SAVE_JS, **js_only)
+        for event in started:  # a refused event runs its failure steps only
+            for step in (event.then, event.failure):
+                step(None, [message, pending, history], message, js=idle, **js_only).then(
+                    None, record, saved, js=SAVE_JS, **js_only)
         page[f"{side}_stop"].click(None, None, None, cancels=started, api_visibility="undocumented").then(
             handlers.mark_stopped, history, history, queue=False, api_visibility="undocumented",
             show_progress="hidden").then(None, [message, pending, history], message, js=idle, **js_only).then(

@@ -18,12 +18,15 @@
   const w = () => WORDS[zh() ? 'zh' : 'en'];
   const text = (v) => (typeof v === 'string' ? v : '');
   const number = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+  // An override's box of text as a number; blank (or not a number): none.
+  const typed = (v) => (String(v ?? '').trim() === '' ? null : number(Number(String(v).trim())));
+  const shown = (v) => (number(v) === null ? '' : String(v));
   const currentId = () => { try { return sessionStorage.getItem(OPEN); } catch (e) { return null; } };
   const remember = (id) => { try { id ? sessionStorage.setItem(OPEN, id) : sessionStorage.removeItem(OPEN); }
     catch (e) { /* no session storage */ } };
   // The values of the side's fields, in compare_ui.RECORD's order for one side.
   const side = (v) => ({messages: Array.isArray(v[0]) ? v[0] : [], instance_id: text(v[1]),
-    settings: {system_prompt: text(v[2]), temperature: number(v[3]), max_tokens: number(v[4])}});
+    settings: {system_prompt: text(v[2]), temperature: typed(v[3]), max_tokens: typed(v[4])}});
   const titleOf = (sides) => C().titleOf([...sides[0].messages, ...sides[1].messages]);
   const M = {
     hint(on) {
@@ -39,8 +42,8 @@
     differ(system, temperature, maxTokens) {
       const words = w(), set = [];
       if (text(system).trim()) set.push(words.system);
-      if (number(temperature) !== null) set.push(`${words.temperature} ${temperature}`);
-      if (number(maxTokens) !== null) set.push(`${words.maxTokens} ${maxTokens}`);
+      if (text(temperature).trim()) set.push(`${words.temperature} ${temperature.trim()}`);
+      if (text(maxTokens).trim()) set.push(`${words.maxTokens} ${maxTokens.trim()}`);
       return {__type__: 'update', label: set.length ? words.differ + set.join(' · ') : words.same};
     },
     forget() { remember(null); },
@@ -76,7 +79,7 @@
       for (const s of [r.sides[0], r.sides[1]].map((x) => (x && typeof x === 'object' ? x : {}))) {
         const settings = s.settings && typeof s.settings === 'object' ? s.settings : {};
         out.push(window.secondmeText.guarded(s.messages), text(s.instance_id), text(settings.system_prompt),
-                 number(settings.temperature), number(settings.max_tokens));
+                 shown(settings.temperature), shown(settings.max_tokens));
       }
       return out;
     },
