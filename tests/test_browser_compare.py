@@ -238,8 +238,10 @@ def test_a_comparison_is_saved_in_the_list_reopens_after_a_reload_and_exports_bo
     assert other.page.locator("#compare-message").is_visible()  # the Compare tab shows
     assert field(other, "a-instance-id").input_value() == "demo"
     assert field(other, "b-instance-id").input_value() == "other"
+    overrides = other.page.locator("#b-overrides")
+    wait_until(lambda: "Settings that differ: max tokens 60" in overrides.inner_text(), 10, "the override named")
+    overrides.get_by_text("Settings that differ").click()  # folded until asked
     assert field(other, "b-max-tokens").input_value() == "60"
-    assert "max tokens 60" in other.page.locator("#b-overrides").inner_text()
     assert [m for m in other.messages()] == []  # the Chat tab's box is not filled with the comparison
 
     with other.page.expect_download() as exported:
@@ -268,9 +270,11 @@ def test_a_comparison_is_saved_in_the_list_reopens_after_a_reload_and_exports_bo
     wait_until(lambda: other.messages()[:1] == [("user", "Hello there")], 10, "the chat")
     other.page.locator("#chats label").filter(has_text="(imported)").click()
     wait_until(lambda: other.page.locator("#compare-message").is_visible(), 10, "the Compare tab")
+    other.answers.append("")  # accept the confirm()
     other.button("Delete").click()  # deletes the comparison picked, not the chat
     wait_until(lambda: len(stored(other)) == 2, 10, "the comparison deleted")
     assert {r.get("kind", "chat") for r in stored(other)} == {"chat", "compare"}
+    assert other.dialogs == ["Delete this comparison from this browser?"]
     assert not chat.errors and not other.errors, chat.errors + other.errors
 
 
