@@ -107,7 +107,7 @@ def test_one_box_both_stream_at_once_and_each_stop_stops_its_side_alone(open_pag
         return len(side(chat, "a")) == 2 and len(side(chat, "b")) == 2 and not chat.stats_lines("#a-conversation") \
             and not chat.stats_lines("#b-conversation")
 
-    wait_until(both_streaming, 20, "both replies streaming at the same time")
+    wait_until(both_streaming, 60, "both replies streaming at the same time")
     assert box(chat).input_value() == ""
     stop(chat, "a").wait_for(state="visible", timeout=5000)
     stop(chat, "b").wait_for(state="visible", timeout=5000)
@@ -130,6 +130,14 @@ def test_one_box_both_stream_at_once_and_each_stop_stops_its_side_alone(open_pag
     assert right.endswith("stopped by you")
     stop(chat, "b").wait_for(state="hidden", timeout=5000)
     assert box(chat).input_value() == "next"  # a stop gives back nothing, and takes nothing from the box
+
+    chat.page.locator("#a-conversation button[aria-label='Retry']").click()  # retries the left one alone
+    stop(chat, "a").wait_for(state="visible", timeout=10000)
+    wait_until(lambda: not chat.stats_lines("#a-conversation"), 10, "the left one streaming again")
+    assert not stop(chat, "b").is_visible() and chat.stats_lines("#b-conversation") == [right]
+    stop(chat, "a").click()
+    wait_until(lambda: chat.stats_lines("#a-conversation"), 10, "the left one stopped again")
+    assert [r for r, _ in side(chat, "a")] == ["user", "bot"]
 
 
 # Whether any label of a side lies over what its conversation shows (each message as far as the

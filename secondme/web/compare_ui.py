@@ -193,6 +193,7 @@ def create_triggers(page: Page) -> None:
     for side in SIDES:  # one each: the events of one trigger run one after the other
         page.add(f"{side}_go", gr.Button("go", elem_id=f"compare-go-{side}", elem_classes=["hidden-trigger"]))
     page.add("cmp_open", gr.Button("open", elem_id="compare-open", elem_classes=["hidden-trigger"]))
+    page.add("cmp_live", gr.Button("live", elem_id="compare-live", elem_classes=["hidden-trigger"]))
 
 
 def side_names(side: str) -> tuple[str, ...]:
@@ -204,6 +205,7 @@ RECORD = (*side_names("a"), *side_names("b"))
 # Saves the comparison (static/compare-saved.js), after a side's reply ends, and while one streams (live).
 SAVE_JS = "(...v) => window.secondmeCompare.save(v, false)"
 LIVE_JS = "(...v) => window.secondmeCompare.save(v, true)"
+TICK_JS = "() => window.secondmeCompare.tick()"
 # Opens the comparison the browser picked (the list, an import, a reload); none: two empty sides.
 OPEN_JS = "() => window.secondmeCompare.open()"
 
@@ -240,7 +242,9 @@ def wire(page: Page, demo: Any) -> None:
             handlers.mark_stopped, history, history, queue=False, api_visibility="undocumented",
             show_progress="hidden").then(None, [message, pending, history], message, js=idle, **js_only).then(
             None, record, saved, js=SAVE_JS, **js_only).then(None, js=FOCUS_JS, **js_only)
-        history.change(None, record, saved, js=LIVE_JS, **js_only)
+        # Each change only asks for a save at most once a second: the save takes both conversations, which
+        # Gradio would copy for the script on every streamed update.
+        history.change(None, None, None, js=TICK_JS, **js_only)
         own = page.get(*(f"{side}_{name}" for name in OVERRIDES))
         for field in own:
             field.change(None, own, page[f"{side}_overrides"], js=DIFFER_JS, **js_only)
@@ -248,6 +252,7 @@ def wire(page: Page, demo: Any) -> None:
         page[f"{side}_history"].clear(None, None, None, cancels=running, api_visibility="undocumented").then(
             None, js=f"() => {{ document.querySelector('#compare-{side}')?.classList.remove('busy'); "
                      "window.secondmeCompare.forget(); }", **js_only)
+    page["cmp_live"].click(None, record, saved, js=LIVE_JS, **js_only)
     opened = [*record, page["chats"]]
     page["cmp_open"].click(None, None, opened, js=OPEN_JS, cancels=running, **js_only)
     demo.load(None, None, opened, js=OPEN_JS, **js_only)

@@ -47,18 +47,21 @@
       return {__type__: 'update', label: set.length ? words.differ + set.join(' · ') : words.same};
     },
     forget() { remember(null); },
-    // Saves the comparison in the tab (v: compare_ui.RECORD's values). Live: while a side streams, at most
-    // once a second, and once more a second after its last change. Returns [the list, the note].
+    // A side's conversation changed: while a side streams, it is saved (#compare-live) at most once a second,
+    // and once more a second after its last change.
+    tick() {
+      if (M.timer || !document.querySelector('.compare-side.busy')) return;
+      M.timer = setTimeout(() => { M.timer = null; document.querySelector('#compare-live')?.click(); },
+                           Math.max(0, (M.last || 0) + 1000 - Date.now()));
+    },
+    // Saves the comparison in the tab (v: compare_ui.RECORD's values); live, only while a side streams.
+    // Returns [the list, the note].
     save(v, live) {
       const busy = document.querySelector('.compare-side.busy');
       if (live && !busy) return [same, same];
       const sides = [side(v.slice(0, 5)), side(v.slice(5, 10))];
       if (!sides[0].messages.length && !sides[1].messages.length) return [same, same];
-      if (live) {
-        const wait = (M.last || 0) + 1000 - Date.now();
-        clearTimeout(M.timer);
-        if (wait > 0) { M.timer = setTimeout(() => M.save(v, true), wait); return [same, same]; }
-      } else clearTimeout(M.timer);
+      if (!live) { clearTimeout(M.timer); M.timer = null; }
       M.last = Date.now();
       const id = currentId(), old = id ? C().get(id) : null, now = Date.now();
       const mine = old && old.kind === 'compare' ? old : null;
