@@ -8,7 +8,7 @@ overrides them (its "Settings that differ", blank: as in Settings). L0 retrieval
 are always the main settings'. Send moves the message to a hidden field, empties the box and clicks a
 hidden trigger in the browser; both sides then read it, at once. A side's Stop shows while that side
 streams (the ``busy`` class on its column). A comparison is saved in the browser like a conversation
-(``static/compare-saved.js``; saved_ui opens, exports, imports and deletes it).
+(``static/compare.js``; saved_ui opens, exports, imports and deletes it).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from .controller import ChatController, History
 from .conversation import Message
 from .i18n import t
 from .page import Page
+from .scripts import call
 
 __all__ = ["create", "create_triggers", "wire", "SIDES", "OVERRIDES", "resolve"]
 
@@ -124,30 +125,12 @@ class Side:
         return self.ctl.mark_stopped(history, request, self.name)
 
 
-# Send (or Enter): when there is a message and no side is still replying, it moves to the hidden field both
-# sides read, the box empties, both sides show Stop, and the hidden trigger starts them. Otherwise the box keeps it.
-TAKE_JS = """(message, pending) => {
-  const text = String(message ?? ''), sides = [...document.querySelectorAll('.compare-side')];
-  if (!text.trim()) return [text, pending];
-  if (sides.some((s) => s.classList.contains('busy'))) { window.secondmeCompare?.hint(true); return [text, pending]; }
-  sides.forEach((s) => s.classList.add('busy'));
-  setTimeout(() => ['a', 'b'].forEach((s) => document.querySelector(`#compare-go-${s}`)?.click()), 0);
-  return ['', text];
-}"""
-# A side that finished, failed or was stopped hides its Stop; a failure before the message showed in that
-# side's conversation (a refusal, a full queue) gives the message back to an empty box.
-IDLE_JS = """(message, pending, history) => {
-  document.querySelector('#compare-SIDE')?.classList.remove('busy');
-  window.secondmeCompare?.hint(false);
-  const said = window.secondmeText.said, last = Array.isArray(history)
-    ? [...history].reverse().find((m) => m?.role === 'user') : null;
-  if (String(message ?? '').trim() || !String(pending ?? '').trim() || (last && said(last) === pending)) return message;
-  return pending;
-}"""
-BUSY_JS = "(...args) => { document.querySelector('#compare-SIDE')?.classList.add('busy'); return args; }"
-FOCUS_JS = "() => { document.querySelector('#compare-message textarea')?.focus(); }"
-# The "Settings that differ" accordion says which settings differ.
-DIFFER_JS = "(system, temperature, maxTokens) => window.secondmeCompare.differ(system, temperature, maxTokens)"
+# The scripts of the events are static/compare.js's (secondme.compare): Send (or Enter) takes the message when
+# no side is still replying and starts both sides (a hidden trigger each); a side that ended, failed or was
+# stopped hides its Stop and gives back a message it never showed; retry shows its side's Stop.
+def _side_call(name: str, side: str) -> str:
+    """An event's ``js=`` that calls ``secondme.compare.<name>`` with the side's name first."""
+    return f"(...a) => secondme.compare.{name}('{side}', ...a)"
 
 
 def create(page: Page) -> None:
@@ -202,12 +185,6 @@ def side_names(side: str) -> tuple[str, ...]:
 
 
 RECORD = (*side_names("a"), *side_names("b"))
-# Saves the comparison (static/compare-saved.js), after a side's reply ends, and while one streams (live).
-SAVE_JS = "(...v) => window.secondmeCompare.save(v, false)"
-LIVE_JS = "(...v) => window.secondmeCompare.save(v, true)"
-TICK_JS = "() => window.secondmeCompare.tick()"
-# Opens the comparison the browser picked (the list, an import, a reload); none: two empty sides.
-OPEN_JS = "() => window.secondmeCompare.open()"
 
 
 def wire(page: Page, demo: Any) -> None:
@@ -218,8 +195,8 @@ def wire(page: Page, demo: Any) -> None:
     }
     js_only: dict[str, Any] = {"queue": False, "api_visibility": "undocumented", "show_progress": "hidden"}
     message, pending = page["cmp_message"], page["cmp_pending"]
-    gr.on([message.submit, page["cmp_send"].click], None, [message, pending], [message, pending], js=TAKE_JS,
-          **js_only)
+    gr.on([message.submit, page["cmp_send"].click], None, [message, pending], [message, pending],
+          js=call("compare.take"), **js_only)
     record, saved = page.get(*RECORD), [page["chats"], page["note"]]
     running: list[Any] = []
     for side in SIDES:
@@ -230,29 +207,28 @@ def wire(page: Page, demo: Any) -> None:
             page[f"{side}_go"].click(handlers.respond, [pending, history, *page.get(*names)], history,
                                  validator=handlers.validate_send, **streaming),
             history.retry(handlers.retry, [history, *page.get(*names)], history, validator=handlers.validate_rerun,
-                          js=BUSY_JS.replace("SIDE", side), **streaming),
+                          js=_side_call("busy", side), **streaming),
         ]
         running += started
-        idle = IDLE_JS.replace("SIDE", side)
+        idle = _side_call("idle", side)
         for event in started:  # a refused event runs its failure steps only
             for step in (event.then, event.failure):
                 step(None, [message, pending, history], message, js=idle, **js_only).then(
-                    None, record, saved, js=SAVE_JS, **js_only)
+                    None, record, saved, js=call("compare.save"), **js_only)
         page[f"{side}_stop"].click(None, None, None, cancels=started, api_visibility="undocumented").then(
             handlers.mark_stopped, history, history, queue=False, api_visibility="undocumented",
             show_progress="hidden").then(None, [message, pending, history], message, js=idle, **js_only).then(
-            None, record, saved, js=SAVE_JS, **js_only).then(None, js=FOCUS_JS, **js_only)
+            None, record, saved, js=call("compare.save"), **js_only).then(None, js=call("compare.focus"), **js_only)
         # Each change only asks for a save at most once a second: the save takes both conversations, which
         # Gradio would copy for the script on every streamed update.
-        history.change(None, None, None, js=TICK_JS, **js_only)
+        history.change(None, None, None, js=call("compare.tick"), **js_only)
         own = page.get(*(f"{side}_{name}" for name in OVERRIDES))
         for field in own:
-            field.change(None, own, page[f"{side}_overrides"], js=DIFFER_JS, **js_only)
+            field.change(None, own, page[f"{side}_overrides"], js=call("compare.differ"), **js_only)
     for side in SIDES:  # clearing a side starts a new comparison (the cleared one stays saved)
         page[f"{side}_history"].clear(None, None, None, cancels=running, api_visibility="undocumented").then(
-            None, js=f"() => {{ document.querySelector('#compare-{side}')?.classList.remove('busy'); "
-                     "window.secondmeCompare.forget(); }", **js_only)
-    page["cmp_live"].click(None, record, saved, js=LIVE_JS, **js_only)
-    opened = [*record, page["chats"]]
-    page["cmp_open"].click(None, None, opened, js=OPEN_JS, cancels=running, **js_only)
-    demo.load(None, None, opened, js=OPEN_JS, **js_only)
+            None, js=_side_call("cleared", side), **js_only)
+    page["cmp_live"].click(None, record, saved, js=call("compare.live"), **js_only)
+    opened = record
+    page["cmp_open"].click(None, None, opened, js=call("compare.open"), cancels=running, **js_only)
+    demo.load(None, None, opened, js=call("compare.open"), **js_only)

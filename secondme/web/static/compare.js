@@ -1,7 +1,9 @@
-// The Compare tab's side in the browser (compare_ui.py): window.secondmeCompare. A comparison is saved like any
-// conversation (window.secondmeChats, saved_ui.py), as a record of kind "compare" with two sides, each with its
-// instance ID, the settings it sets apart from the main ones and its messages. The comparison open in this tab
-// is remembered in sessionStorage (a reload opens it again); the main chat's own never is a comparison.
+// Compare (compare_ui.py): window.secondme.compare, the scripts of its events. A comparison is saved like any
+// conversation (window.secondmeChats, saved.js), as a record of kind "compare" with two sides, each with its
+// instance ID, the settings it sets apart from the main ones and its messages; saved.js opens, exports, imports
+// and deletes it through openRecord, exportMarkdown, exportJson and deleted. The comparison open in this tab is
+// remembered in sessionStorage (a reload opens it again); the main chat's own never is a comparison.
+window.secondme = window.secondme || {};
 (() => {
   const OPEN = 'secondme.compare', same = {__type__: 'update'};
   const C = () => window.secondmeChats, zh = () => window.secondmeLang?.() === 'zh-CN';
@@ -29,6 +31,34 @@
     settings: {system_prompt: text(v[2]), temperature: typed(v[3]), max_tokens: typed(v[4])}});
   const titleOf = (sides) => C().titleOf([...sides[0].messages, ...sides[1].messages]);
   const M = {
+    // Send (or Enter): when there is a message and no side is still replying, it moves to the hidden field both
+    // sides read, the box empties, both sides show Stop, and a hidden trigger each starts them (one trigger's
+    // events would run one after the other). Otherwise the box keeps it, and a side still replying says so.
+    take(message, pending) {
+      const text = String(message ?? ''), sides = [...document.querySelectorAll('.compare-side')];
+      if (!text.trim()) return [text, pending];
+      if (sides.some((s) => s.classList.contains('busy'))) { M.hint(true); return [text, pending]; }
+      sides.forEach((s) => s.classList.add('busy'));
+      setTimeout(() => ['a', 'b'].forEach((s) => document.querySelector(`#compare-go-${s}`)?.click()), 0);
+      return ['', text];
+    },
+    // A side that ended, failed or was stopped hides its Stop; a failure before the message showed in that
+    // side's conversation (a refusal, a full queue) gives the message back to an empty box.
+    idle(side, message, pending, history) {
+      document.querySelector(`#compare-${side}`)?.classList.remove('busy');
+      M.hint(false);
+      const said = window.secondmeText.said, last = Array.isArray(history)
+        ? [...history].reverse().find((m) => m?.role === 'user') : null;
+      if (String(message ?? '').trim() || !String(pending ?? '').trim() || (last && said(last) === pending)) {
+        return message;
+      }
+      return pending;
+    },
+    // Retry on a side shows its Stop, and passes the event's inputs on.
+    busy(side, ...inputs) { document.querySelector(`#compare-${side}`)?.classList.add('busy'); return inputs; },
+    // Clearing a side starts a new comparison (the cleared one stays saved).
+    cleared(side) { document.querySelector(`#compare-${side}`)?.classList.remove('busy'); M.forget(); },
+    focus() { document.querySelector('#compare-message textarea')?.focus(); },
     hint(on) {
       let hint = document.querySelector('#compare-hint');
       if (!on) { if (hint) hint.textContent = ''; return; }
@@ -54,9 +84,12 @@
       M.timer = setTimeout(() => { M.timer = null; document.querySelector('#compare-live')?.click(); },
                            Math.max(0, (M.last || 0) + 1000 - Date.now()));
     },
+    // A side's reply ended, failed or was stopped; and (live) while a side streams: the comparison is saved.
+    save(...v) { return M.store(v, false); },
+    live(...v) { return M.store(v, true); },
     // Saves the comparison in the tab (v: compare_ui.RECORD's values); live, only while a side streams.
     // Returns [the list, the note].
-    save(v, live) {
+    store(v, live) {
       const busy = document.querySelector('.compare-side.busy');
       if (live && !busy) return [same, same];
       const sides = [side(v.slice(0, 5)), side(v.slice(5, 10))];
@@ -101,7 +134,7 @@
     sidesOf(r) {
       return (Array.isArray(r.sides) ? r.sides.slice(0, 2) : []).map((x) => (x && typeof x === 'object' ? x : {}));
     },
-    exportMd(r) {
+    exportMarkdown(r) {
       const words = w(), lines = [`# ${r.title || 'Comparison'}`, ''];
       M.sidesOf(r).forEach((s, n) => {
         const name = n ? words.right : words.left, instance = text(s.instance_id);
@@ -137,7 +170,7 @@
                    JSON.stringify(doc, null, 2));
     },
   };
-  window.secondmeCompare = M;
+  window.secondme.compare = M;
   // Esc in the Compare tab stops every side that streams.
   document.addEventListener('keydown', (e) => {
     if (e.key !== 'Escape' || !e.target?.closest?.('#compare-tab')) return;
