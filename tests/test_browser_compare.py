@@ -137,7 +137,7 @@ def test_one_box_both_stream_at_once_and_each_stop_stops_its_side_alone(open_pag
     assert not stop(chat, "b").is_visible() and chat.stats_lines("#b-conversation") == [right]
     stop(chat, "a").click()
     wait_until(lambda: chat.stats_lines("#a-conversation"), 10, "the left one stopped again")
-    assert [r for r, _ in side(chat, "a")] == ["user", "bot"]
+    assert [r for r, _ in side(chat, "a")].count("user") == 1 and len(chat.stats_lines("#a-conversation")) == 1
 
 
 # Whether any label of a side lies over what its conversation shows (each message as far as the
