@@ -334,3 +334,20 @@ def test_a_kept_comparison_with_garbage_opens_safely(context: Any, two_url: str)
     chat.page.locator("#chats label").filter(has_text="Junk sides").click()
     chat.page.wait_for_function("() => sessionStorage.getItem('secondme.compare') === null", timeout=10000)
     assert chat.dialogs == [] and not chat.errors, chat.errors
+
+
+def test_a_bad_setting_of_one_side_is_said_at_its_field_and_that_side_sends_nothing(open_page: Any, two_url: str,
+                                                                                   bodies: Bodies) -> None:
+    chat = open_compare(open_page, two_url)
+    chat.page.locator("#b-overrides").get_by_text("Settings: as in Settings").click()
+    set_field(chat, "b-max-tokens", "many")
+    before = len(bodies.seen)
+    box(chat).fill("Hi")
+    box(chat).press("Enter")
+    wait_until(lambda: "Max tokens must be a whole number" in chat.page.locator("#b-max-tokens").inner_text(), 20,
+               "the problem at the right side's field")
+    wait_until(lambda: chat.stats_lines("#a-conversation"), 30, "the left side's reply")
+    assert side(chat, "b") == [] and not stop(chat, "b").is_visible()
+    assert [body.max_tokens for _, body in bodies.seen[before:]] == [2000]  # the left side's request alone
+    # The right side never had the message: it is back in the box, to send again once the setting is fixed.
+    wait_until(lambda: box(chat).input_value() == "Hi", 10, "the message back in the box")

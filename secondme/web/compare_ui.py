@@ -195,9 +195,10 @@ def wire(page: Page, demo: Any) -> None:
     }
     js_only: dict[str, Any] = {"queue": False, "api_visibility": "undocumented", "show_progress": "hidden"}
     message, pending = page["cmp_message"], page["cmp_pending"]
-    gr.on([message.submit, page["cmp_send"].click], None, [message, pending], [message, pending],
-          js=call("compare.take"), **js_only)
     record, saved = page.get(*RECORD), [page["chats"], page["note"]]
+    gr.on([message.submit, page["cmp_send"].click], None,
+          [message, pending, *record, *page.get("l0", "role_id", "endpoint", *OVERRIDES)], [message, pending],
+          js=call("compare.take"), **js_only)
     running: list[Any] = []
     for side in SIDES:
         handlers = Side(ctl, side)

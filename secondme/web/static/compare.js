@@ -34,13 +34,25 @@ window.secondme = window.secondme || {};
     // Send (or Enter): when there is a message and no side is still replying, it moves to the hidden field both
     // sides read, the box empties, both sides show Stop, and a hidden trigger each starts them (one trigger's
     // events would run one after the other). Otherwise the box keeps it, and a side still replying says so.
-    take(message, pending) {
+    take(message, pending, ...values) {
       const text = String(message ?? ''), sides = [...document.querySelectorAll('.compare-side')];
       if (!text.trim()) return [text, pending];
       if (sides.some((s) => s.classList.contains('busy'))) { M.hint(true); return [text, pending]; }
-      sides.forEach((s) => s.classList.add('busy'));
+      const [shared, main] = [values.slice(10, 13), values.slice(13, 16)];
+      const passing = ['a', 'b'].filter((side, n) => M.passes(true, text, values.slice(n * 5, n * 5 + 5), shared, main));
+      passing.forEach((side) => document.querySelector(`#compare-${side}`)?.classList.add('busy'));
       setTimeout(() => ['a', 'b'].forEach((s) => document.querySelector(`#compare-go-${s}`)?.click()), 0);
-      return ['', text];
+      // A side whose checks fail is refused, its problem shown at its field: the box keeps the message for it.
+      return [passing.length === 2 ? '' : text, text];
+    },
+    // The browser's side of a side's validator (secondme.chat.ok, with its settings resolved as compare_ui.resolve
+    // does): only a side that passes shows Stop (a refused event runs no step after it).
+    passes(sending, message, [history, instance, system, temperature, maxTokens], [l0, roleId, endpoint],
+           [mainSystem, mainTemperature, mainMaxTokens]) {
+      const blank = (v) => String(v ?? '').trim() === '';
+      return window.secondme.chat.ok(sending, message, history, instance, blank(system) ? mainSystem : system,
+        blank(temperature) ? mainTemperature : Number(String(temperature).trim()),
+        blank(maxTokens) ? mainMaxTokens : Number(String(maxTokens).trim()), l0, roleId, endpoint);
     },
     // A side that ended, failed or was stopped hides its Stop; a failure before the message showed in that
     // side's conversation (a refusal, a full queue) gives the message back to an empty box.
@@ -55,7 +67,13 @@ window.secondme = window.secondme || {};
       return pending;
     },
     // Retry on a side shows its Stop, and passes the event's inputs on.
-    busy(side, ...inputs) { document.querySelector(`#compare-${side}`)?.classList.add('busy'); return inputs; },
+    busy(side, ...inputs) {
+      const [history, instance, system, temperature, maxTokens, l0, roleId, endpoint, ...main] = inputs;
+      if (M.passes(false, undefined, [history, instance, system, temperature, maxTokens], [l0, roleId, endpoint], main)) {
+        document.querySelector(`#compare-${side}`)?.classList.add('busy');
+      }
+      return inputs;
+    },
     // Clearing a side starts a new comparison (the cleared one stays saved).
     cleared(side) { document.querySelector(`#compare-${side}`)?.classList.remove('busy'); M.forget(); },
     focus() { document.querySelector('#compare-message textarea')?.focus(); },
