@@ -18,8 +18,8 @@ from typing import Any
 
 import gradio as gr
 
+from ..engine.conversation import Message
 from .controller import ChatController, History
-from .conversation import Message
 from .i18n import t
 from .page import Page
 from .scripts import call
