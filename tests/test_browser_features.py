@@ -1,6 +1,6 @@
 # ruff: noqa: F811 - the fixtures imported from test_browser are the parameters of its tests
 """In a real browser: the Thinking block and the stats line, copying a reply, suggested first messages,
-presets, the Compare view at phone width, and the page in Chinese."""
+presets, and the page in Chinese (Compare: test_browser_compare.py)."""
 
 from __future__ import annotations
 
@@ -134,46 +134,6 @@ def test_presets_fill_the_system_prompt_and_your_own_are_kept(open_page: Any, de
     wait_until(lambda: chat.page.evaluate("localStorage.getItem('secondme.presets')") == "[]", 5, "deleted")
 
 
-def _side(chat: ChatPage, side: str) -> list[tuple[str, str]]:
-    return chat.messages(f"#{side}-conversation")
-
-
-def test_compare_streams_both_replies_at_once_side_by_side_and_stacks_at_phone_width(open_page: Any,
-                                                                                      demo_url: str) -> None:
-    chat = open_page(demo_url, width=390, height=844)
-    chat.page.get_by_role("tab", name="Compare").click()
-    chat.page.locator("#b-system-prompt textarea").fill("Answer briefly.")
-    chat.page.locator("#compare-message textarea").fill("Tell me a long story")
-    chat.page.locator("#compare-send").click()
-
-    def both_streaming() -> bool:
-        a, b = _side(chat, "a"), _side(chat, "b")
-        return len(a) == 2 and len(b) == 2 and not chat.stats_lines("#a-conversation") \
-            and not chat.stats_lines("#b-conversation")
-
-    wait_until(both_streaming, 10, "both replies streaming at the same time")
-    assert chat.page.locator("#compare-message textarea").input_value() == ""
-    chat.page.locator("#a-stop").click()  # stops the left one only
-    wait_until(lambda: "Stopped" in _side(chat, "a")[-1][1], 5, "the left side stopped")
-    [left] = wait_until(lambda: chat.stats_lines("#a-conversation"), 5, "the left stats line")
-    assert left.endswith("stopped by you")
-    [right] = wait_until(lambda: chat.stats_lines("#b-conversation"), 30, "the right one to finish")
-    assert right.endswith("✂️ cut at Max tokens")
-    assert "“Answer briefly.”" in _side(chat, "b")[1][1] and "temperature 1" in _side(chat, "b")[1][1]
-    assert "temperature 0.7" in _side(chat, "a")[1][1]
-
-    a_box = chat.page.locator("#compare-a").bounding_box()
-    b_box = chat.page.locator("#compare-b").bounding_box()
-    assert b_box["y"] >= a_box["y"] + a_box["height"] - 1  # stacked: the right one below the left
-    assert chat.page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the phone
-
-    chat.page.locator("#a-conversation button[aria-label='Retry']").click()  # retry the left one alone
-    wait_until(lambda: (lines := chat.stats_lines("#a-conversation")) and lines[0].endswith("✂️ cut at Max tokens"),
-               30, "the left one retried to its end")
-    assert [r for r, _ in _side(chat, "a")] == ["user", "bot"]
-    assert chat.page.locator("#compare-a .stats-line").count() == 1
-
-
 def test_the_page_in_chinese(open_page: Any, demo_url: str) -> None:
     chat = open_page(demo_url, locale="zh-CN")
     page = chat.page
@@ -266,10 +226,11 @@ def test_screenshots_of_reasoning_and_compare(open_page: Any, demo_url: str, req
 
     chat = open_page(demo_url, height=1000)
     chat.page.get_by_role("tab", name="Compare").click()
+    chat.page.locator("#b-overrides").get_by_text("Settings: as in Settings").click()
     chat.page.locator("#b-system-prompt textarea").fill("Answer briefly.")
     chat.page.locator("#b-system-prompt textarea").press("Tab")
-    chat.page.locator("#b-max-tokens input").fill("60")
-    chat.page.locator("#b-max-tokens input").press("Tab")
+    chat.page.locator("#b-max-tokens textarea, #b-max-tokens input").first.fill("60")
+    chat.page.locator("#b-max-tokens textarea, #b-max-tokens input").first.press("Tab")
     chat.page.locator("#compare-message textarea").fill("Show me a table and some code.")
     chat.page.locator("#compare-send").click()
     wait_until(lambda: chat.stats_lines("#a-conversation") and chat.stats_lines("#b-conversation"), 30, "both")

@@ -63,6 +63,10 @@ CATALOG: dict[str, dict[str, str]] = {
     },
     "page.left": {"en": "Left", "zh-CN": "左"},
     "page.right": {"en": "Right", "zh-CN": "右"},
+    "page.left_instance": {"en": "Left: instance ID", "zh-CN": "左：实例 ID"},
+    "page.right_instance": {"en": "Right: instance ID", "zh-CN": "右：实例 ID"},
+    "page.compare_same": {"en": "Settings: as in Settings", "zh-CN": "设置：与“设置”相同"},
+    "page.as_in_settings": {"en": "as in Settings", "zh-CN": "与“设置”相同"},
     "page.compare_message_placeholder": {"en": "Write to both…", "zh-CN": "同时写给两边…"},
     "page.roundtable_tab": {"en": "Roundtable", "zh-CN": "圆桌"},
     "page.roundtable_intro": {
@@ -401,6 +405,15 @@ CATALOG: dict[str, dict[str, str]] = {
     "import.bad_instance": {"en": "its instance ID is not valid: {problem}", "zh-CN": "它的实例 ID 无效：{problem}"},
     "import.bad_settings": {"en": "its settings are not valid: {problems}", "zh-CN": "它的设置无效：{problems}"},
     "import.untitled": {"en": "Imported conversation", "zh-CN": "导入的对话"},
+    # An imported comparison (the Compare tab's; saved_ui._compare_record).
+    "import.unknown_kind": {"en": "it is not a conversation or a comparison this page knows.",
+                            "zh-CN": "它不是本页认识的对话或对比。"},
+    "import.two_sides": {"en": "a comparison must have two sides.", "zh-CN": "对比必须有两边。"},
+    "import.left_side": {"en": "its left side: {problem}", "zh-CN": "它的左边：{problem}"},
+    "import.right_side": {"en": "its right side: {problem}", "zh-CN": "它的右边：{problem}"},
+    "import.side_numbers": {"en": "its temperature and max tokens must be numbers or absent.",
+                            "zh-CN": "它的温度和最大 token 数必须是数字或不填。"},
+    "import.untitled_compare": {"en": "Imported comparison", "zh-CN": "导入的对比"},
     # A page address's instance ID that was not taken (settings_ui.instance_from_link).
     "link.ignored": {
         "en": "The link's instance ID was ignored: {problem}",

@@ -94,27 +94,52 @@ def read_import(text: Any, checks: Any, lang: str = DEFAULT) -> str:
     return json.dumps(record)
 
 
-def _record(doc: Any, checks: Any, lang: str) -> tuple[Problem | None, dict[str, Any]]:
-    if not isinstance(doc, dict) or not isinstance(doc.get("messages"), list):
-        return Problem("import.no_messages"), {}
+def _messages(given: Any, checks: Any) -> tuple[Problem | None, list[Any]]:
+    """A file's list of messages as the page holds them, or the problem with it."""
+    if not isinstance(given, list):
+        return Problem("import.no_messages"), []
     messages = []
-    for n, m in enumerate(doc["messages"], start=1):
+    for n, m in enumerate(given, start=1):
         if not isinstance(m, dict) or m.get("role") not in ("user", "assistant") \
                 or not isinstance(m.get("content"), str):
-            return Problem("import.not_text", {"n": n}), {}
+            return Problem("import.not_text", {"n": n}), []
         title = m.get("title")
         if title is not None and (not isinstance(title, str) or m["role"] != "assistant"):
-            return Problem("import.title_not_text", {"n": n}), {}
+            return Problem("import.title_not_text", {"n": n}), []
         messages.append(notice(title, m["content"]) if title else (user if m["role"] == "user" else assistant)(
             m["content"]))
-    problem = checks.conversation(messages)
-    if problem:
-        return problem, {}
+    return checks.conversation(messages), messages
+
+
+def _instance(doc: dict[str, Any]) -> tuple[Problem | None, str]:
     instance_id = doc.get("instance_id") or ""
     if instance_id:
         if wrong := instance_problem(instance_id):
-            return Problem("import.bad_instance", {"problem": wrong}), {}
+            return Problem("import.bad_instance", {"problem": wrong}), ""
         instance_id = validate_instance_id(instance_id)
+    return None, instance_id
+
+
+def _title(doc: dict[str, Any], messages: list[Any], default: str) -> str:
+    named = doc.get("title")
+    title = " ".join(named.split())[:120] if isinstance(named, str) else ""
+    title = title or (" ".join(message_text(messages[0]).split())[:48] if messages else "")
+    return title or default
+
+
+def _record(doc: Any, checks: Any, lang: str) -> tuple[Problem | None, dict[str, Any]]:
+    if isinstance(doc, dict) and doc.get("kind") == "compare":
+        return _compare_record(doc, checks, lang)
+    if isinstance(doc, dict) and doc.get("kind") not in (None, "chat"):
+        return Problem("import.unknown_kind"), {}
+    if not isinstance(doc, dict):
+        return Problem("import.no_messages"), {}
+    problem, messages = _messages(doc.get("messages"), checks)
+    if problem:
+        return problem, {}
+    problem, instance_id = _instance(doc)
+    if problem:
+        return problem, {}
     given = doc.get("settings")
     settings: dict[str, Any] = given if isinstance(given, dict) else {}
     values = {"system_prompt": settings.get("system_prompt", ""), "temperature": settings.get("temperature", 0.7),
@@ -123,11 +148,40 @@ def _record(doc: Any, checks: Any, lang: str) -> tuple[Problem | None, dict[str,
     problems = [p.said(lang) for p in checks.settings({**values, "instance_id": instance_id or "x"}).values() if p]
     if problems:
         return Problem("import.bad_settings", {"problems": " ".join(problems)}), {}
-    named = doc.get("title")
-    title = " ".join(named.split())[:120] if isinstance(named, str) else ""
-    title = title or (" ".join(message_text(messages[0]).split())[:48] if messages else "")
-    return None, {"title": title or say(lang, "import.untitled"), "instance_id": instance_id, "settings": values,
-                  "messages": messages, "imported_at": datetime.now(UTC).isoformat()}
+    return None, {"title": _title(doc, messages, say(lang, "import.untitled")), "instance_id": instance_id,
+                  "settings": values, "messages": messages, "imported_at": datetime.now(UTC).isoformat()}
+
+
+def _compare_record(doc: dict[str, Any], checks: Any, lang: str) -> tuple[Problem | None, dict[str, Any]]:
+    """A comparison (compare_ui): two sides, each a conversation of its own with its instance ID and the settings
+    it sets apart from the main ones (absent or null: as the main settings)."""
+    given = doc.get("sides")
+    if not isinstance(given, list) or len(given) != 2 or not all(isinstance(side, dict) for side in given):
+        return Problem("import.two_sides"), {}
+    sides, everything = [], []
+    for left, side in zip((True, False), given, strict=True):
+        problem, messages = _messages(side.get("messages"), checks)
+        problem = problem or _instance(side)[0]
+        own = side.get("settings")
+        own = own if isinstance(own, dict) else {}
+        values = {"system_prompt": own.get("system_prompt") or "", "temperature": own.get("temperature"),
+                  "max_tokens": own.get("max_tokens")}
+        if not problem and any(v is not None and (isinstance(v, bool) or not isinstance(v, int | float))
+                               for v in (values["temperature"], values["max_tokens"])):
+            problem = Problem("import.side_numbers")
+        if not problem:
+            problems = [p.said(lang) for p in checks.settings({
+                "instance_id": "x", "system_prompt": values["system_prompt"],
+                "temperature": 0.7 if values["temperature"] is None else values["temperature"],
+                "max_tokens": 2000 if values["max_tokens"] is None else values["max_tokens"]}).values() if p]
+            problem = Problem("import.bad_settings", {"problems": " ".join(problems)}) if problems else None
+        if problem:
+            return (Problem("import.left_side", {"problem": problem}) if left
+                    else Problem("import.right_side", {"problem": problem})), {}
+        sides.append({"instance_id": _instance(side)[1], "settings": values, "messages": messages})
+        everything += messages
+    return None, {"kind": "compare", "title": _title(doc, everything, say(lang, "import.untitled_compare")),
+                  "sides": sides, "imported_at": datetime.now(UTC).isoformat()}
 
 
 def wire(page: Page, demo: Any, chat: ChatEvents) -> None:
@@ -147,15 +201,15 @@ def wire(page: Page, demo: Any, chat: ChatEvents) -> None:
                         cancels=chat.running, **js_only)
     fresh = [page["chats"], page["history"], page["chat_id"], page["chat_title"], page["note"]]
     page["new_chat"].click(None, None, fresh, js=call("saved.newChat"), cancels=chat.running, **js_only)
-    asked = [page["chat_id"], page["history"], page["chat_title"]]
+    asked = [page["chat_id"], page["history"], page["chat_title"], page["chats"]]  # the last: a comparison?
     page["delete_chat"].click(None, asked, fresh, js=call("saved.remove"), cancels=chat.running, **js_only)
     page["delete_all"].click(None, asked, fresh, js=call("saved.removeAll"), cancels=chat.running, **js_only)
     page["chat_title"].submit(None, [page["chat_title"], page["chat_id"]],
                               [page["chats"], page["chat_title"], page["note"]], js=call("saved.rename"), **js_only)
     page["refresh_chats"].click(None, page["chat_id"], page["chats"], js=call("saved.refresh"), **js_only)
-    page["export_md"].click(None, [page["history"], page["chat_title"], page["instance_id"]], None,
+    page["export_md"].click(None, [page["history"], page["chat_title"], page["instance_id"], page["chats"]], None,
                             js=call("saved.exportMarkdown"), **js_only)
-    page["export_json"].click(None, record, None, js=call("saved.exportJson"), **js_only)
+    page["export_json"].click(None, [*record, page["chats"]], None, js=call("saved.exportJson"), **js_only)
     checks = page.ctl.checks
     def check_import(text: Any, request: gr.Request) -> tuple[str, str]:
         """The file's record, or a refusal said in the note, where an import's outcome is said (and nothing else),

@@ -22,7 +22,8 @@
     },
     get(id) { const s = store(); if (!s || !id) return null;
       try { return JSON.parse(s.getItem(PREFIX + id)); } catch (e) { return null; } },
-    radio(value) { return {__type__: 'update', choices: C.all().map(r => [r.title || 'Untitled', r.id]),
+    radio(value) { return {__type__: 'update', choices: C.all().map(r => [
+      (r.kind === 'compare' ? '⚖ ' : '') + (r.title || 'Untitled'), r.id]),
       value: value || null}; },
     newId() { return Date.now().toString(36) + Math.random().toString(36).slice(2, 8); },
     text(m) { return window.secondmeText.said(m); },
@@ -73,6 +74,7 @@
       clearTimeout(C.timer); C.timer = null;
       id = id || C.currentId() || '';  // the box for the id may not have its first save's id yet
       id = C.forked[id] || id;
+      if (id && C.get(id)?.kind === 'compare') id = '';  // a comparison is saved by the Compare tab alone
       const old = id ? C.get(id) : null, now = Date.now();
       const name = (title || '').trim() || old?.title || C.titleOf(history);
       const fork = old && id in C.seen && (old.rev || 0) !== C.seen[id] && !C.continues(history, old.messages || []);
@@ -144,6 +146,10 @@ window.secondme = window.secondme || {};
   const opened = (r, missing, history, id, title, instance, system, temperature, maxTokens, l0, roleId, endpoint) => {
     if (!r) return [C.radio(id), history, id, title, instance, system, temperature, maxTokens, l0, roleId, endpoint,
                     missing];
+    if (r.kind === 'compare') {  // opened in the Compare tab (compare.js); the chat stays as it is
+      window.secondme.compare.openRecord(r.id);
+      return [C.radio(r.id), history, id, title, instance, system, temperature, maxTokens, l0, roleId, endpoint, ''];
+    }
     const s = r.settings || {}, or = (v, d) => (v === undefined || v === null ? d : v);
     C.current(r.id); C.seen[r.id] = r.rev || 0;
     return [C.radio(r.id), window.secondmeText.guarded(r.messages), r.id, r.title || '', or(r.instance_id, instance),
@@ -192,19 +198,27 @@ window.secondme = window.secondme || {};
       const note = C.put(r);
       return [C.radio(id), r.title, note];
     },
-    remove(id, history, title) {
+    remove(id, history, title, picked) {
+      const r = picked && picked !== id ? C.get(picked) : null;
+      if (r?.kind === 'compare') {  // the comparison picked in the list, not the chat
+        if (!confirm('Delete this comparison from this browser?')) return [C.radio(picked), history, id, title, ''];
+        C.remove(r.id); window.secondme.compare.deleted(r.id);
+        return [C.radio(id || null), history, id, title, 'Comparison deleted.'];
+      }
       if (!id || !confirm('Delete this conversation from this browser?')) return [C.radio(id), history, id, title, ''];
       C.remove(id); C.current(null);
       return [C.radio(null), [], '', '', 'Conversation deleted.'];
     },
     removeAll(id, history, title) {
       if (!confirm('Delete all conversations saved in this browser?')) return [C.radio(id), history, id, title, ''];
-      C.clear(); C.current(null);
+      C.clear(); C.current(null); window.secondme.compare.forget();
       return [C.radio(null), [], '', '', 'All saved conversations were deleted from this browser.'];
     },
     refresh(id) { return C.radio(id); },
     forgetCurrent() { C.current(null); return ['', '']; },
-    exportMarkdown(history, title, instance) {
+    exportMarkdown(history, title, instance, picked) {
+      const r = picked ? C.get(picked) : null;
+      if (r?.kind === 'compare') return window.secondme.compare.exportMarkdown(r);  // both sides
       const lines = [`# ${title || C.titleOf(history || [])}`, ''];
       if (instance) lines.push(`With the Second Me \`${instance}\`, exported ${new Date().toISOString()}.`, '');
       for (const m of history || []) {
@@ -215,8 +229,9 @@ window.secondme = window.secondme || {};
       C.download(`${(title || 'conversation').replace(/[^\w.-]+/g, '_').slice(0, 60)}.md`, 'text/markdown',
                    lines.join('\n'));
     },
-    exportJson(history, id, title, instance, system, temperature, maxTokens, l0, roleId, endpoint) {
-      const old = id ? C.get(id) : null;
+    exportJson(history, id, title, instance, system, temperature, maxTokens, l0, roleId, endpoint, picked) {
+      const old = id ? C.get(id) : null, r = picked ? C.get(picked) : null;
+      if (r?.kind === 'compare') return window.secondme.compare.exportJson(r);  // both sides
       const doc = {app: 'secondme-chat', app_version: C.version, exported_at: new Date().toISOString(),
         title: title || C.titleOf(history || []), instance_id: instance ?? '',
         settings: settingsOf(system, temperature, maxTokens, l0, roleId, endpoint),
@@ -252,6 +267,12 @@ window.secondme = window.secondme || {};
       for (let n = 1, base = r.title; titles.has(r.title); n++) r.title = `${base} (imported${n > 1 ? ' ' + n : ''})`;
       r.id = C.newId(); r.created = r.updated = Date.now(); r.app_version = C.version;
       r.rev = 1;
+      if (r.kind === 'compare') {  // opened in the Compare tab; the chat stays as it is
+        const note = C.put(r);
+        if (C.saved) window.secondme.compare.openRecord(r.id);
+        return [C.radio(r.id), history, id, title, instance, system, temperature, maxTokens, l0, roleId, endpoint,
+                note || `Imported “${window.secondmeText.literal(r.title)}” as a new comparison.`];
+      }
       const note = C.put(r); C.current(r.id);
       if (C.saved) C.seen[r.id] = r.rev;
       const s = r.settings;
