@@ -1,8 +1,9 @@
 // The page's language switch (language_ui.py): window.secondmeLanguage, loaded after window.secondmeLang (page.js),
-// and window.secondme.language, the switch's events. The cookie's name, the languages and the tabs' labels come in
-// window.secondmeConfig.language.
+// and window.secondme.language, the switch's events. The cookie's name and the languages come in
+// window.secondmeConfig.language, the tabs' labels in its words (secondme.say).
 (() => {
-  const {cookie: COOKIE, languages: LANGUAGES, tabs: TABS} = window.secondmeConfig.language;
+  const {cookie: COOKIE, languages: LANGUAGES} = window.secondmeConfig.language;
+  const TABS = {'chat-tab': 'page.chat_tab', 'compare-tab': 'page.compare_tab'};  // a tab's id: its label's key
   const YEAR = 365 * 24 * 3600;
   const chosen = () => {
     const found = document.cookie.split(';').map((c) => c.trim().split('=')).find(([k]) => k === COOKIE);
@@ -25,8 +26,8 @@
   };
   // Gradio's tab buttons keep the label they had when the page was built: they are given the language's own.
   const tabs = () => {
-    const words = TABS[window.secondmeLang()];
-    for (const [id, label] of Object.entries(words)) {
+    for (const [id, key] of Object.entries(TABS)) {
+      const label = window.secondme.say(key);
       const text = [...(document.getElementById(id + '-button')?.childNodes ?? [])]
         .find((n) => n.nodeType === Node.TEXT_NODE && n.nodeValue.trim());
       if (text && text.nodeValue.trim() !== label) text.nodeValue = label;

@@ -12,6 +12,18 @@ window.secondme = window.secondme || {};
     const lang = (document.documentElement.lang || 'en').toLowerCase();
     return lang.startsWith('zh') && !/-(tw|hk|mo|hant)/.test(lang) ? 'zh-CN' : 'en';
   };
+  // The page's words (the catalog's js.* keys, words.json, in window.secondmeConfig.words): the text for `key` in the
+  // page's language, its {name} parameters filled in ({name:,} groups a number's digits, as Python's format does).
+  // Each parameter is put in once, as it is: a value that looks like a parameter or a replacement pattern stays so.
+  window.secondme.say = (key, params = {}) => {
+    const words = CONFIG.words, text = words[window.secondmeLang()]?.[key] ?? words.en[key];
+    if (text === undefined) throw new Error(`no words for ${key}`);
+    return text.replace(/\{(\w+)(:,)?\}/g, (whole, name, group) => {
+      if (!(name in params)) return whole;
+      const value = params[name];
+      return group && typeof value === 'number' ? value.toLocaleString('en') : String(value);
+    });
+  };
   const unmarked = '.thought-group:not(.error-notice):not(.stats-line)';
   const mark = (root) => root.querySelectorAll?.(unmarked).forEach((group) => {
     const title = group.querySelector('.title')?.textContent.trim() ?? '';
@@ -51,7 +63,7 @@ window.secondme = window.secondme || {};
         hint = Object.assign(document.createElement('p'), {id: 'busy-hint', role: 'status'});
         document.querySelector('#composer')?.after(hint);
       }
-      hint.textContent = CONFIG.busyHint[window.secondmeLang()] ?? CONFIG.busyHint.en;
+      hint.textContent = window.secondme.say('js.busy');
     }
   });
   // Copying a reply copies the reply alone: Gradio's button copies its whole group of messages, with the

@@ -1,7 +1,7 @@
 // Saved conversations, in the visitor's browser and nowhere else (saved_ui.py): window.secondmeChats, the store, and
 // window.secondme.saved, the scripts of the events saved_ui.wire sets up. Limits from window.secondmeConfig.saved.
 (() => {
-  const CONFIG = window.secondmeConfig.saved;
+  const CONFIG = window.secondmeConfig.saved, say = (key, params) => window.secondme.say(key, params);  // page.js
   const PREFIX = 'secondme.chat.', CURRENT = 'secondme.current', DRAFT = 'secondme.draft', MAX = CONFIG.maxChats,
     MAX_CHARS = CONFIG.maxChars;
   // The page's storage, or null where the browser keeps nothing (a full one, with something in it, is there).
@@ -22,13 +22,13 @@
     },
     get(id) { const s = store(); if (!s || !id) return null;
       try { return JSON.parse(s.getItem(PREFIX + id)); } catch (e) { return null; } },
-    radio(value) { return {__type__: 'update', choices: C.all().map(r => [r.title || 'Untitled', r.id]),
+    radio(value) { return {__type__: 'update', choices: C.all().map(r => [r.title || say('js.saved.untitled'), r.id]),
       value: value || null}; },
     newId() { return Date.now().toString(36) + Math.random().toString(36).slice(2, 8); },
     text(m) { return window.secondmeText.said(m); },
     titleOf(history) { const first = history.find(m => m?.role === 'user');
       const t = first ? C.text(first).trim().replace(/\s+/g, ' ') : '';
-      return t ? (t.length > 48 ? t.slice(0, 47) + '…' : t) : 'Untitled'; },
+      return t ? (t.length > 48 ? t.slice(0, 47) + '…' : t) : say('js.saved.untitled'); },
     current(id) { try { id ? sessionStorage.setItem(CURRENT, id) : sessionStorage.removeItem(CURRENT); }
       catch (e) { /* no session storage */ } },
     currentId() { try { return sessionStorage.getItem(CURRENT); } catch (e) { return null; } },
@@ -40,7 +40,7 @@
     put(rec) {
       const s = store();
       C.saved = false;
-      if (!s) return 'This browser does not let the page keep conversations (private mode?): this one is not saved.';
+      if (!s) return say('js.saved.no_storage');
       const text = JSON.stringify(rec), others = C.all().filter(r => r.id !== rec.id);  // newest first
       const evicted = [];
       let count = others.length + 1;
@@ -55,14 +55,12 @@
         catch (e) {
           if (others.length) { evict(); continue; }
           for (const [r, raw] of evicted) { try { s.setItem(PREFIX + r.id, raw); } catch (e2) { /* as it was */ } }
-          return "The browser's storage is full: this conversation is not saved, and no other was removed. "
-            + 'Export it (⬇ JSON) to keep it, or delete conversations you no longer need.';
+          return say('js.saved.full');
         }
       }
       if (!evicted.length) return '';
-      const titles = evicted.map(([r]) => `“${C.md(r.title || 'Untitled')}”`).join(', ');
-      return `Older conversations were removed to make room in this browser (it keeps the newest ${MAX}, `
-        + `${MAX_CHARS.toLocaleString('en')} characters in all, as far as its storage allows): ${titles}.`;
+      const titles = evicted.map(([r]) => `“${C.md(r.title || say('js.saved.untitled'))}”`).join(', ');
+      return say('js.saved.evicted', {max: MAX, chars: MAX_CHARS, titles});
     },
     seen: Object.create(null),  // id -> the rev of it this tab last opened or saved
     forked: Object.create(null),  // id -> the conversation this tab's turns went to instead (another tab changed it)
@@ -76,15 +74,15 @@
       const old = id ? C.get(id) : null, now = Date.now();
       const name = (title || '').trim() || old?.title || C.titleOf(history);
       const fork = old && id in C.seen && (old.rev || 0) !== C.seen[id] && !C.continues(history, old.messages || []);
-      const rec = {id: fork || !id ? C.newId() : id, title: fork ? `${name} (copy)` : name, instance_id: instance ?? '',
+      const rec = {id: fork || !id ? C.newId() : id, title: fork ? say('js.saved.copy', {name}) : name,
+        instance_id: instance ?? '',
         settings, messages: history, created: (!fork && old?.created) || now, updated: now,
         rev: fork ? 1 : (old?.rev || 0) + 1, app_version: C.version};
       let note = C.put(rec);
       if (C.saved) C.seen[rec.id] = rec.rev;
       if (fork) {
         C.forked[id] = rec.id;
-        note = `Another tab changed “${C.md(name)}” meanwhile: this tab's conversation is saved as a new one, `
-          + `“${C.md(rec.title)}”, and the other tab's stays as it was. ${note}`.trim();
+        note = `${say('js.saved.forked', {name: C.md(name), title: C.md(rec.title)})} ${note}`.trim();
       }
       C.current(rec.id);
       return [rec, note];
@@ -136,6 +134,7 @@
 window.secondme = window.secondme || {};
 (() => {
   const CONFIG = window.secondmeConfig.saved, C = window.secondmeChats;
+  const say = (key, params) => window.secondme.say(key, params);
   // What a conversation is saved with (saved_ui.SETTINGS), from the events' inputs in saved_ui.RECORD's order.
   const settingsOf = (system, temperature, maxTokens, l0, roleId, endpoint) =>
     ({system_prompt: system, temperature, max_tokens: maxTokens, l0, role_id: roleId, endpoint});
@@ -173,7 +172,7 @@ window.secondme = window.secondme || {};
     },
     // Opens a saved conversation picked in the list.
     open(picked, ...record) {
-      return opened(C.get(picked), 'That conversation is no longer saved in this browser.', ...record);
+      return opened(C.get(picked), say('js.saved.missing'), ...record);
     },
     // On load: this tab's open conversation again (a reload keeps it), and the list.
     restore(_, ...record) { return opened(C.get(C.currentId()), '', ...record); },
@@ -193,14 +192,14 @@ window.secondme = window.secondme || {};
       return [C.radio(id), r.title, note];
     },
     remove(id, history, title) {
-      if (!id || !confirm('Delete this conversation from this browser?')) return [C.radio(id), history, id, title, ''];
+      if (!id || !confirm(say('js.saved.delete'))) return [C.radio(id), history, id, title, ''];
       C.remove(id); C.current(null);
-      return [C.radio(null), [], '', '', 'Conversation deleted.'];
+      return [C.radio(null), [], '', '', say('js.saved.deleted')];
     },
     removeAll(id, history, title) {
-      if (!confirm('Delete all conversations saved in this browser?')) return [C.radio(id), history, id, title, ''];
+      if (!confirm(say('js.saved.delete_all'))) return [C.radio(id), history, id, title, ''];
       C.clear(); C.current(null);
-      return [C.radio(null), [], '', '', 'All saved conversations were deleted from this browser.'];
+      return [C.radio(null), [], '', '', say('js.saved.all_deleted')];
     },
     refresh(id) { return C.radio(id); },
     forgetCurrent() { C.current(null); return ['', '']; },
@@ -249,7 +248,9 @@ window.secondme = window.secondme || {};
                       {__type__: 'update'}];  // nothing imported: the note keeps what the check said
       // A copy beside its original (or beside an earlier import) is told apart by its title.
       const titles = new Set(C.all().map(x => x.title));
-      for (let n = 1, base = r.title; titles.has(r.title); n++) r.title = `${base} (imported${n > 1 ? ' ' + n : ''})`;
+      for (let n = 1, base = r.title; titles.has(r.title); n++) {
+        r.title = say(n > 1 ? 'js.saved.imported_title_n' : 'js.saved.imported_title', {title: base, n});
+      }
       r.id = C.newId(); r.created = r.updated = Date.now(); r.app_version = C.version;
       r.rev = 1;
       const note = C.put(r); C.current(r.id);
@@ -257,7 +258,7 @@ window.secondme = window.secondme || {};
       const s = r.settings;
       return [C.radio(r.id), r.messages, r.id, r.title, r.instance_id, s.system_prompt, s.temperature, s.max_tokens,
               s.l0, s.role_id, s.endpoint, note
-              || `Imported “${window.secondmeText.literal(r.title)}” as a new conversation.`];
+              || say('js.saved.imported', {title: window.secondmeText.literal(r.title)})];
     },
   };
   window.secondme.saved = S;
