@@ -25,7 +25,7 @@
     radio(value) { return {__type__: 'update', choices: C.all().map(r => [r.title || say('js.saved.untitled'), r.id]),
       value: value || null}; },
     newId() { return Date.now().toString(36) + Math.random().toString(36).slice(2, 8); },
-    text(m) { return window.secondmeText.said(m); },
+    text(m) { return window.secondme.mirror.text(m); },
     titleOf(history) { const first = history.find(m => m?.role === 'user');
       const t = first ? C.text(first).trim().replace(/\s+/g, ' ') : '';
       return t ? (t.length > 48 ? t.slice(0, 47) + '…' : t) : say('js.saved.untitled'); },

@@ -11,8 +11,6 @@
     written: (text) => String(text ?? '').replace(WRITTEN, (m) => m[0]),
     // Text read off the page, where the Markdown is rendered and an opener's context may be gone.
     seen: (text) => String(text ?? '').replace(/([<!])\u200b|\u200b(?=mermaid)/g, '$1'),
-    said: (m) => T.written(Array.isArray(m?.content) ? m.content.map((p) => p?.text ?? '').join('')
-      : String(m?.content ?? '')),
     // A kept conversation (saved by an older version too) as the page must hold it: each text and title
     // guarded exactly once.
     guarded: (messages) => (Array.isArray(messages) ? messages : []).map((m) => {
