@@ -9,6 +9,7 @@
     const found = document.cookie.split(';').map((c) => c.trim().split('=')).find(([k]) => k === COOKIE);
     return found && LANGUAGES.includes(found[1]) ? found[1] : null;
   };
+  // biome-ignore lint/suspicious/noDocumentCookie: the Cookie Store API is not in every browser the page serves
   const remember = (lang) => { document.cookie = `${COOKIE}=${lang}; path=/; max-age=${YEAR}; SameSite=Lax`; };
   let core = null;
   const gradio = async () => {
@@ -21,7 +22,7 @@
     try {
       const module = await import(address.href);
       core = typeof module.changeLocale === 'function' ? module : null;
-    } catch (e) { core = null; }
+    } catch { core = null; }
     return core;
   };
   // Gradio's tab buttons keep the label they had when the page was built: they are given the language's own.

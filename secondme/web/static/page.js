@@ -73,6 +73,8 @@ window.secondme = window.secondme || {};
     const row = button?.closest('.message-buttons')?.previousElementSibling;
     if (!row?.matches('.message-row.bot-row') || !/copy/i.test(button.getAttribute('aria-label') ?? '')) return;
     const answer = [...row.querySelectorAll('[data-testid="bot"]')].filter((m) => !m.querySelector('.thought-group'))
+      // innerText, not textContent: the answer as it reads, its line breaks and all, and no hidden text.
+      // biome-ignore lint/performance/useDomNodeTextContent: the rendered text is the one copied
       .map((m) => window.secondmeText.seen(m.innerText).trim()).filter(Boolean).join('\n\n');
     if (answer) setTimeout(() => navigator.clipboard?.writeText(answer).catch(() => {}), 100);
   }, true);
@@ -87,7 +89,7 @@ window.secondme = window.secondme || {};
   });
   new MutationObserver(() => {
     const hint = document.querySelector('#busy-hint');
-    if (hint && hint.textContent && !document.querySelector('#composer')?.classList.contains('busy')) {
+    if (hint?.textContent && !document.querySelector('#composer')?.classList.contains('busy')) {
       hint.textContent = '';
     }
   }).observe(document.documentElement, {attributes: true, subtree: true, attributeFilter: ['class']});

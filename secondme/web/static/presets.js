@@ -12,9 +12,9 @@
       try {
         const v = JSON.parse(localStorage.getItem(KEY) || '[]');
         return Array.isArray(v) ? v.filter(p => typeof p?.name === 'string' && typeof p?.prompt === 'string') : [];
-      } catch (e) { return []; }
+      } catch { return []; }
     },
-    save(list) { try { localStorage.setItem(KEY, JSON.stringify(list)); return true; } catch (e) { return false; } },
+    save(list) { try { localStorage.setItem(KEY, JSON.stringify(list)); return true; } catch { return false; } },
     choices() {
       return [...BUILT_IN.map((key) => [say(`js.preset.${key}.name`), 'built-in:' + key]),
               ...P.mine().map(p => ['★ ' + p.name, 'mine:' + p.name])];

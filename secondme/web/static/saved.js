@@ -6,8 +6,8 @@
     MAX_CHARS = CONFIG.maxChars;
   // The page's storage, or null where the browser keeps nothing (a full one, with something in it, is there).
   const store = () => { try { const s = window.localStorage;
-    try { s.setItem('secondme.probe', '1'); s.removeItem('secondme.probe'); } catch (e) { if (!s.length) return null; }
-    return s; } catch (e) { return null; } };
+    try { s.setItem('secondme.probe', '1'); s.removeItem('secondme.probe'); } catch { if (!s.length) return null; }
+    return s; } catch { return null; } };
   const C = {
     version: CONFIG.version,
     all() {
@@ -15,13 +15,13 @@
       const found = [];
       for (let i = 0; i < s.length; i++) {
         const key = s.key(i);
-        if (!key || !key.startsWith(PREFIX)) continue;
-        try { const r = JSON.parse(s.getItem(key)); if (r && r.id) found.push(r); } catch (e) { /* skip */ }
+        if (!key?.startsWith(PREFIX)) continue;
+        try { const r = JSON.parse(s.getItem(key)); if (r?.id) found.push(r); } catch { /* skip */ }
       }
       return found.sort((a, b) => (b.updated || 0) - (a.updated || 0));
     },
     get(id) { const s = store(); if (!s || !id) return null;
-      try { return JSON.parse(s.getItem(PREFIX + id)); } catch (e) { return null; } },
+      try { return JSON.parse(s.getItem(PREFIX + id)); } catch { return null; } },
     radio(value) { return {__type__: 'update', choices: C.all().map(r => [r.title || say('js.saved.untitled'), r.id]),
       value: value || null}; },
     newId() { return Date.now().toString(36) + Math.random().toString(36).slice(2, 8); },
@@ -30,8 +30,8 @@
       const t = first ? C.text(first).trim().replace(/\s+/g, ' ') : '';
       return t ? (t.length > 48 ? t.slice(0, 47) + '…' : t) : say('js.saved.untitled'); },
     current(id) { try { id ? sessionStorage.setItem(CURRENT, id) : sessionStorage.removeItem(CURRENT); }
-      catch (e) { /* no session storage */ } },
-    currentId() { try { return sessionStorage.getItem(CURRENT); } catch (e) { return null; } },
+      catch { /* no session storage */ } },
+    currentId() { try { return sessionStorage.getItem(CURRENT); } catch { return null; } },
     // Markdown-safe text for the page's notes (a title is the visitor's own words).
     md(t) { const bs = String.fromCharCode(92), special = bs + '`*_{}[]()#+-.!<>&|~';
       return [...String(t ?? '')].map(c => (special.includes(c) ? bs + c : c)).join(''); },
@@ -52,9 +52,9 @@
       while (others.length && (count > MAX || (chars > MAX_CHARS && text.length <= MAX_CHARS))) evict();
       for (;;) {
         try { s.setItem(PREFIX + rec.id, text); C.saved = true; break; }
-        catch (e) {
+        catch {
           if (others.length) { evict(); continue; }
-          for (const [r, raw] of evicted) { try { s.setItem(PREFIX + r.id, raw); } catch (e2) { /* as it was */ } }
+          for (const [r, raw] of evicted) { try { s.setItem(PREFIX + r.id, raw); } catch { /* as it was */ } }
           return say('js.saved.full');
         }
       }
@@ -111,10 +111,10 @@
     },
     // What was typed in the message box and not sent survives a reload of this tab (sessionStorage).
     draft() { try { const d = sessionStorage.getItem(DRAFT); sessionStorage.removeItem(DRAFT); return d; }
-      catch (e) { return null; } },
+      catch { return null; } },
     remove(id) { const s = store(); if (s && id) s.removeItem(PREFIX + id); },
     clear() { const s = store(); if (!s) return;
-      Object.keys(s).filter(k => k.startsWith(PREFIX)).forEach(k => s.removeItem(k)); },
+      for (const key of Object.keys(s)) if (key.startsWith(PREFIX)) s.removeItem(key); },
     download(name, type, text) {
       const url = URL.createObjectURL(new Blob([text], {type}));
       const a = Object.assign(document.createElement('a'), {href: url, download: name});
@@ -124,7 +124,7 @@
   window.secondmeChats = C;
   window.addEventListener('pagehide', () => {
     const text = document.querySelector('#message textarea')?.value;
-    try { if (text?.trim()) sessionStorage.setItem(DRAFT, text); } catch (e) { /* no session storage */ }
+    try { if (text?.trim()) sessionStorage.setItem(DRAFT, text); } catch { /* no session storage */ }
   });
   window.addEventListener('storage', (e) => {
     if (e.key === null || e.key.startsWith(PREFIX)) document.querySelector('#refresh-chats')?.click();
@@ -243,7 +243,7 @@ window.secondme = window.secondme || {};
       });
     },
     importFile(imported, history, id, title, instance, system, temperature, maxTokens, l0, roleId, endpoint) {
-      let r; try { r = JSON.parse(imported || 'null'); } catch (e) { r = null; }
+      let r; try { r = JSON.parse(imported || 'null'); } catch { r = null; }
       if (!r) return [C.radio(id), history, id, title, instance, system, temperature, maxTokens, l0, roleId, endpoint,
                       {__type__: 'update'}];  // nothing imported: the note keeps what the check said
       // A copy beside its original (or beside an earlier import) is told apart by its title.

@@ -22,7 +22,7 @@
       return {...m, content, metadata};
     }),
     // Text from outside for a Markdown block that is never copied or edited (conversation.markdown_literal).
-    literal: (text) => String(text ?? '').replace(/[!-\/:-@\[-`{-~]/g, (c) => `&#${c.charCodeAt(0)};`),
+    literal: (text) => String(text ?? '').replace(/[!-/:-@[-`{-~]/g, (c) => `&#${c.charCodeAt(0)};`),
   };
   window.secondmeText = T;
   const CHAT = '#conversation, .compare-side';
