@@ -67,7 +67,8 @@ window.secondme = window.secondme || {};
     }
   });
   // Copying a reply copies the reply alone: Gradio's button copies its whole group of messages, with the
-  // Thinking block and the stats line; once it has, the clipboard gets the answer's text instead.
+  // Thinking block and the stats line. This click (capture: before Gradio's button) notes the answer's text, and the
+  // write Gradio's button makes from it writes that instead (secondmeText.instead, text.js): one write, no race.
   document.addEventListener('click', (e) => {
     const button = e.target?.closest?.('.message-buttons button');
     const row = button?.closest('.message-buttons')?.previousElementSibling;
@@ -76,7 +77,7 @@ window.secondme = window.secondme || {};
       // innerText, not textContent: the answer as it reads, its line breaks and all, and no hidden text.
       // biome-ignore lint/performance/useDomNodeTextContent: the rendered text is the one copied
       .map((m) => window.secondmeText.seen(m.innerText).trim()).filter(Boolean).join('\n\n');
-    if (answer) setTimeout(() => navigator.clipboard?.writeText(answer).catch(() => {}), 100);
+    if (answer) window.secondmeText.instead(answer);
   }, true);
   // A suggested first message (i18n.STARTERS, in the empty conversation) is sent as if typed.
   document.addEventListener('click', (e) => {
