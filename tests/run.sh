@@ -34,6 +34,15 @@ fi
 "$PYTHON" -m ruff check .
 "$PYTHON" -m mypy
 
+# The page's scripts and styles (secondme/web/static), linted by Biome (biome.jsonc), pinned in package.json and
+# package-lock.json and installed from npm into node_modules/.
+if command -v npm >/dev/null; then
+  npm ci --no-audit --no-fund --loglevel=error
+  npx --no-install biome ci
+else
+  echo "Biome skipped: npm is not installed, so secondme/web/static is not linted (install Node.js 20+ with npm)." >&2
+fi
+
 # Known vulnerabilities in the pinned run-time requirements. pip-audit asks PyPI's JSON API for each
 # pinned release (pypi.org/pypi/NAME/VERSION/json); where that cannot be reached (some networks serve only
 # the package index), say so rather than pass blind.

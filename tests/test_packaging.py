@@ -94,6 +94,7 @@ def test_the_wheel_holds_the_package_alone(wheel: Path) -> None:
     assert tops == {"secondme"}, tops
     assert "secondme/web/ui.py" in names
     static = {f"secondme/web/static/{name}" for name in (*FILES, "page.css")}  # the page's scripts and styles
+    static.add("secondme/engine/words.json")  # the page's words (words.py reads them at import)
     assert static <= set(names), static - set(names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "secondme = secondme.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()

@@ -1,4 +1,4 @@
-"""The one catalog of the page's words (secondme/engine/catalog.py, words.py): every word in every language, with
+"""The one catalog of the page's words (secondme/engine/words.json, words.py): every word in every language, with
 the same parameters; every problem a check can find has its words, in Chinese too; the English of the checks
 is the library's own; the JavaScript's words are plain JSON."""
 
@@ -238,3 +238,20 @@ def test_every_word_the_page_asks_for_is_in_the_catalog() -> None:
     made |= {f"limit.{limit}" for limit in ("chars", "seconds")} | {f"wait.{unit}" for unit in ("second", "later")}
     made |= {f"{kind}.{part}" for kind in ("waiting", "waiting.page") for part in ("title", "text")}
     assert made - set(CATALOG) == set()
+
+
+def test_every_word_the_pages_javascript_asks_for_is_in_the_catalog() -> None:
+    """The keys static/*.js gives secondme.say (literally, or a preset's made from its id) are the catalog's js.*
+    ones, which the page is given (for_page)."""
+    import re
+
+    from secondme.web import scripts
+
+    sources = "\n".join(scripts.read(name) for name in scripts.FILES)
+    keys = set(re.findall(r"'((?:js|page)\.[\w.]+)'", sources))  # every key it names, said or chosen
+    keys |= {f"js.preset.{key}" for key in re.findall(r"P\.say\('(\w+)'", sources)}  # the preset buttons' words
+    assert {"js.busy", "js.saved.deleted", "js.link.copied", "js.roundtable.title", "page.chat_tab"} <= keys
+    given = set(for_page()["en"])
+    assert keys - given == set()
+    presets = [key for key in given if re.fullmatch(r"js\.preset\.\w+\.name", key)]
+    assert len(presets) == 5 and all(key.replace(".name", ".prompt") in given for key in presets)

@@ -129,8 +129,8 @@ def message_text(message: Mapping[str, Any]) -> str:
         return as_written(content)
     if isinstance(content, Sequence):
         return as_written("".join(
-            str(part.get("text", "")) for part in content
-            if isinstance(part, Mapping) and part.get("type", "text") == "text"
+            part["text"] for part in content  # a text that is not a string counts as none (static/mirror.js)
+            if isinstance(part, Mapping) and part.get("type", "text") == "text" and isinstance(part.get("text"), str)
         ))
     return ""
 

@@ -1,6 +1,6 @@
 """Which language the server writes to a visitor in (``language``: the page's cookie, else the browser's).
 What the server writes into the page (notices, reply stats, the Thinking block) is made on the server, so
-each text is asked for in that language: ``say`` and the words are the one catalog's (words.py, catalog.py),
+each text is asked for in that language: ``say`` and the words are the one catalog's (words.py, words.json),
 as the page's own labels are.
 """
 

@@ -1,4 +1,12 @@
-"""The page's words, from one catalog (catalog.py), in the languages it has: English and Simplified Chinese.
+"""The page's words, from one catalog (words.json, data read once at import), in the languages it has: English
+and Simplified Chinese.
+
+The catalog's keys, by their first part: ``page.`` the labels (Gradio's I18n, i18n.py); ``starter.`` the suggested
+first messages; ``check.``, ``roundtable.check.``, ``import.``, ``field.`` what the checks find and the fields they
+name (checks.py's Problem codes); ``js.`` what the page's JavaScript says (static/*.js, ``secondme.say``); the
+others are what the server writes into the page (texts.say). A text names its parameters as ``{name}``
+(``{count:,}`` to group a number's digits); both languages of a key take the same ones (tests/test_words.py).
+To add a language, add its tag to LANGUAGES and a text to every key.
 
 - ``say(lang, key, **params)``: the text for ``key`` in ``lang``, its ``{parameters}`` filled in. A parameter
   that is a ``Word`` or a ``Problem`` is said in the same language (a check's ``{what}``: "system prompt",
@@ -13,17 +21,18 @@ No Gradio here: the words are plain data, so that Python and the page's JavaScri
 
 from __future__ import annotations
 
+import json
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
-
-from .catalog import CATALOG
 
 __all__ = ["LANGUAGES", "DEFAULT", "CATALOG", "Word", "Problem", "say", "said", "has", "parameters", "labels",
            "for_page"]
 
+CATALOG: dict[str, dict[str, str]] = json.loads(Path(__file__).with_name("words.json").read_text(encoding="utf-8"))
 LANGUAGES = ("en", "zh-CN")
 DEFAULT = "en"
 # The labels Gradio translates in the browser: catalog key "page.send" is the component's key "send".

@@ -14,7 +14,7 @@ from .i18n import t
 from .page import ChatEvents, Page
 from .scripts import call
 
-__all__ = ["create", "wire", "public_endpoint", "BUSY_HINT", "BUSY_HINT_ZH"]
+__all__ = ["create", "wire", "public_endpoint"]
 
 # The browser's side of the composer is static/chat.js (secondme.chat): its checks before a send, retry or edit
 # (the validator's, with the limits of window.secondmeConfig.chat), the message shown at once, Send and Stop swapped
@@ -57,11 +57,6 @@ def public_endpoint(ctl: ChatController) -> Any:
             yield text
 
     return ask_a_second_me
-
-
-# While a reply streams, Enter sends nothing (the send event runs once at a time): say so (page.js).
-BUSY_HINT = "The Second Me is still replying. Press Stop (or Esc) first; your message stays in the box."
-BUSY_HINT_ZH = "Second Me 还在回复。请先按“停止”（或 Esc）；你的消息会留在输入框里。"
 
 
 def create(page: Page) -> None:

@@ -4,7 +4,7 @@ Pure functions: each check takes what the browser (or an API caller) sent, exact
 and returns None or the problem: a ``words.Problem``, a catalog code and its values, which the page says
 in the visitor's language (``problem.said(lang)``; ``str(problem)`` is the English). Nothing is coerced:
 an L0 flag of ``"yes"`` is not ``True``.
-``busy_js`` in ui.py mirrors the checks a person can trip in the browser, so the message box is
+static/mirror.js (``secondme.mirror.checks``) mirrors them in the browser, so the message box is
 only emptied when the server will accept the message.
 """
 

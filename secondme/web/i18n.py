@@ -1,6 +1,6 @@
 """The page's own words (labels, buttons, placeholders, the header) in English and Simplified Chinese,
 through Gradio's ``I18n``: the browser shows them in its language, and the page's language switch
-(language_ui.py) switches it. The words are the catalog's ``page.`` keys (catalog.py, words.labels); what
+(language_ui.py) switches it. The words are the catalog's ``page.`` keys (words.json, words.labels); what
 the server writes into the conversation is said with words.say.
 
 Components take ``t("key")``; ``page_i18n(settings)`` is given to ``launch()`` (launch.py).

@@ -16,20 +16,14 @@ from typing import Any
 
 import gradio as gr
 
-from .i18n import EN, ZH, t
+from .i18n import t
 from .page import Page
 from .scripts import call
 
-__all__ = ["CHOICES", "TABS", "create", "create_trigger", "wire"]
+__all__ = ["CHOICES", "create", "create_trigger", "wire"]
 
 # Each language in its own words.
 CHOICES = (("English", "en"), ("简体中文", "zh-CN"))
-
-# The tabs' labels in each language: Gradio's tab buttons keep the label they had when the page was built, so
-# static/language.js gives them the language's own (window.secondmeConfig.language.tabs).
-TABS = {lang: {"chat-tab": words["chat_tab"], "compare-tab": words["compare_tab"]}
-        for lang, words in (("en", EN), ("zh-CN", ZH))}
-
 
 def create(page: Page) -> None:
     page.add("language", gr.Radio(list(CHOICES), value=None, label=t("language"), show_label=False,

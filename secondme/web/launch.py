@@ -14,17 +14,14 @@ from fastapi.middleware import Middleware
 from .. import __version__
 from ..engine.conversation import ERROR_MARK, SHOWN_PATTERN, STATS_MARK, WRITTEN_PATTERN
 from ..engine.texts import COOKIE, LANGUAGES
+from ..engine.words import for_page
 from ..errors import redact_url
 from ..protocol import ENDPOINTS, INSTANCE_ID_PATTERN
 from ..server import LocalInstance, ServerThread, create_app
 from ..serving import BodyLimit, ClosedPaths
 from . import internals, scripts
-from .chat_ui import BUSY_HINT, BUSY_HINT_ZH
 from .checks import MAX_ROLE_ID_CHARS, MAX_SYSTEM_PROMPT_CHARS, MAX_TOKENS_LIMIT
 from .code_ui import EXAMPLE_MESSAGE
-from .language_ui import TABS
-from .presets_ui import BUILT_IN
-from .presets_ui import MESSAGES as PRESET_MESSAGES
 from .ratelimit import Limiter, RateLimit
 from .saved_ui import MAX_IMPORT_BYTES, MAX_SAVED_CHARS, MAX_SAVED_CHATS, TOO_LARGE
 from .settings import Settings
@@ -50,14 +47,13 @@ def page_config(settings: Settings, locked: bool) -> dict[str, Any]:
     return {
         "text": {"shown": SHOWN_PATTERN, "written": WRITTEN_PATTERN},
         "marks": {"error": ERROR_MARK, "stats": STATS_MARK},
-        "busyHint": {"en": BUSY_HINT, "zh-CN": BUSY_HINT_ZH},
+        "words": for_page(),  # what the scripts say (secondme.say), by language and catalog key
         "chat": {"locked": locked, "messageChars": limits.message_chars, "conversationChars": limits.conversation_chars,
                  "systemPromptChars": MAX_SYSTEM_PROMPT_CHARS, "roleIdChars": MAX_ROLE_ID_CHARS,
                  "maxTokens": MAX_TOKENS_LIMIT, "instancePattern": INSTANCE_ID_PATTERN, "endpoints": list(ENDPOINTS)},
         "saved": {"maxChats": MAX_SAVED_CHATS, "maxChars": MAX_SAVED_CHARS, "version": __version__,
                   "maxImportBytes": MAX_IMPORT_BYTES, "tooLarge": TOO_LARGE},
-        "presets": {"builtIn": BUILT_IN, "messages": PRESET_MESSAGES},
-        "language": {"cookie": COOKIE, "languages": list(LANGUAGES), "tabs": TABS},
+        "language": {"cookie": COOKIE, "languages": list(LANGUAGES)},
         "code": {"base": redact_url(settings.base_url).rstrip("/"), "contextLimit": settings.max_context_chars,
                  "example": EXAMPLE_MESSAGE},
     }

@@ -15,10 +15,11 @@ __all__ = ["STATIC", "FILES", "read", "head", "css", "config_json", "call"]
 
 STATIC = Path(__file__).with_name("static")
 
-# In the order the page loads them: text.js first (window.secondmeText, which the others use), then page.js
-# (window.secondmeLang, which language.js and presets.js use).
-FILES = ("text.js", "page.js", "language.js", "saved.js", "presets.js", "settings.js", "chat.js", "code.js",
-         "compare.js", "roundtable.js")
+# In the order the page loads them: text.js first (window.secondmeText, which the others use), mirror.js (the
+# copies of Python's rules, which chat.js and code.js use), then page.js (window.secondmeLang and secondme.say, which
+# the others use).
+FILES = ("text.js", "mirror.js", "page.js", "language.js", "saved.js", "presets.js", "settings.js", "chat.js",
+         "code.js", "compare.js", "roundtable.js")
 
 
 def read(name: str) -> str:

@@ -2,21 +2,15 @@
 // the browser makes first take their limits from window.secondmeConfig.chat.
 window.secondme = window.secondme || {};
 (() => {
-  const CONFIG = window.secondmeConfig.chat, INSTANCE = new RegExp(`^${CONFIG.instancePattern}$`);
-  // The browser's side of the validator's checks (true when they pass); `sending`: a message is sent, not a retry or
-  // edit. Lengths are counted in code points, as Python counts them. A locked page takes no instance ID.
+  const CONFIG = window.secondmeConfig.chat, CHECKS = window.secondme.mirror.checks(CONFIG);
+  // The browser's side of the validator's checks (true when they pass; secondme.mirror's copy of checks.Checks, as
+  // the controller makes them): `sending`, a message is sent; else a retry or edit answers the last one again.
   const ok = (sending, message, history, instance, system, temperature, maxTokens, l0, roleId, endpoint) => {
-    const text = (v, most) => v == null || (typeof v === 'string' && [...v].length <= most
-      && (typeof v.isWellFormed !== 'function' || v.isWellFormed()));
-    const said = window.secondmeText.said;
-    return (sending ? typeof message === 'string' && text(message, CONFIG.messageChars) && message.trim() !== '' : true)
-      && (CONFIG.locked ? true : INSTANCE.test(String(instance ?? '').trim()))
-      && Array.isArray(history)
-      && history.reduce((n, m) => n + [...said(m)].length, 0) <= CONFIG.conversationChars
-      && text(system, CONFIG.systemPromptChars) && text(roleId, CONFIG.roleIdChars) && typeof l0 === 'boolean'
-      && temperature >= 0 && temperature <= 1
-      && Number.isInteger(Number(maxTokens)) && maxTokens >= 1 && maxTokens <= CONFIG.maxTokens
-      && CONFIG.endpoints.includes(endpoint);
+    const settings = CHECKS.settings({instance_id: instance, system_prompt: system, temperature,
+      max_tokens: maxTokens, l0, role_id: roleId, endpoint});
+    const problems = [...Object.values(settings), sending ? CHECKS.message(message) : null,
+      sending ? CHECKS.conversation(history) : CHECKS.rerun(history)];
+    return problems.every((p) => p === null);
   };
   window.secondme.chat = {
     ok,  // Compare's sides check themselves with it too (compare.js)
@@ -86,7 +80,7 @@ window.secondme = window.secondme || {};
     unshow(history) {
       const unsent = window.secondmeUnsent, last = Array.isArray(history) ? history.at(-1) : null;
       window.secondmeUnsent = null;
-      const text = last?.role === 'user' ? window.secondmeText.said(last) : null;
+      const text = last?.role === 'user' ? window.secondme.mirror.text(last) : null;
       return [unsent != null && text === unsent ? history.slice(0, -1) : history];  // one output: a list of it
     },
     // After Stop, the message box has the focus again (the Stop button that had it is hidden).

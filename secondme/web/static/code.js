@@ -7,29 +7,16 @@ window.secondme.code.snippets = (message, history, instance, system, temperature
   const SKIP = {__type__: 'update'};
   if (!document.querySelector('#view-code .label-wrap')?.classList.contains('open')) return [SKIP, SKIP, SKIP];
   const {base: BASE, contextLimit: LIMIT, example: EXAMPLE} = window.secondmeConfig.code;
-  const said = (m) => window.secondmeText.written(Array.isArray(m?.content)
-    ? m.content.map(p => p?.type === 'text' || !p?.type ? p?.text ?? '' : '').join('')
-    : typeof m?.content === 'string' ? m.content : '');
-  const size = (s) => [...s].length;
-  const turns = [];
-  for (const m of Array.isArray(history) ? history : []) {
-    const text = said(m);
-    const shown = m?.role === 'user' || m?.role === 'assistant';
-    if (shown && text && !m?.metadata?.title) turns.push({role: m.role, content: text});
-  }
-  turns.push({role: 'user', content: String(message ?? '').trim() ? String(message) : EXAMPLE});
-  const head = String(system ?? '').trim() ? [{role: 'system', content: String(system)}] : [];
-  let room = LIMIT - head.reduce((n, m) => n + size(m.content), 0);
-  const kept = [];
-  for (let i = turns.length - 1; i >= 0; i--) {
-    if (kept.length && size(turns[i].content) > room) break;
-    kept.unshift(turns[i]); room -= size(turns[i].content);
-  }
-  while (kept.length > 1 && kept[0].role !== 'user') kept.shift();
+  // What the controller sends (conversation.to_upstream and fit_context, as secondme.mirror has them): the
+  // conversation with the message (or an example) as the server shows it, fit in the context limit.
+  const M = window.secondme.mirror, typed = String(message ?? '');
+  const asked = {role: 'user', content: window.secondmeText.shown(M.strip(typed) ? typed : EXAMPLE)};
+  const [messages] = M.fitContext(M.toUpstream(String(system ?? ''), [...(Array.isArray(history) ? history : []),
+    asked]), LIMIT);
   const metadata = {};
   if (l0 === true) metadata.enable_l0_retrieval = true;
   if (String(roleId ?? '').trim()) metadata.role_id = String(roleId).trim();
-  const body = {messages: [...head, ...kept], temperature: Number(temperature), max_tokens: Number(maxTokens),
+  const body = {messages, temperature: Number(temperature), max_tokens: Number(maxTokens),
                 stream: true};
   if (Object.keys(metadata).length) body.metadata = metadata;
   const id = String(instance ?? '').trim() || 'INSTANCE_ID';

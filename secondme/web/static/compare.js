@@ -6,26 +6,18 @@
 window.secondme = window.secondme || {};
 (() => {
   const OPEN = 'secondme.compare', same = {__type__: 'update'};
-  const C = () => window.secondmeChats, zh = () => window.secondmeLang?.() === 'zh-CN';
-  const WORDS = {
-    en: {same: 'Settings: as in Settings', differ: 'Settings that differ: ', system: 'system prompt',
-      temperature: 'temperature', maxTokens: 'max tokens', left: 'Left', right: 'Right', you: 'You',
-      bot: 'Second Me', with: 'with the Second Me', as: 'as in Settings', saved: 'Comparison saved.',
-      busy: 'A side is still replying. Press its Stop (or Esc) first; your message stays in the box.'},
-    zh: {same: '设置：与“设置”相同', differ: '不同的设置：', system: '系统提示词', temperature: '温度',
-      maxTokens: '最大 token 数', left: '左', right: '右', you: '你', bot: 'Second Me', with: 'Second Me',
-      as: '与“设置”相同', saved: '对比已保存。',
-      busy: '还有一边在回复。请先按它的“停止”（或 Esc）；你的消息会留在输入框里。'},
-  };
-  const w = () => WORDS[zh() ? 'zh' : 'en'];
+  const C = () => window.secondmeChats;
+  // The side's words, from the catalog (js.compare.*, words.json).
+  const NAMES = ['same', 'differ', 'system', 'temperature', 'maxTokens', 'left', 'right', 'you', 'bot', 'with', 'as', 'saved', 'busy'];
+  const w = () => Object.fromEntries(NAMES.map((n) => [n, window.secondme.say(`js.compare.${n}`)]));
   const text = (v) => (typeof v === 'string' ? v : '');
   const number = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
   // An override's box of text as a number; blank (or not a number): none.
   const typed = (v) => (String(v ?? '').trim() === '' ? null : number(Number(String(v).trim())));
   const shown = (v) => (number(v) === null ? '' : String(v));
-  const currentId = () => { try { return sessionStorage.getItem(OPEN); } catch (e) { return null; } };
+  const currentId = () => { try { return sessionStorage.getItem(OPEN); } catch { return null; } };
   const remember = (id) => { try { id ? sessionStorage.setItem(OPEN, id) : sessionStorage.removeItem(OPEN); }
-    catch (e) { /* no session storage */ } };
+    catch { /* no session storage */ } };
   // The values of the side's fields, in compare_ui.RECORD's order for one side.
   const side = (v) => ({messages: Array.isArray(v[0]) ? v[0] : [], instance_id: text(v[1]),
     settings: {system_prompt: text(v[2]), temperature: typed(v[3]), max_tokens: typed(v[4])}});
@@ -39,9 +31,9 @@ window.secondme = window.secondme || {};
       if (!text.trim()) return [text, pending];
       if (sides.some((s) => s.classList.contains('busy'))) { M.hint(true); return [text, pending]; }
       const [shared, main] = [values.slice(10, 13), values.slice(13, 16)];
-      const passing = ['a', 'b'].filter((side, n) => M.passes(true, text, values.slice(n * 5, n * 5 + 5), shared, main));
-      passing.forEach((side) => document.querySelector(`#compare-${side}`)?.classList.add('busy'));
-      setTimeout(() => ['a', 'b'].forEach((s) => document.querySelector(`#compare-go-${s}`)?.click()), 0);
+      const passing = ['a', 'b'].filter((_side, n) => M.passes(true, text, values.slice(n * 5, n * 5 + 5), shared, main));
+      for (const side of passing) document.querySelector(`#compare-${side}`)?.classList.add('busy');
+      setTimeout(() => { for (const s of ['a', 'b']) document.querySelector(`#compare-go-${s}`)?.click(); }, 0);
       // A side whose checks fail is refused, its problem shown at its field: the box keeps the message for it.
       return [passing.length === 2 ? '' : text, text];
     },
@@ -125,7 +117,7 @@ window.secondme = window.secondme || {};
     // The fields of the comparison picked (compare_ui.OPEN_JS): none picked, the sides as they are.
     open() {
       const r = currentId() ? C().get(currentId()) : null;
-      if (!r || r.kind !== 'compare' || !Array.isArray(r.sides)) {
+      if (r?.kind !== 'compare' || !Array.isArray(r.sides)) {
         remember(null);
         return Array(10).fill(same);
       }
@@ -194,7 +186,7 @@ window.secondme = window.secondme || {};
     if (e.key !== 'Escape' || !e.target?.closest?.('#compare-tab')) return;
     const busy = [...document.querySelectorAll('.compare-side.busy')];
     if (!busy.length) return;
-    busy.forEach((s) => s.querySelector('.compare-stop')?.click());
+    for (const s of busy) s.querySelector('.compare-stop')?.click();
     e.preventDefault();
   });
 })();

@@ -1,13 +1,15 @@
 // The page's language switch (language_ui.py): window.secondmeLanguage, loaded after window.secondmeLang (page.js),
-// and window.secondme.language, the switch's events. The cookie's name, the languages and the tabs' labels come in
-// window.secondmeConfig.language.
+// and window.secondme.language, the switch's events. The cookie's name and the languages come in
+// window.secondmeConfig.language, the tabs' labels in its words (secondme.say).
 (() => {
-  const {cookie: COOKIE, languages: LANGUAGES, tabs: TABS} = window.secondmeConfig.language;
+  const {cookie: COOKIE, languages: LANGUAGES} = window.secondmeConfig.language;
+  const TABS = {'chat-tab': 'page.chat_tab', 'compare-tab': 'page.compare_tab'};  // a tab's id: its label's key
   const YEAR = 365 * 24 * 3600;
   const chosen = () => {
     const found = document.cookie.split(';').map((c) => c.trim().split('=')).find(([k]) => k === COOKIE);
     return found && LANGUAGES.includes(found[1]) ? found[1] : null;
   };
+  // biome-ignore lint/suspicious/noDocumentCookie: the Cookie Store API is not in every browser the page serves
   const remember = (lang) => { document.cookie = `${COOKIE}=${lang}; path=/; max-age=${YEAR}; SameSite=Lax`; };
   let core = null;
   const gradio = async () => {
@@ -20,13 +22,13 @@
     try {
       const module = await import(address.href);
       core = typeof module.changeLocale === 'function' ? module : null;
-    } catch (e) { core = null; }
+    } catch { core = null; }
     return core;
   };
   // Gradio's tab buttons keep the label they had when the page was built: they are given the language's own.
   const tabs = () => {
-    const words = TABS[window.secondmeLang()];
-    for (const [id, label] of Object.entries(words)) {
+    for (const [id, key] of Object.entries(TABS)) {
+      const label = window.secondme.say(key);
       const text = [...(document.getElementById(id + '-button')?.childNodes ?? [])]
         .find((n) => n.nodeType === Node.TEXT_NODE && n.nodeValue.trim());
       if (text && text.nodeValue.trim() !== label) text.nodeValue = label;

@@ -12,6 +12,18 @@ window.secondme = window.secondme || {};
     const lang = (document.documentElement.lang || 'en').toLowerCase();
     return lang.startsWith('zh') && !/-(tw|hk|mo|hant)/.test(lang) ? 'zh-CN' : 'en';
   };
+  // The page's words (the catalog's js.* keys, words.json, in window.secondmeConfig.words): the text for `key` in the
+  // page's language, its {name} parameters filled in ({name:,} groups a number's digits, as Python's format does).
+  // Each parameter is put in once, as it is: a value that looks like a parameter or a replacement pattern stays so.
+  window.secondme.say = (key, params = {}) => {
+    const words = CONFIG.words, text = words[window.secondmeLang()]?.[key] ?? words.en[key];
+    if (text === undefined) throw new Error(`no words for ${key}`);
+    return text.replace(/\{(\w+)(:,)?\}/g, (whole, name, group) => {
+      if (!(name in params)) return whole;
+      const value = params[name];
+      return group && typeof value === 'number' ? value.toLocaleString('en') : String(value);
+    });
+  };
   const unmarked = '.thought-group:not(.error-notice):not(.stats-line)';
   const mark = (root) => root.querySelectorAll?.(unmarked).forEach((group) => {
     const title = group.querySelector('.title')?.textContent.trim() ?? '';
@@ -51,18 +63,21 @@ window.secondme = window.secondme || {};
         hint = Object.assign(document.createElement('p'), {id: 'busy-hint', role: 'status'});
         document.querySelector('#composer')?.after(hint);
       }
-      hint.textContent = CONFIG.busyHint[window.secondmeLang()] ?? CONFIG.busyHint.en;
+      hint.textContent = window.secondme.say('js.busy');
     }
   });
   // Copying a reply copies the reply alone: Gradio's button copies its whole group of messages, with the
-  // Thinking block and the stats line; once it has, the clipboard gets the answer's text instead.
+  // Thinking block and the stats line. This click (capture: before Gradio's button) notes the answer's text, and the
+  // write Gradio's button makes from it writes that instead (secondmeText.instead, text.js): one write, no race.
   document.addEventListener('click', (e) => {
     const button = e.target?.closest?.('.message-buttons button');
     const row = button?.closest('.message-buttons')?.previousElementSibling;
     if (!row?.matches('.message-row.bot-row') || !/copy/i.test(button.getAttribute('aria-label') ?? '')) return;
     const answer = [...row.querySelectorAll('[data-testid="bot"]')].filter((m) => !m.querySelector('.thought-group'))
+      // innerText, not textContent: the answer as it reads, its line breaks and all, and no hidden text.
+      // biome-ignore lint/performance/useDomNodeTextContent: the rendered text is the one copied
       .map((m) => window.secondmeText.seen(m.innerText).trim()).filter(Boolean).join('\n\n');
-    if (answer) setTimeout(() => navigator.clipboard?.writeText(answer).catch(() => {}), 100);
+    if (answer) window.secondmeText.instead(answer);
   }, true);
   // A suggested first message (i18n.STARTERS, in the empty conversation) is sent as if typed.
   document.addEventListener('click', (e) => {
@@ -75,7 +90,7 @@ window.secondme = window.secondme || {};
   });
   new MutationObserver(() => {
     const hint = document.querySelector('#busy-hint');
-    if (hint && hint.textContent && !document.querySelector('#composer')?.classList.contains('busy')) {
+    if (hint?.textContent && !document.querySelector('#composer')?.classList.contains('busy')) {
       hint.textContent = '';
     }
   }).observe(document.documentElement, {attributes: true, subtree: true, attributeFilter: ['class']});

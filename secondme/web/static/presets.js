@@ -1,26 +1,29 @@
-// System prompt presets (presets_ui.py): window.secondmePresets, the built-in ones (window.secondmeConfig.presets)
-// and the visitor's own, kept in this browser; and window.secondme.presets, the events of the preset controls.
+// System prompt presets (presets_ui.py): window.secondmePresets, the built-in ones (the catalog's js.preset.<id>.name
+// and .prompt, in the order of the catalog) and the visitor's own, kept in this browser; and window.secondme.presets,
+// the events of the preset controls.
 (() => {
-  const KEY = 'secondme.presets', {builtIn: BUILT_IN, messages: MESSAGES} = window.secondmeConfig.presets;
-  const lang = () => window.secondmeLang?.() ?? 'en';  // page.js
+  const KEY = 'secondme.presets';
+  const BUILT_IN = Object.keys(window.secondmeConfig.words.en).map((k) => /^js\.preset\.(\w+)\.name$/.exec(k)?.[1])
+    .filter(Boolean);
+  const say = (key, params) => window.secondme.say(key, params);  // page.js
   const P = {
-    say(key, name) { return MESSAGES[lang()][key].replace('{name}', name ?? ''); },
+    say(key, name) { return say(`js.preset.${key}`, {name: name ?? ''}); },
     mine() {
       try {
         const v = JSON.parse(localStorage.getItem(KEY) || '[]');
         return Array.isArray(v) ? v.filter(p => typeof p?.name === 'string' && typeof p?.prompt === 'string') : [];
-      } catch (e) { return []; }
+      } catch { return []; }
     },
-    save(list) { try { localStorage.setItem(KEY, JSON.stringify(list)); return true; } catch (e) { return false; } },
+    save(list) { try { localStorage.setItem(KEY, JSON.stringify(list)); return true; } catch { return false; } },
     choices() {
-      return [...BUILT_IN.map(([key, names]) => [names[lang()][0], 'built-in:' + key]),
+      return [...BUILT_IN.map((key) => [say(`js.preset.${key}.name`), 'built-in:' + key]),
               ...P.mine().map(p => ['★ ' + p.name, 'mine:' + p.name])];
     },
     update(value) { return {__type__: 'update', choices: P.choices(), value: value ?? null}; },
     prompt(id) {
       if (String(id).startsWith('mine:')) return P.mine().find(p => 'mine:' + p.name === id)?.prompt ?? null;
-      const found = BUILT_IN.find(([key]) => 'built-in:' + key === id);
-      return found ? found[1][lang()][1] : null;
+      const found = BUILT_IN.find((key) => 'built-in:' + key === id);
+      return found ? say(`js.preset.${found}.prompt`) : null;
     },
   };
   window.secondmePresets = P;

@@ -10,7 +10,8 @@ window.secondme.roundtable = {
     const old = id ? C.get(id) : null, now = Date.now();
     const about = String(topic ?? '').trim().replace(/\s+/g, ' ');
     const rec = {id: id || C.newId(), kind: 'roundtable',
-      title: old?.title || `Roundtable: ${about.length > 36 ? about.slice(0, 35) + '…' : about}`,
+      title: old?.title || window.secondme.say('js.roundtable.title',
+        {topic: about.length > 36 ? about.slice(0, 35) + '…' : about}),
       instance_id: null, settings: {}, roundtable: {instances, topic, rounds, host}, messages: history,
       created: old?.created ?? now, updated: now, app_version: C.version};
     C.put(rec);

@@ -1,13 +1,13 @@
 // Saved conversations, in the visitor's browser and nowhere else (saved_ui.py): window.secondmeChats, the store, and
 // window.secondme.saved, the scripts of the events saved_ui.wire sets up. Limits from window.secondmeConfig.saved.
 (() => {
-  const CONFIG = window.secondmeConfig.saved;
+  const CONFIG = window.secondmeConfig.saved, say = (key, params) => window.secondme.say(key, params);  // page.js
   const PREFIX = 'secondme.chat.', CURRENT = 'secondme.current', DRAFT = 'secondme.draft', MAX = CONFIG.maxChats,
     MAX_CHARS = CONFIG.maxChars;
   // The page's storage, or null where the browser keeps nothing (a full one, with something in it, is there).
   const store = () => { try { const s = window.localStorage;
-    try { s.setItem('secondme.probe', '1'); s.removeItem('secondme.probe'); } catch (e) { if (!s.length) return null; }
-    return s; } catch (e) { return null; } };
+    try { s.setItem('secondme.probe', '1'); s.removeItem('secondme.probe'); } catch { if (!s.length) return null; }
+    return s; } catch { return null; } };
   const C = {
     version: CONFIG.version,
     all() {
@@ -15,24 +15,24 @@
       const found = [];
       for (let i = 0; i < s.length; i++) {
         const key = s.key(i);
-        if (!key || !key.startsWith(PREFIX)) continue;
-        try { const r = JSON.parse(s.getItem(key)); if (r && r.id) found.push(r); } catch (e) { /* skip */ }
+        if (!key?.startsWith(PREFIX)) continue;
+        try { const r = JSON.parse(s.getItem(key)); if (r?.id) found.push(r); } catch { /* skip */ }
       }
       return found.sort((a, b) => (b.updated || 0) - (a.updated || 0));
     },
     get(id) { const s = store(); if (!s || !id) return null;
-      try { return JSON.parse(s.getItem(PREFIX + id)); } catch (e) { return null; } },
+      try { return JSON.parse(s.getItem(PREFIX + id)); } catch { return null; } },
     radio(value) { return {__type__: 'update', choices: C.all().map(r => [
-      (r.kind === 'compare' ? '⚖ ' : '') + (r.title || 'Untitled'), r.id]),
+      (r.kind === 'compare' ? '⚖ ' : '') + (r.title || say('js.saved.untitled')), r.id]),
       value: value || null}; },
     newId() { return Date.now().toString(36) + Math.random().toString(36).slice(2, 8); },
-    text(m) { return window.secondmeText.said(m); },
+    text(m) { return window.secondme.mirror.text(m); },
     titleOf(history) { const first = history.find(m => m?.role === 'user');
       const t = first ? C.text(first).trim().replace(/\s+/g, ' ') : '';
-      return t ? (t.length > 48 ? t.slice(0, 47) + '…' : t) : 'Untitled'; },
+      return t ? (t.length > 48 ? t.slice(0, 47) + '…' : t) : say('js.saved.untitled'); },
     current(id) { try { id ? sessionStorage.setItem(CURRENT, id) : sessionStorage.removeItem(CURRENT); }
-      catch (e) { /* no session storage */ } },
-    currentId() { try { return sessionStorage.getItem(CURRENT); } catch (e) { return null; } },
+      catch { /* no session storage */ } },
+    currentId() { try { return sessionStorage.getItem(CURRENT); } catch { return null; } },
     // Markdown-safe text for the page's notes (a title is the visitor's own words).
     md(t) { const bs = String.fromCharCode(92), special = bs + '`*_{}[]()#+-.!<>&|~';
       return [...String(t ?? '')].map(c => (special.includes(c) ? bs + c : c)).join(''); },
@@ -41,7 +41,7 @@
     put(rec) {
       const s = store();
       C.saved = false;
-      if (!s) return 'This browser does not let the page keep conversations (private mode?): this one is not saved.';
+      if (!s) return say('js.saved.no_storage');
       const text = JSON.stringify(rec), others = C.all().filter(r => r.id !== rec.id);  // newest first
       const evicted = [];
       let count = others.length + 1;
@@ -53,17 +53,15 @@
       while (others.length && (count > MAX || (chars > MAX_CHARS && text.length <= MAX_CHARS))) evict();
       for (;;) {
         try { s.setItem(PREFIX + rec.id, text); C.saved = true; break; }
-        catch (e) {
+        catch {
           if (others.length) { evict(); continue; }
-          for (const [r, raw] of evicted) { try { s.setItem(PREFIX + r.id, raw); } catch (e2) { /* as it was */ } }
-          return "The browser's storage is full: this conversation is not saved, and no other was removed. "
-            + 'Export it (⬇ JSON) to keep it, or delete conversations you no longer need.';
+          for (const [r, raw] of evicted) { try { s.setItem(PREFIX + r.id, raw); } catch { /* as it was */ } }
+          return say('js.saved.full');
         }
       }
       if (!evicted.length) return '';
-      const titles = evicted.map(([r]) => `“${C.md(r.title || 'Untitled')}”`).join(', ');
-      return `Older conversations were removed to make room in this browser (it keeps the newest ${MAX}, `
-        + `${MAX_CHARS.toLocaleString('en')} characters in all, as far as its storage allows): ${titles}.`;
+      const titles = evicted.map(([r]) => `“${C.md(r.title || say('js.saved.untitled'))}”`).join(', ');
+      return say('js.saved.evicted', {max: MAX, chars: MAX_CHARS, titles});
     },
     seen: Object.create(null),  // id -> the rev of it this tab last opened or saved
     forked: Object.create(null),  // id -> the conversation this tab's turns went to instead (another tab changed it)
@@ -78,15 +76,15 @@
       const old = id ? C.get(id) : null, now = Date.now();
       const name = (title || '').trim() || old?.title || C.titleOf(history);
       const fork = old && id in C.seen && (old.rev || 0) !== C.seen[id] && !C.continues(history, old.messages || []);
-      const rec = {id: fork || !id ? C.newId() : id, title: fork ? `${name} (copy)` : name, instance_id: instance ?? '',
+      const rec = {id: fork || !id ? C.newId() : id, title: fork ? say('js.saved.copy', {name}) : name,
+        instance_id: instance ?? '',
         settings, messages: history, created: (!fork && old?.created) || now, updated: now,
         rev: fork ? 1 : (old?.rev || 0) + 1, app_version: C.version};
       let note = C.put(rec);
       if (C.saved) C.seen[rec.id] = rec.rev;
       if (fork) {
         C.forked[id] = rec.id;
-        note = `Another tab changed “${C.md(name)}” meanwhile: this tab's conversation is saved as a new one, `
-          + `“${C.md(rec.title)}”, and the other tab's stays as it was. ${note}`.trim();
+        note = `${say('js.saved.forked', {name: C.md(name), title: C.md(rec.title)})} ${note}`.trim();
       }
       C.current(rec.id);
       return [rec, note];
@@ -115,10 +113,10 @@
     },
     // What was typed in the message box and not sent survives a reload of this tab (sessionStorage).
     draft() { try { const d = sessionStorage.getItem(DRAFT); sessionStorage.removeItem(DRAFT); return d; }
-      catch (e) { return null; } },
+      catch { return null; } },
     remove(id) { const s = store(); if (s && id) s.removeItem(PREFIX + id); },
     clear() { const s = store(); if (!s) return;
-      Object.keys(s).filter(k => k.startsWith(PREFIX)).forEach(k => s.removeItem(k)); },
+      for (const key of Object.keys(s)) if (key.startsWith(PREFIX)) s.removeItem(key); },
     download(name, type, text) {
       const url = URL.createObjectURL(new Blob([text], {type}));
       const a = Object.assign(document.createElement('a'), {href: url, download: name});
@@ -128,7 +126,7 @@
   window.secondmeChats = C;
   window.addEventListener('pagehide', () => {
     const text = document.querySelector('#message textarea')?.value;
-    try { if (text?.trim()) sessionStorage.setItem(DRAFT, text); } catch (e) { /* no session storage */ }
+    try { if (text?.trim()) sessionStorage.setItem(DRAFT, text); } catch { /* no session storage */ }
   });
   window.addEventListener('storage', (e) => {
     if (e.key === null || e.key.startsWith(PREFIX)) document.querySelector('#refresh-chats')?.click();
@@ -138,6 +136,7 @@
 window.secondme = window.secondme || {};
 (() => {
   const CONFIG = window.secondmeConfig.saved, C = window.secondmeChats;
+  const say = (key, params) => window.secondme.say(key, params);
   // What a conversation is saved with (saved_ui.SETTINGS), from the events' inputs in saved_ui.RECORD's order.
   const settingsOf = (system, temperature, maxTokens, l0, roleId, endpoint) =>
     ({system_prompt: system, temperature, max_tokens: maxTokens, l0, role_id: roleId, endpoint});
@@ -179,7 +178,7 @@ window.secondme = window.secondme || {};
     },
     // Opens a saved conversation picked in the list.
     open(picked, ...record) {
-      return opened(C.get(picked), 'That conversation is no longer saved in this browser.', ...record);
+      return opened(C.get(picked), say('js.saved.missing'), ...record);
     },
     // On load: this tab's open conversation again (a reload keeps it), and the list.
     restore(_, ...record) { return opened(C.get(C.currentId()), '', ...record); },
@@ -201,18 +200,18 @@ window.secondme = window.secondme || {};
     remove(id, history, title, picked) {
       const r = picked && picked !== id ? C.get(picked) : null;
       if (r?.kind === 'compare') {  // the comparison picked in the list, not the chat
-        if (!confirm('Delete this comparison from this browser?')) return [C.radio(picked), history, id, title, ''];
+        if (!confirm(say('js.saved.delete_compare'))) return [C.radio(picked), history, id, title, ''];
         C.remove(r.id); window.secondme.compare.deleted(r.id);
-        return [C.radio(id || null), history, id, title, 'Comparison deleted.'];
+        return [C.radio(id || null), history, id, title, say('js.saved.compare_deleted')];
       }
-      if (!id || !confirm('Delete this conversation from this browser?')) return [C.radio(id), history, id, title, ''];
+      if (!id || !confirm(say('js.saved.delete'))) return [C.radio(id), history, id, title, ''];
       C.remove(id); C.current(null);
-      return [C.radio(null), [], '', '', 'Conversation deleted.'];
+      return [C.radio(null), [], '', '', say('js.saved.deleted')];
     },
     removeAll(id, history, title) {
-      if (!confirm('Delete all conversations saved in this browser?')) return [C.radio(id), history, id, title, ''];
+      if (!confirm(say('js.saved.delete_all'))) return [C.radio(id), history, id, title, ''];
       C.clear(); C.current(null); window.secondme.compare.forget();
-      return [C.radio(null), [], '', '', 'All saved conversations were deleted from this browser.'];
+      return [C.radio(null), [], '', '', say('js.saved.all_deleted')];
     },
     refresh(id) { return C.radio(id); },
     forgetCurrent() { C.current(null); return ['', '']; },
@@ -259,12 +258,14 @@ window.secondme = window.secondme || {};
       });
     },
     importFile(imported, history, id, title, instance, system, temperature, maxTokens, l0, roleId, endpoint) {
-      let r; try { r = JSON.parse(imported || 'null'); } catch (e) { r = null; }
+      let r; try { r = JSON.parse(imported || 'null'); } catch { r = null; }
       if (!r) return [C.radio(id), history, id, title, instance, system, temperature, maxTokens, l0, roleId, endpoint,
                       {__type__: 'update'}];  // nothing imported: the note keeps what the check said
       // A copy beside its original (or beside an earlier import) is told apart by its title.
       const titles = new Set(C.all().map(x => x.title));
-      for (let n = 1, base = r.title; titles.has(r.title); n++) r.title = `${base} (imported${n > 1 ? ' ' + n : ''})`;
+      for (let n = 1, base = r.title; titles.has(r.title); n++) {
+        r.title = say(n > 1 ? 'js.saved.imported_title_n' : 'js.saved.imported_title', {title: base, n});
+      }
       r.id = C.newId(); r.created = r.updated = Date.now(); r.app_version = C.version;
       r.rev = 1;
       if (r.kind === 'compare') {  // opened in the Compare tab; the chat stays as it is
@@ -278,7 +279,7 @@ window.secondme = window.secondme || {};
       const s = r.settings;
       return [C.radio(r.id), r.messages, r.id, r.title, r.instance_id, s.system_prompt, s.temperature, s.max_tokens,
               s.l0, s.role_id, s.endpoint, note
-              || `Imported “${window.secondmeText.literal(r.title)}” as a new conversation.`];
+              || say('js.saved.imported', {title: window.secondmeText.literal(r.title)})];
     },
   };
   window.secondme.saved = S;

@@ -8,7 +8,7 @@ window.secondme.settings = {
     const link = new URL(location.origin + location.pathname);
     const id = String(instance ?? '').trim();
     if (id) link.searchParams.set('instance', id);
-    const said = id ? `Link copied: ${link}` : `Link copied (no instance in it): ${link}`;
+    const said = window.secondme.say(id ? 'js.link.copied' : 'js.link.copied_bare', {link: String(link)});
     (navigator.clipboard?.writeText(link.toString()) ?? Promise.reject()).catch(() => {});
     return said;
   },

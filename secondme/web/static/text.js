@@ -11,8 +11,6 @@
     written: (text) => String(text ?? '').replace(WRITTEN, (m) => m[0]),
     // Text read off the page, where the Markdown is rendered and an opener's context may be gone.
     seen: (text) => String(text ?? '').replace(/([<!])\u200b|\u200b(?=mermaid)/g, '$1'),
-    said: (m) => T.written(Array.isArray(m?.content) ? m.content.map((p) => p?.text ?? '').join('')
-      : String(m?.content ?? '')),
     // A kept conversation (saved by an older version too) as the page must hold it: each text and title
     // guarded exactly once.
     guarded: (messages) => (Array.isArray(messages) ? messages : []).map((m) => {
@@ -24,23 +22,33 @@
       return {...m, content, metadata};
     }),
     // Text from outside for a Markdown block that is never copied or edited (conversation.markdown_literal).
-    literal: (text) => String(text ?? '').replace(/[!-\/:-@\[-`{-~]/g, (c) => `&#${c.charCodeAt(0)};`),
+    literal: (text) => String(text ?? '').replace(/[!-/:-@[-`{-~]/g, (c) => `&#${c.charCodeAt(0)};`),
   };
   window.secondmeText = T;
   const CHAT = '#conversation, .compare-side';
   let fromChat = false;  // the last click was in a conversation (its copy buttons copy after an await)
-  document.addEventListener('click', (e) => { fromChat = Boolean(e.target?.closest?.(CHAT)); }, true);
+  // T.instead(text): what the copy this click makes writes, in place of what the copy button wanted (a reply's copy
+  // button: the answer alone, page.js). Each click forgets it; the write it is for uses it up.
+  let instead = null;
+  T.instead = (text) => { instead = typeof text === 'string' ? text : null; };
+  const take = (text) => {
+    const chosen = instead ?? text;
+    instead = null;
+    return chosen;
+  };
+  document.addEventListener('click', (e) => { fromChat = Boolean(e.target?.closest?.(CHAT)); instead = null; }, true);
   const write = window.Clipboard?.prototype.writeText;  // only in a secure context (HTTPS, localhost)
   if (write) {
     Clipboard.prototype.writeText = function (text) {
-      return write.call(this, fromChat && typeof text === 'string' ? T.written(text) : text);
+      const chosen = take(text);
+      return write.call(this, fromChat && typeof chosen === 'string' ? T.written(chosen) : chosen);
     };
   }
   document.addEventListener('copy', (e) => {
     const field = document.activeElement;
     let text = null;
     if (field instanceof HTMLTextAreaElement && fromChat && !field.closest('.gradio-container')) {
-      text = T.written(field.value.slice(field.selectionStart, field.selectionEnd));  // a copy button's helper
+      text = T.written(take(field.value.slice(field.selectionStart, field.selectionEnd)));  // a copy button's helper
     } else if (!(field instanceof HTMLTextAreaElement || field instanceof HTMLInputElement)) {
       const selection = document.getSelection();
       const node = selection?.rangeCount ? selection.getRangeAt(0).commonAncestorContainer : null;
