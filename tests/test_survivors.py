@@ -1,0 +1,109 @@
+"""Changes a mutation audit found no test noticed (issue 19): each test here fails with its mutation applied.
+
+Tested through what a caller sees (the page's API, MCP, HTTP, raw sockets, HAProxy), so that they survive a
+refactor of the code behind it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from gradio_client import Client
+from gradio_client.exceptions import AppError
+
+from secondme.web import Settings
+
+from .conftest import launched_app
+from .faults import FaultServer, chunk, data, http_head, reply
+from .test_mcp import with_mcp
+
+SYSTEM = "You are a helpful assistant."
+
+
+@contextmanager
+def client_of(url: str, **options: Any) -> Iterator[Client]:
+    client = Client(url, verbose=False, **options)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+@pytest.fixture(scope="module")
+def page(faults: FaultServer) -> Iterator[str]:
+    """The app on the fault server, with the MCP tool: its URL."""
+    with launched_app(Settings(base_url=faults.url, timeout=30.0, mcp=True)) as (_, url):
+        yield url
+
+
+def _chunked(*pieces: bytes | float) -> list[Any]:
+    """A chunked 200 SSE answer, each bytes piece sent as it comes (a float: a pause of that many seconds)."""
+    steps: list[Any] = [http_head(chunked=True)]
+    for piece in pieces:
+        steps.append(piece if isinstance(piece, float) else b"%x\r\n%s\r\n" % (len(piece), piece))
+    return [*steps, b"0\r\n\r\n"]
+
+
+# -- 1. the API and the MCP tool return the answer alone ---------------------------------------------------
+
+THINKING = _chunked(data(chunk(role="assistant")), data(chunk("<think>Weighing")), data(chunk(" tea and coffee")),
+                    0.4, data(chunk("</think>\n\n")), 0.4, data(chunk("Tea")), data(chunk(", of course.")),
+                    data(chunk(finish="stop")) + data("[DONE]"))
+REASONING_CONTENT = _chunked(
+    data(chunk(role="assistant")),
+    data({"choices": [{"index": 0, "delta": {"reasoning_content": "Weighing tea and coffee"}, "finish_reason": None}]}),
+    0.4, data(chunk("Tea")), data(chunk(", of course.")), data(chunk(finish="stop")) + data("[DONE]"))
+
+
+@pytest.mark.parametrize("steps", [THINKING, REASONING_CONTENT], ids=["<think>", "reasoning_content"])
+def test_the_api_streams_the_answer_alone_never_the_reasoning(faults: FaultServer, page: str,
+                                                              steps: list[Any]) -> None:
+    path = faults.script(f"/api/chat/thinks{len(steps)}", steps)
+    with client_of(page) as client:
+        job = client.submit("Tea or coffee?", path.rsplit("/", 1)[1], SYSTEM, 0.7, 100, api_name="/chat")
+        assert job.result(timeout=60) == "Tea, of course."
+        outputs = job.outputs()
+    assert outputs and all("Tea, of course.".startswith(text) for text in outputs), outputs
+
+
+@pytest.mark.parametrize("steps", [THINKING, REASONING_CONTENT], ids=["<think>", "reasoning_content"])
+def test_the_mcp_tool_returns_the_answer_alone(faults: FaultServer, page: str, steps: list[Any]) -> None:
+    path = faults.script(f"/api/chat/mcpthinks{len(steps)}", steps)
+    _, result = with_mcp(page, ("ask_a_second_me", {"message": "Tea or coffee?",
+                                                    "instance_id": path.rsplit("/", 1)[1]}))
+    assert not result.isError and [c.text for c in result.content] == ["Tea, of course."]
+
+
+def test_an_answer_cut_after_its_reasoning_reaches_the_api_without_the_reasoning(faults: FaultServer,
+                                                                                 page: str) -> None:
+    body = reply("<think>Weighing it</think>", "Tea", done=False, finish=None)
+    faults.script("/api/chat/thinkcut", [http_head(chunked=True), b"%x\r\n%s\r\n" % (len(body), body), 0.05,
+                                         b"not a chunk size\r\n"])
+    with client_of(page) as client:
+        job = client.submit("Tea or coffee?", "thinkcut", SYSTEM, 0.7, 100, api_name="/chat")
+        with pytest.raises(AppError, match="cut off"):
+            job.result(timeout=60)
+        outputs = job.outputs()
+    assert outputs and outputs[-1] == "Tea" and not any("Weighing" in text for text in outputs), outputs
+
+
+# -- 4. Accept-Language, by weight ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("accept, words", [
+    ("zh-CN;q=0.1, en;q=0.9", "The instance ID can only contain"),
+    ("en;q=0.1, zh;q=0.8", "实例 ID"),
+    ("fr, zh;q=0", "The instance ID can only contain"),  # q=0: "not Chinese"
+    ("zh;level=1;q=0.1, en;q=0.5", "The instance ID can only contain"),  # q need not be the first parameter
+    ("zh;Q=0.2, en;q=0.3", "The instance ID can only contain"),  # nor in lower case
+    ("zh;q=nan, en;q=0.2", "The instance ID can only contain"),  # a weight that cannot be one: not acceptable
+    ("en;q=0.5, zh-CN", "实例 ID"),
+])
+def test_the_page_speaks_the_browsers_language_by_weight(faults: FaultServer, page: str, accept: str,
+                                                         words: str) -> None:
+    with client_of(page, headers={"Accept-Language": accept}) as client, \
+            pytest.raises(Exception) as refused:  # noqa: PT011 - gradio_client's ValidationError
+        client.predict("Hi", [], "../x", SYSTEM, 0.7, 100, False, "", "chat", api_name="/send")
+    assert words in str(refused.value), str(refused.value)
+
