@@ -9,10 +9,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import openai
 import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
+from secondme.relay import UpstreamResponder
+from secondme.server import LocalInstance, ServerThread, create_app
 from secondme.web import Settings
 
 from .conftest import launched_app
@@ -20,6 +23,7 @@ from .faults import FaultServer, chunk, data, http_head, reply
 from .test_mcp import with_mcp
 
 SYSTEM = "You are a helpful assistant."
+HELLO: Any = [{"role": "user", "content": "Hello"}]
 
 
 @contextmanager
@@ -107,3 +111,42 @@ def test_the_page_speaks_the_browsers_language_by_weight(faults: FaultServer, pa
         client.predict("Hi", [], "../x", SYSTEM, 0.7, 100, False, "", "chat", api_name="/send")
     assert words in str(refused.value), str(refused.value)
 
+
+
+# -- 2. the relay passes the upstream's own finish reason ----------------------------------------------
+
+def _sdk(base: str) -> openai.OpenAI:
+    return openai.OpenAI(base_url=f"{base}/api/chat/mine", api_key="not-needed", max_retries=0)
+
+
+@pytest.mark.parametrize("stream", [True, False], ids=["streamed", "whole"])
+def test_the_relay_says_length_when_the_upstream_cut_the_reply(fault_server: FaultServer, stream: bool) -> None:
+    fault_server.script("/v1/chat/completions", [http_head(), reply("Cut", " here", finish="length")])
+    with ServerThread(create_app([LocalInstance("mine")], responder=UpstreamResponder(fault_server.url + "/v1"))) \
+            as relay:
+        answer: Any = _sdk(relay.url).chat.completions.create(model="any", messages=HELLO, stream=stream)
+        if stream:
+            events = list(answer)
+            text = "".join(e.choices[0].delta.content or "" for e in events if e.choices)
+            finish = [e.choices[0].finish_reason for e in events if e.choices and e.choices[0].finish_reason]
+        else:
+            text, finish = answer.choices[0].message.content, [answer.choices[0].finish_reason]
+    assert text == "Cut here" and finish == ["length"]
+
+
+# -- 3. max_completion_tokens counts over max_tokens -----------------------------------------------------
+
+def test_max_completion_tokens_wins_over_max_tokens(fault_server: FaultServer) -> None:
+    """OpenAI's newer name, as vLLM reads both: the local instance writes 5 words, and the relay asks its
+    upstream for 5 tokens."""
+    with ServerThread(create_app([LocalInstance("mine", chunks_per_second=0)])) as local:
+        whole = _sdk(local.url).chat.completions.create(model="any", messages=HELLO, stream=False, max_tokens=2000,
+                                                        max_completion_tokens=5)
+    assert whole.choices[0].finish_reason == "length" and len((whole.choices[0].message.content or "").split()) == 5
+    fault_server.script("/v1/chat/completions", [http_head(), reply("Short.")])
+    with ServerThread(create_app([LocalInstance("mine")], responder=UpstreamResponder(fault_server.url + "/v1"))) \
+            as relay:
+        list(_sdk(relay.url).chat.completions.create(model="any", messages=HELLO, stream=True, max_tokens=2000,
+                                                     max_completion_tokens=7))
+        sent = fault_server.requests_to("/v1/chat/completions")[-1].json()
+    assert sent["max_tokens"] == 7
