@@ -5,6 +5,8 @@ refactor of the code behind it."""
 
 from __future__ import annotations
 
+import socket
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -150,3 +152,31 @@ def test_max_completion_tokens_wins_over_max_tokens(fault_server: FaultServer) -
                                                      max_completion_tokens=7))
         sent = fault_server.requests_to("/v1/chat/completions")[-1].json()
     assert sent["max_tokens"] == 7
+
+
+# -- 5. a connection that sends nothing is closed at the header deadline ---------------------------------
+
+def _closed_within(conn: socket.socket, seconds: float) -> float | None:
+    """How long until the server closes ``conn`` (None if it is still open after ``seconds``)."""
+    started = time.monotonic()
+    conn.settimeout(seconds)
+    try:
+        while conn.recv(65536):
+            pass
+    except TimeoutError:
+        return None
+    except ConnectionError:
+        pass
+    return time.monotonic() - started
+
+
+def test_a_client_that_connects_and_sends_nothing_is_dropped_at_the_header_deadline() -> None:
+    with ServerThread(create_app(), header_timeout=0.5) as server:
+        with socket.create_connection((server.host, server.port), timeout=5) as silent:
+            closed = _closed_within(silent, 5)
+        assert closed is not None and closed < 3
+        # A kept-alive connection, its request answered, waits for the next one as long as keep-alive allows.
+        with socket.create_connection((server.host, server.port), timeout=5) as kept:
+            kept.sendall(b"GET /api/upload/list HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert kept.recv(65536).startswith(b"HTTP/1.1 200")
+            assert _closed_within(kept, 1.5) is None
