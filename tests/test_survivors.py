@@ -5,20 +5,28 @@ refactor of the code behind it."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import httpx
 import openai
 import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import StreamingResponse
+from starlette.routing import Route
 
 from secondme.relay import UpstreamResponder
 from secondme.server import LocalInstance, ServerThread, create_app
 from secondme.web import Settings
+from secondme.web.visitors import Visitors
 
 from .conftest import launched_app
 from .faults import FaultServer, chunk, data, http_head, reply
@@ -180,3 +188,58 @@ def test_a_client_that_connects_and_sends_nothing_is_dropped_at_the_header_deadl
             kept.sendall(b"GET /api/upload/list HTTP/1.1\r\nHost: x\r\n\r\n")
             assert kept.recv(65536).startswith(b"HTTP/1.1 200")
             assert _closed_within(kept, 1.5) is None
+
+
+# -- 6. a queue/data stream that ends by itself is not a visitor leaving ---------------------------------
+
+def _visited_app() -> Starlette:
+    """Gradio's two sides of a session, served by uvicorn behind ``Visitors``: ``queue/data`` (a stream that ends
+    with close_stream, or with ``?forever`` never), and a reply of the session that waits, watched, for its
+    visitor to leave (it says ``watching``, then ``left`` or ``stayed`` after ``wait`` seconds)."""
+    visitors = Visitors()
+
+    async def queue_data(request: Request) -> StreamingResponse:
+        async def stream() -> AsyncIterator[str]:
+            yield 'data: {"msg": "process_completed"}\n\n'
+            while "forever" in request.query_params:
+                await asyncio.sleep(0.05)
+                yield ": heartbeat\n\n"
+            yield 'data: {"msg": "close_stream"}\n\n'
+        return StreamingResponse(stream(), media_type="text/event-stream")
+
+    async def a_reply(request: Request) -> StreamingResponse:
+        session, wait = request.query_params["session_hash"], float(request.query_params["wait"])
+
+        async def outcome() -> AsyncIterator[str]:
+            left = visitors.watch(session)
+            try:
+                yield "watching\n"
+                done, _ = await asyncio.wait({left}, timeout=wait)
+                yield "left\n" if done else "stayed\n"
+            finally:
+                visitors.unwatch(session, left)
+        return StreamingResponse(outcome(), media_type="text/plain")
+
+    return Starlette(routes=[Route("/gradio_api/queue/data", queue_data), Route("/reply", a_reply)],
+                     middleware=[Middleware(visitors.middleware)])
+
+
+def test_a_stream_that_ends_by_itself_stops_no_reply_of_its_session() -> None:
+    with ServerThread(_visited_app()) as server, httpx.Client(base_url=server.url, timeout=10) as http:
+        def reply_while(session: str, wait: float, stream_params: dict[str, str], lines: int | None) -> str:
+            with http.stream("GET", "/reply", params={"session_hash": session, "wait": str(wait)}) as reply_:
+                said = reply_.iter_lines()
+                assert next(said) == "watching"
+                with httpx.Client(base_url=server.url, timeout=10) as other, \
+                        other.stream("GET", "/gradio_api/queue/data",
+                                     params={"session_hash": session, **stream_params}) as stream:
+                    read = stream.iter_lines()
+                    for _ in range(lines) if lines is not None else iter(int, 1):
+                        if next(read, None) is None:
+                            break
+                return next(said)
+
+        # The visitor's stream ended as Gradio ends it (all its events done): the reply goes on.
+        assert reply_while("done", 1.5, {}, None) == "stayed"
+        # The visitor closed its stream midway: the reply learns of it at once.
+        assert reply_while("gone", 10, {"forever": "1"}, 2) == "left"
