@@ -26,6 +26,7 @@ from starlette.routing import Route
 from secondme.relay import UpstreamResponder
 from secondme.server import LocalInstance, ServerThread, create_app
 from secondme.web import Settings
+from secondme.web.ratelimit import LOOPBACK_HEADER, Limiter, Rate, RateLimit
 from secondme.web.visitors import Visitors
 
 from .conftest import launched_app
@@ -243,3 +244,30 @@ def test_a_stream_that_ends_by_itself_stops_no_reply_of_its_session() -> None:
         assert reply_while("done", 1.5, {}, None) == "stayed"
         # The visitor closed its stream midway: the reply learns of it at once.
         assert reply_while("gone", 10, {"forever": "1"}, 2) == "left"
+
+
+# -- 7. only the app's own MCP call, with this process's secret, is not counted again ---------------------
+
+@pytest.mark.parametrize("secret", ["", "the-secret"], ids=["no secret set", "a secret set"])
+def test_a_join_marked_without_the_secret_is_still_limited(secret: str) -> None:
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        while (await receive()).get("more_body"):
+            pass
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    limit = RateLimit(app, limiter=Limiter(Rate(1, 3600)), events={0: 1}, api_names={"chat"}, loopback_secret=secret)
+
+    async def statuses() -> list[int]:
+        transport = httpx.ASGITransport(app=limit, client=("127.0.0.1", 9))  # type: ignore[arg-type]
+        async with httpx.AsyncClient(transport=transport, base_url="http://app") as http:
+            said = []
+            for headers in ({}, {}, {LOOPBACK_HEADER: ""}, {LOOPBACK_HEADER: "guess"}, {LOOPBACK_HEADER: secret},
+                            {"x-gradio-user": "mcp"}):
+                answer = await http.post("/gradio_api/queue/join", json={"fn_index": 0, "data": ["Hi"]},
+                                         headers=headers)
+                said.append(answer.status_code)
+            return said
+
+    # The first join is within the limit; then only the process's own secret, when one is set, passes.
+    assert asyncio.run(statuses()) == [200, 422, 422, 422, 200 if secret else 422, 422]
