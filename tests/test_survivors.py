@@ -6,10 +6,16 @@ refactor of the code behind it."""
 from __future__ import annotations
 
 import asyncio
+import importlib.util
+import json
+import os
+import shutil
 import socket
+import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,7 +26,7 @@ from gradio_client.exceptions import AppError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import StreamingResponse
+from starlette.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from starlette.routing import Route
 
 from secondme.relay import UpstreamResponder
@@ -29,10 +35,11 @@ from secondme.web import Settings
 from secondme.web.ratelimit import LOOPBACK_HEADER, Limiter, Rate, RateLimit
 from secondme.web.visitors import Visitors
 
-from .conftest import launched_app
+from .conftest import free_port, launched_app, start_process
 from .faults import FaultServer, chunk, data, http_head, reply
 from .test_mcp import with_mcp
 
+ROOT = Path(__file__).resolve().parents[1]
 SYSTEM = "You are a helpful assistant."
 HELLO: Any = [{"role": "user", "content": "Hello"}]
 
@@ -271,3 +278,47 @@ def test_a_join_marked_without_the_secret_is_still_limited(secret: str) -> None:
 
     # The first join is within the limit; then only the process's own secret, when one is set, passes.
     assert asyncio.run(statuses()) == [200, 422, 422, 422, 200 if secret else 422, 422]
+
+
+# -- 8. HAProxy strips the headers that would mark a request as the app's own ----------------------------
+
+def _echo_headers_app() -> Starlette:
+    """A replica's stand-in: healthy on /metrics, and anything else answers the headers it received."""
+    async def metrics(request: Request) -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    async def echo(request: Request) -> JSONResponse:
+        return JSONResponse([[name.decode("latin-1"), value.decode("latin-1")]
+                             for name, value in request.scope["headers"]])
+
+    return Starlette(routes=[Route("/metrics", metrics), Route("/{path:path}", echo, methods=["GET", "POST"])])
+
+
+@pytest.mark.skipif(shutil.which("haproxy") is None, reason="haproxy is not installed")
+def test_haproxy_passes_no_loopback_mark_nor_forwarded_address_from_a_visitor(tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location("replicas", ROOT / "deploy" / "replicas.py")
+    assert spec is not None and spec.loader is not None
+    replicas = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(replicas)
+    port = free_port()
+    with ServerThread(_echo_headers_app()) as replica:
+        config = tmp_path / "haproxy.cfg"
+        config.write_text(replicas.haproxy_config([replica.port]))  # deploy/haproxy.cfg, as replicas.py runs it
+        with start_process([str(shutil.which("haproxy")), "-db", "-f", str(config)],
+                           env={**os.environ, "SECONDME_BIND": f"127.0.0.1:{port}"}, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, ready_url=f"http://127.0.0.1:{port}/metrics/up"):
+            # Written by hand (no client tidies them): each header twice, in odd case.
+            forged = [("X-Secondme-Loopback", "guess"), ("x-SECONDME-loopback", "guess"), ("X-Gradio-User", "mcp"),
+                      ("x-gradio-user", "app"), ("X-Forwarded-For", "203.0.113.7"), ("x-forwarded-for", "10.0.0.1")]
+            request = "POST /gradio_api/queue/join HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + "".join(
+                f"{name}: {value}\r\n" for name, value in forged) + 'Content-Length: 2\r\n\r\n{}'
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+                conn.sendall(request.encode())
+                answer = b""
+                while piece := conn.recv(65536):
+                    answer += piece
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200"), head
+    seen = [(name.lower(), value) for name, value in json.loads(body)]
+    assert not [h for h in seen if h[0] in ("x-secondme-loopback", "x-gradio-user")], seen
+    assert [value for name, value in seen if name == "x-forwarded-for"] == ["127.0.0.1"]
