@@ -29,6 +29,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from starlette.routing import Route
 
+from secondme.client import SecondMeClient
+from secondme.errors import InvalidRequestError
+from secondme.protocol import ReplyAssembler, check_max_tokens, decode_completion
 from secondme.relay import UpstreamResponder
 from secondme.server import LocalInstance, ServerThread, create_app
 from secondme.web import Settings
@@ -322,3 +325,57 @@ def test_haproxy_passes_no_loopback_mark_nor_forwarded_address_from_a_visitor(tm
     seen = [(name.lower(), value) for name, value in json.loads(body)]
     assert not [h for h in seen if h[0] in ("x-secondme-loopback", "x-gradio-user")], seen
     assert [value for name, value in seen if name == "x-forwarded-for"] == ["127.0.0.1"]
+
+
+# -- 9. found by a hand mutation pass of protocol, errors, relay and ratelimit ------------------------------
+
+def test_the_ends_of_each_range_are_allowed(fault_server: FaultServer) -> None:
+    """Temperature 0 and 1, max tokens 1 and exactly a limit: allowed, and sent as given."""
+    fault_server.script("/api/chat/ends", [http_head(), reply("Fine.")])
+    with SecondMeClient(fault_server.url) as client:
+        for temperature, max_tokens in ((0, 1), (1, 2000)):
+            assert client.chat("ends", HELLO, temperature=temperature, max_tokens=max_tokens) == "Fine."
+            sent = fault_server.requests_to("/api/chat/ends")[-1].json()
+            assert (sent["temperature"], sent["max_tokens"]) == (temperature, max_tokens)
+    assert check_max_tokens(4096, limit=4096) == 4096
+    with pytest.raises(InvalidRequestError, match="at most 4096"):
+        check_max_tokens(4097, limit=4096)
+
+
+def test_chunks_that_say_error_null_and_an_empty_finish_reason_are_plain_text(fault_server: FaultServer) -> None:
+    """Some OpenAI-compatible servers write every field of a chunk: ``"error": null`` is no error, and
+    ``"finish_reason": ""`` does not end the reply."""
+    def full(text: str | None, finish: str) -> dict[str, Any]:
+        return {**chunk(text), "error": None, "choices": [{"index": 0, "delta": {"content": text} if text else {},
+                                                           "finish_reason": finish}]}
+
+    fault_server.script("/api/chat/verbose", [http_head(), b"".join(
+        [data(full("All", "")), data(full(" of", "")), data(full(" it.", "")), data(full(None, "stop")),
+         data("[DONE]")])])
+    with SecondMeClient(fault_server.url) as client:
+        stream = client.stream_chat("verbose", HELLO)
+        assert list(stream) == ["All", " of", " it."]
+
+
+def test_a_long_stream_of_events_ended_by_cr_alone_is_not_one_endless_event(fault_server: FaultServer) -> None:
+    """SSE allows a lone CR as the line end: 3 MiB of small events so written is read whole (the guard
+    against one endless event, 2 MiB, counts from each event's end)."""
+    piece = "x" * 1000
+    fault_server.script("/api/chat/cr", [http_head(), reply(*[piece] * 3000, eol="\r")])
+    with SecondMeClient(fault_server.url) as client:
+        assert client.chat("cr", HELLO) == piece * 3000
+
+
+def test_the_first_text_time_is_the_first_texts() -> None:
+    reply_ = ReplyAssembler()
+    reply_.feed(json.dumps(chunk(role="assistant")))
+    assert reply_.first_text_at is None
+    reply_.feed(json.dumps(chunk("First")))
+    first = reply_.first_text_at
+    reply_.feed(json.dumps(chunk(" second")))
+    assert first is not None and reply_.first_text_at == first
+
+
+def test_a_whole_answer_may_carry_its_text_as_a_delta() -> None:
+    assert decode_completion(json.dumps({"choices": [{"index": 0, "delta": {"content": "As a delta."}}]})) == \
+        "As a delta."
