@@ -30,7 +30,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, StreamingRespon
 from starlette.routing import Route
 
 from secondme.client import SecondMeClient
-from secondme.errors import InvalidRequestError
+from secondme.errors import InvalidRequestError, StreamError
 from secondme.protocol import ReplyAssembler, check_max_tokens, decode_completion
 from secondme.relay import UpstreamResponder
 from secondme.server import LocalInstance, ServerThread, create_app
@@ -379,3 +379,26 @@ def test_the_first_text_time_is_the_first_texts() -> None:
 def test_a_whole_answer_may_carry_its_text_as_a_delta() -> None:
     assert decode_completion(json.dumps({"choices": [{"index": 0, "delta": {"content": "As a delta."}}]})) == \
         "As a delta."
+
+
+def _relayed(fault_server: FaultServer, steps: list[Any]) -> tuple[str | BaseException, float]:
+    """What a client gets through the relay from an upstream that sends ``steps``, and how long it took."""
+    fault_server.script("/v1/chat/completions", steps)
+    with ServerThread(create_app([LocalInstance("mine")], responder=UpstreamResponder(fault_server.url + "/v1"))) \
+            as relay, SecondMeClient(relay.url, timeout=30) as client:
+        started = time.monotonic()
+        try:
+            said: str | BaseException = client.chat("mine", HELLO)
+        except StreamError as exc:
+            said = exc
+        return said, time.monotonic() - started
+
+
+def test_the_relay_passes_on_an_upstream_cut_before_its_finish_as_a_cut(fault_server: FaultServer) -> None:
+    said, _ = _relayed(fault_server, [http_head(), reply("Half", " of it", finish=None, done=False)])
+    assert isinstance(said, StreamError) and said.partial == "Half of it"
+
+
+def test_the_relay_ends_the_reply_at_the_upstreams_finish_without_waiting_for_done(fault_server: FaultServer) -> None:
+    said, took = _relayed(fault_server, [http_head(), reply("Done", " here.", done=False), 20.0])
+    assert said == "Done here." and took < 10
