@@ -26,14 +26,10 @@ def language(cookie: str | None, accept_language: str | None) -> str:
         return cookie
     weighted: list[tuple[float, int, str]] = []
     for order, item in enumerate((accept_language or "").split(",")):
-        tag, _, params = item.strip().partition(";")
-        q = 1.0
-        if params.strip().startswith("q="):
-            try:
-                q = float(params.strip()[2:])
-            except ValueError:
-                q = 0.0
-        weighted.append((-q, order, tag.strip().lower()))
+        tag, *params = item.split(";")
+        q = _weight(params)
+        if q > 0:  # q=0 says "not this language"; a weight that cannot be read counts as 0
+            weighted.append((-q, order, tag.strip().lower()))
     for _, _, tag in sorted(weighted):
         if tag.startswith("zh") and not any(t in tag for t in ("-tw", "-hk", "-mo", "-hant")):
             return "zh-CN"
@@ -41,6 +37,20 @@ def language(cookie: str | None, accept_language: str | None) -> str:
             return "en"
     return DEFAULT
 
+
+
+def _weight(params: list[str]) -> float:
+    """The ``q`` of a language range's parameters: 1 when it has none; ``q=`` (in any case, RFC 9110)
+    from 0 to 1 wherever it stands; 0 for a weight that is not one."""
+    for param in params:
+        name, _, value = param.strip().partition("=")
+        if name.strip().lower() == "q":
+            try:
+                q = float(value.strip())
+            except ValueError:
+                return 0.0
+            return q if 0 <= q <= 1 else 0.0  # also NaN
+    return 1.0
 
 def header_language(cookie_header: str | None, accept_language: str | None) -> str:
     """``language`` from a request's ``Cookie`` and ``Accept-Language`` headers, as they came."""
