@@ -11,6 +11,7 @@ import gradio as gr
 from ..protocol import ENDPOINTS, INSTANCE_ID_PATTERN
 from .checks import MAX_ROLE_ID_CHARS, MAX_SYSTEM_PROMPT_CHARS, MAX_TOKENS_LIMIT
 from .controller import API, API_LOCKED, RERUN, SEND, ChatController
+from .directory_ui import placeholder_key
 from .i18n import t
 from .page import Page
 
@@ -70,11 +71,13 @@ def show_js(locked: bool, limits: Any) -> str:
     checks pass, the message leaves the box and shows in the conversation at once, while the reply may
     still wait in the queue (the saved conversation has it too, so a reload finds it), and Stop shows.
     When they fail it leaves everything as it is; the send follows and the validator's messages appear
-    next to the fields. The message is guarded as the server guards it (conversation.shown_as_written)."""
+    next to the fields; with no Second Me chosen, the guide to choosing one says so too (layout.js). The message is
+    guarded as the server guards it (conversation.shown_as_written)."""
     params, ok = _checks(locked, limits, sending=True)
     return f"""({params}) => {{
   window.secondmeShown = null;
   const same = {{__type__: 'update'}};  // nothing changes (nor is the conversation drawn again)
+  if ({"false" if locked else "true"} && !String(instance ?? '').trim()) window.secondmeLayout?.askForInstance();
   if (document.querySelector('#composer')?.classList.contains('busy') || !({ok})) return [same, same];
   const shown = {{role: 'user', metadata: null, options: null,
     content: [{{type: 'text', text: window.secondmeText.shown(message)}}]}};
@@ -163,10 +166,12 @@ BUSY_HINT_ZH = "Second Me 还在回复。请先按“停止”（或 Esc）；�
 
 
 def create(page: Page) -> None:
+    instance = page.settings.instance_id
+    # Its height follows the window (layout.css), so the composer under it is on screen from the start.
     page.add("history", gr.Chatbot(
-        label=t("conversation"), show_label=False, elem_id="conversation", height="62vh", min_height=320,
+        label=t("conversation"), show_label=False, elem_id="conversation", min_height=240,
         editable="user", buttons=["copy", "copy_all"], feedback_options=None,
-        placeholder=t("placeholder"),
+        placeholder=t(placeholder_key(instance, page.settings.demo and instance == "demo")),
         sanitize_html=True, allow_tags=False, autoscroll=True,
     ))
     with gr.Row(elem_id="composer"):

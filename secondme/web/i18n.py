@@ -15,11 +15,19 @@ from gradio.i18n import I18nData
 
 from .settings import Settings
 
-__all__ = ["t", "page_i18n", "EN", "ZH", "STARTERS"]
+__all__ = ["t", "page_i18n", "EN", "ZH", "STARTERS", "DEMO_STARTERS"]
 
 EN: dict[str, str] = {
     "conversation": "Conversation",
     "placeholder": "Say hello: the reply streams in as the Second Me writes it. Or start with one of these:",
+    "placeholder_none": "**Choose a Second Me to talk to.** Each has an instance ID: its owner shares it, or find "
+                        "one at [app.secondme.io](https://app.secondme.io). Type it under **Instance ID**, or:",
+    "settings": "Settings",
+    "open_chats": "Conversations",
+    "open_settings": "Settings",
+    "browse_button": "Browse Second Mes",
+    "browse_placeholder": "Search the directory…",
+    "preset_placeholder": "Choose a preset…",
     "message": "Message",
     "message_placeholder": "Write to the Second Me…",
     "send": "Send",
@@ -80,6 +88,14 @@ EN: dict[str, str] = {
 ZH: dict[str, str] = {
     "conversation": "对话",
     "placeholder": "打个招呼吧：Second Me 边写，回复边流式出现。也可以从这里开始：",
+    "placeholder_none": "**选择一个要对话的 Second Me。** 每个 Second Me 都有一个实例 ID：由它的主人分享，或在 "
+                        "[app.secondme.io](https://app.secondme.io) 上找到。把它填进**实例 ID**，或者：",
+    "settings": "设置",
+    "open_chats": "对话记录",
+    "open_settings": "设置",
+    "browse_button": "浏览 Second Me",
+    "browse_placeholder": "搜索目录…",
+    "preset_placeholder": "选择一个预设…",
     "message": "消息",
     "message_placeholder": "写给 Second Me…",
     "send": "发送",
@@ -137,9 +153,15 @@ ZH: dict[str, str] = {
                    "它会告诉你它收到了什么。",
 }
 
-# Suggested first messages, shown while the conversation is empty (a click sends one; launch.HEAD).
-# The demo instance answers each in its own way: thinking, a table and code, a reply cut at Max tokens.
+# Suggested first messages, shown while the conversation is empty (a click sends one; launch.HEAD): ones any
+# Second Me can answer, and, with the local demo (settings.demo, instance "demo"), ones it answers each in its
+# own way: thinking, a table and code, a reply cut at Max tokens. directory_ui picks which the page shows.
 STARTERS = {
+    "en": ("Introduce yourself in a few sentences.", "What are you working on these days?",
+           "What do you know a lot about?", "What should I ask you first?"),
+    "zh-CN": ("用几句话介绍一下你自己。", "你最近在忙什么？", "你最了解哪些事情？", "我应该先问你什么？"),
+}
+DEMO_STARTERS = {
     "en": ("Introduce yourself in three sentences.", "Think it through: what should I ask you first?",
            "Show me a table and some code.", "Tell me a long story."),
     "zh-CN": ("用三句话介绍一下你自己。", "思考一下：我应该先问你什么？", "给我看一个表格和一段代码。",
@@ -152,13 +174,19 @@ def _placeholder(words: dict[str, str], starters: tuple[str, ...]) -> str:
     return f'{words["placeholder"]}\n\n<div class="starters">{buttons}</div>'
 
 
+def _no_instance(words: dict[str, str]) -> str:
+    """The empty conversation while no Second Me is chosen: where IDs come from, and Browse (layout.js)."""
+    button = f'<button class="browse-start" type="button">{html.escape(words["browse_button"])}</button>'
+    return f'{words["placeholder_none"]}\n\n<div class="starters no-instance">{button}</div>'
+
+
 API_DOC_URL = "https://github.com/mindverse/Second-Me/tree/master/docs"
 
 
 def t(key: str) -> Any:
     """The page's text for ``key``, shown in the visitor's language: an ``I18nData``, which Gradio's
     components take wherever they take text (its type hints say ``str``)."""
-    if key not in EN and key != "header":
+    if key not in EN and key not in ("header", "about", "placeholder_demo"):
         raise KeyError(f"no text for {key!r}")
     return I18nData(key)
 
@@ -168,10 +196,20 @@ def page_i18n(settings: Settings) -> gr.I18n:
     title = f"# {html.escape(settings.title)}\n\n"
 
     def header(words: dict[str, str]) -> str:
-        parts = [title + words["header_intro"].format(doc=API_DOC_URL)]
+        # The conversation is the page: its header is the title (and the demo's note); what the page is for is
+        # said at the foot of the conversations' drawer ("about").
+        parts = [title.strip()]
         if settings.demo:
             parts.append(words["header_demo"])
         return "\n\n".join(parts)
 
-    return gr.I18n(en={**EN, "header": header(EN), "placeholder": _placeholder(EN, STARTERS["en"])},
-                   **{"zh-CN": {**ZH, "header": header(ZH), "placeholder": _placeholder(ZH, STARTERS["zh-CN"])}})
+    def placeholders(words: dict[str, str], lang: str) -> dict[str, str]:
+        return {"placeholder": _placeholder(words, STARTERS[lang]),
+                "placeholder_demo": _placeholder(words, DEMO_STARTERS[lang]),
+                "placeholder_none": _no_instance(words)}
+
+    def about(words: dict[str, str]) -> str:
+        return words["header_intro"].format(doc=API_DOC_URL)
+
+    return gr.I18n(en={**EN, "header": header(EN), "about": about(EN), **placeholders(EN, "en")},
+                   **{"zh-CN": {**ZH, "header": header(ZH), "about": about(ZH), **placeholders(ZH, "zh-CN")}})

@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -248,6 +249,9 @@ for _name, _value in {"{text}": TEXT_JS, "{mark}": ERROR_MARK, "{stats}": STATS_
                       "{busy_zh}": BUSY_HINT_ZH, "(RESTORE)": f"({RESTORE_JS})", "{store}": STORE_JS,
                       "{presets}": PRESETS_JS}.items():
     HEAD = HEAD.replace(_name, _value)
+# The chat-first layout (static/layout.css, static/layout.js), until the page's scripts load from static/ alone.
+CSS += (Path(__file__).with_name("static") / "layout.css").read_text(encoding="utf-8")
+HEAD += f"\n<script>{(Path(__file__).with_name('static') / 'layout.js').read_text(encoding='utf-8')}</script>"
 
 
 def launch_options(app: ChatBlocks) -> dict[str, Any]:
