@@ -36,7 +36,12 @@
     }
     set(name, true);
     whenOpen(name, (el) => {
-      const target = focus ? el.querySelector(focus) : PHONE.matches ? el.querySelector('.sidebar-content ' + FOCUSABLE) : null;
+      const content = el.querySelector(':scope > .sidebar-content');
+      const first = () => [...(content?.querySelectorAll(FOCUSABLE) ?? [])].find((x) => x.offsetParent !== null && !x.disabled);
+      // On a phone the drawer covers the page: the focus goes into it, on its close button (not into a field,
+      // which would bring up the phone's keyboard).
+      const target = focus ? el.querySelector(focus) : PHONE.matches ? el.querySelector(':scope > .toggle-button') ?? first()
+        : null;
       target?.focus();
     });
   };
