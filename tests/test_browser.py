@@ -403,8 +403,12 @@ def test_a_phone_shows_the_chat_and_the_controls_without_sideways_scrolling(open
             chat.page.wait_for_function("document.getElementById('settings-drawer')?.classList.contains('open')")
             continue
         control.scroll_into_view_if_needed()
-        wait_until(lambda c=control: (b := c.bounding_box()) is not None and b["x"] >= 0  # (a drawer slides in)
-                   and b["x"] + b["width"] <= 390, 10, "the control on screen")
+
+        def on_screen(c: Any = control) -> bool:  # (a drawer slides in)
+            box = c.bounding_box()
+            return box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
+
+        wait_until(on_screen, 10, "the control on screen")
     chat.page.keyboard.press("Escape")
     chat.page.wait_for_function("!document.getElementById('settings-drawer')?.classList.contains('open')")
     chat.send("Hi from my phone")
