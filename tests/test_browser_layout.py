@@ -189,6 +189,12 @@ def test_with_no_second_me_chosen_the_page_says_where_ids_come_from_and_send_ask
     assert chat.messages() == [] and conversation.locator(".error-notice").count() == 0
     assert len(recorder.bodies) == before
     assert chat.message_box.input_value() == "Hello?"
+    if size == "laptop":  # the settings are on screen: the field says what it needs, quietly, and has the focus
+        message = chat.page.locator("#instance-id div.validation-error")
+        wait_until(lambda: "Enter the instance ID" in message.inner_text(), 10, "the field's word")
+        red, green, blue = map(int, message.evaluate("e => getComputedStyle(e).color").strip("rgba()").split(",")[:3])
+        assert not (red > 150 and green < 110 and blue < 110), "said in red"
+        assert chat.page.evaluate("document.activeElement?.closest('#instance-id') !== null")
     # Browse opens the directory in the settings; a pick fills the Instance ID, and the guide gives way.
     conversation.get_by_role("button", name="Browse Second Mes").click()
     option = chat.page.get_by_role("option").filter(has_text="Local demo Second Me")

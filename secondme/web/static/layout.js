@@ -83,6 +83,12 @@
         head.setAttribute('aria-controls', id);
       }
     }
+    // With no Second Me chosen, the check's "Enter the instance ID…" is the guide's word, not an error: said quietly.
+    const instance = document.getElementById('instance-id');
+    if (instance) {
+      const empty = !String(instance.querySelector('input, textarea')?.value ?? '').trim();
+      instance.classList.toggle('secondme-gentle', empty && Boolean(instance.querySelector('div.validation-error')));
+    }
     const status = document.getElementById('instance-status');
     if (status) status.classList.toggle('online', status.textContent.trim().startsWith('●'));
     for (const [field, word] of [['#browse input', w.browse], ['#preset input', w.preset]]) {
