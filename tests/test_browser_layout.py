@@ -132,6 +132,9 @@ def test_on_a_phone_the_drawers_open_from_the_header_and_esc_closes_them(open_pa
     wait_until(lambda: chat.page.evaluate("Boolean(document.activeElement?.closest('#settings-drawer'))"), 10,
                "the focus in the drawer")
     no_sideways_scrolling(chat)
+    for _ in range(6):  # the drawer covers the page: Tab stays in it
+        chat.page.keyboard.press("Tab")
+        assert chat.page.evaluate("Boolean(document.activeElement?.closest('#settings-drawer'))")
     chat.page.keyboard.press("Escape")
     wait_until(lambda: not drawer_open(chat, "settings"), 10, "Esc to close the settings")
     wait_until(lambda: chat.page.evaluate("document.activeElement?.closest('#open-settings') !== null"), 10,

@@ -57,17 +57,32 @@
 
   // A closed drawer is off screen: its controls leave the keyboard's path and screen readers' reach.
   const was = {};
+  const PAGE = ['header-row', 'assistant-card', 'chat-column'];  // what an open drawer covers on a phone
   const mark = () => {
     const w = words();
-    for (const [name, {id, button}] of Object.entries(DRAWERS)) {
+    const closed = [];
+    for (const [name, {id}] of Object.entries(DRAWERS)) {
       const el = document.getElementById(id);
       if (!el) continue;
       const shut = !el.classList.contains('open');
       const content = el.querySelector(':scope > .sidebar-content');
-      const hadFocus = el.contains(document.activeElement);
-      if (content && content.inert !== shut) content.inert = shut;
-      if (document.documentElement.classList.contains('secondme-layout-ready') && was[name] === true && shut && hadFocus) refocus(name);
+      if (content && content.inert !== shut) {
+        if (shut && was[name] === true && el.contains(document.activeElement)) closed.push(name);
+        content.inert = shut;
+      }
       was[name] = !shut;
+    }
+    // On a phone an open drawer covers the page, which then leaves the keyboard's path until it closes.
+    const covered = PHONE.matches && Object.keys(DRAWERS).some(isOpen);
+    for (const id of PAGE) {
+      const el = document.getElementById(id);
+      if (el && el.inert !== covered) el.inert = covered;
+    }
+    if (document.documentElement.classList.contains('secondme-layout-ready')) closed.forEach(refocus);
+    for (const [name, {id, button}] of Object.entries(DRAWERS)) {
+      const el = document.getElementById(id);
+      if (!el) continue;
+      const shut = !el.classList.contains('open');
       const toggleButton = el.querySelector(':scope > .toggle-button');
       if (toggleButton) {
         toggleButton.setAttribute('aria-label', w[name]);
