@@ -88,7 +88,9 @@ def test_the_snippets_follow_the_controls_and_run_against_the_local_instance(ope
 
 
 def test_no_credentials_of_the_base_url_are_shown() -> None:
-    from secondme.web.code_ui import code_js
+    from secondme.web import Settings
+    from secondme.web.launch import page_config
+    from secondme.web.scripts import head
 
-    js = code_js("https://someone:s3cret@example.test:8443/base/", 1000)
+    js = head(page_config(Settings(base_url="https://someone:s3cret@example.test:8443/base/"), locked=False))
     assert "s3cret" not in js and "someone" not in js and "https://example.test:8443/base" in js

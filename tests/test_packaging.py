@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import secondme
+from secondme.web.scripts import FILES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -92,6 +93,8 @@ def test_the_wheel_holds_the_package_alone(wheel: Path) -> None:
     tops = {n.split("/")[0] for n in names if not n.startswith("secondme_chat-")}
     assert tops == {"secondme"}, tops
     assert "secondme/web/ui.py" in names
+    static = {f"secondme/web/static/{name}" for name in (*FILES, "page.css")}  # the page's scripts and styles
+    assert static <= set(names), static - set(names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "secondme = secondme.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 

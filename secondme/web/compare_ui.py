@@ -19,6 +19,7 @@ from .controller import ChatController, History
 from .conversation import Message
 from .i18n import t
 from .page import Page
+from .scripts import call
 from .settings_ui import DEFAULT_SYSTEM_PROMPT
 
 __all__ = ["create", "wire", "SIDES"]
@@ -54,14 +55,6 @@ def turn(side: str) -> tuple[str, ...]:
     """The names of one side's inputs, in the order of the controller's TURN."""
     return (f"{side}_instance_id", f"{side}_system_prompt", f"{side}_temperature", f"{side}_max_tokens",
             "l0", "role_id", "endpoint")
-
-
-# Moves the message to the hidden field both sides read, and empties the box, when there is one to send.
-TAKE_JS = """(message) => {
-  const text = String(message ?? '');
-  if (!text.trim()) return [text, ''];
-  return ['', text];
-}"""
 
 
 def create(page: Page) -> None:
@@ -102,7 +95,7 @@ def wire(page: Page) -> None:
         "api_visibility": "undocumented", "preprocess": False, "postprocess": False,
     }
     message, pending = page["cmp_message"], page["cmp_pending"]
-    taken = gr.on([message.submit, page["cmp_send"].click], None, message, [message, pending], js=TAKE_JS,
+    taken = gr.on([message.submit, page["cmp_send"].click], None, message, [message, pending], js=call("compare.take"),
                   queue=False, api_visibility="undocumented")
     for side in SIDES:
         handlers = Side(ctl, side)

@@ -14,14 +14,11 @@ from .conversation import markdown_literal
 from .directory import Listing
 from .i18n import t
 from .page import Page
+from .scripts import call
 from .texts import say
 
 __all__ = ["create_status", "create_hidden", "create_browse", "create_card", "wire", "status_text", "browse_update",
            "locked_text", "card_html", "placeholder_key"]
-
-
-# Browse is a picker: a pick goes to the Instance ID field and Browse is emptied; no pick changes nothing.
-PICK_JS = "(picked) => (picked ? [picked, null] : [{__type__: 'update'}, {__type__: 'update'}])"
 
 
 def create_status(page: Page) -> None:
@@ -179,5 +176,5 @@ def wire(page: Page, demo: Any) -> None:
     # whatever it holds, and must not overwrite an ID the visitor typed; "change" fires for a pick by mouse or by
     # keyboard, and for the emptying, which leaves the field as it is.
     page["browse"].change(None, page["browse"], [instance, page["browse"]],
-                          js=PICK_JS, queue=False,
+                          js=call("directory.pick"), queue=False,
                           api_visibility="undocumented")

@@ -7,15 +7,15 @@ built-in ones are in the page's language; yours are as you wrote them.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import gradio as gr
 
 from .i18n import t
 from .page import Page
+from .scripts import call
 
-__all__ = ["BUILT_IN", "PRESETS_JS", "create", "wire"]
+__all__ = ["BUILT_IN", "MESSAGES", "create", "wire"]
 
 # (id, {language: (name, prompt)})
 BUILT_IN: tuple[tuple[str, dict[str, tuple[str, str]]], ...] = (
@@ -37,7 +37,7 @@ BUILT_IN: tuple[tuple[str, dict[str, tuple[str, str]]], ...] = (
                     "zh-CN": ("翻译", "翻译我写的内容：中文译成英文，其他语言译成简体中文。只回复译文。")}),
 )
 
-# What the preset buttons may have to say, in the page's language.
+# What the preset buttons may have to say, in the page's language (static/presets.js, window.secondmePresets).
 MESSAGES = {
     "en": {"empty": "The system prompt is empty: there is nothing to save.", "name": "Name this preset:",
            "no_storage": "This browser does not let the page keep presets (private mode?).",
@@ -47,58 +47,6 @@ MESSAGES = {
               "no_storage": "此浏览器不允许本页保存预设（隐私模式？）。",
               "pick": "请先选择一个你自己的预设（带 ★ 的）。内置预设不能删除。", "delete": "删除预设“{name}”？"},
 }
-
-# window.secondmePresets, loaded once in the page's <head> (launch.py).
-PRESETS_JS = """
-(() => {
-  const KEY = 'secondme.presets', BUILT_IN = (BUILT_IN_JSON), MESSAGES = (MESSAGES_JSON);
-  const lang = () => window.secondmeLang?.() ?? 'en';  // launch.HEAD
-  const P = {
-    say(key, name) { return MESSAGES[lang()][key].replace('{name}', name ?? ''); },
-    mine() {
-      try {
-        const v = JSON.parse(localStorage.getItem(KEY) || '[]');
-        return Array.isArray(v) ? v.filter(p => typeof p?.name === 'string' && typeof p?.prompt === 'string') : [];
-      } catch (e) { return []; }
-    },
-    save(list) { try { localStorage.setItem(KEY, JSON.stringify(list)); return true; } catch (e) { return false; } },
-    choices() {
-      return [...BUILT_IN.map(([key, names]) => [names[lang()][0], 'built-in:' + key]),
-              ...P.mine().map(p => ['★ ' + p.name, 'mine:' + p.name])];
-    },
-    update(value) { return {__type__: 'update', choices: P.choices(), value: value ?? null}; },
-    prompt(id) {
-      if (String(id).startsWith('mine:')) return P.mine().find(p => 'mine:' + p.name === id)?.prompt ?? null;
-      const found = BUILT_IN.find(([key]) => 'built-in:' + key === id);
-      return found ? found[1][lang()][1] : null;
-    },
-  };
-  window.secondmePresets = P;
-})();
-""".replace("BUILT_IN_JSON", json.dumps(BUILT_IN, ensure_ascii=False)).replace(
-    "MESSAGES_JSON", json.dumps(MESSAGES, ensure_ascii=False))
-
-LOAD_JS = "() => window.secondmePresets.update(null)"
-PICK_JS = "(id, system) => window.secondmePresets.prompt(id) ?? system"
-SAVE_JS = """(system, id) => {
-  const P = window.secondmePresets, prompt = String(system ?? '').trim();
-  if (!prompt) { alert(P.say('empty')); return P.update(id); }
-  const suggested = String(id).startsWith('mine:') ? id.slice(5) : prompt.slice(0, 32);
-  const name = (window.prompt(P.say('name'), suggested) ?? '').trim().slice(0, 60);
-  if (!name) return P.update(id);
-  const mine = P.mine().filter(p => p.name !== name);
-  mine.push({name, prompt});
-  if (!P.save(mine)) alert(P.say('no_storage'));
-  return P.update('mine:' + name);
-}"""
-DELETE_JS = """(id) => {
-  const P = window.secondmePresets;
-  if (!String(id).startsWith('mine:')) { alert(P.say('pick')); return P.update(id); }
-  const name = id.slice(5);
-  if (!confirm(P.say('delete', name))) return P.update(id);
-  P.save(P.mine().filter(p => p.name !== name));
-  return P.update(null);
-}"""
 
 
 def create(page: Page) -> None:
@@ -111,10 +59,11 @@ def create(page: Page) -> None:
 
 def wire(page: Page, demo: gr.Blocks) -> None:
     js_only: dict[str, Any] = {"queue": False, "api_visibility": "undocumented"}
-    demo.load(None, None, page["preset"], js=LOAD_JS, **js_only)
+    demo.load(None, None, page["preset"], js=call("presets.load"), **js_only)
     # A pick, by mouse (select) or keyboard (change), fills the prompt. Not "input": it also fires whenever the
     # dropdown loses the focus, and would put the preset back over a prompt typed since.
     gr.on([page["preset"].select, page["preset"].change], None, [page["preset"], page["system_prompt"]],
-          page["system_prompt"], js=PICK_JS, **js_only)
-    page["save_preset"].click(None, [page["system_prompt"], page["preset"]], page["preset"], js=SAVE_JS, **js_only)
-    page["delete_preset"].click(None, page["preset"], page["preset"], js=DELETE_JS, **js_only)
+          page["system_prompt"], js=call("presets.pick"), **js_only)
+    page["save_preset"].click(None, [page["system_prompt"], page["preset"]], page["preset"], js=call("presets.save"),
+                              **js_only)
+    page["delete_preset"].click(None, page["preset"], page["preset"], js=call("presets.remove"), **js_only)

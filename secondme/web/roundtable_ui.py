@@ -57,6 +57,7 @@ from .roundtable import (
     speaker_label,
     transcript_markdown,
 )
+from .scripts import call
 from .texts import say
 
 __all__ = ["create", "wire", "available", "Roundtable", "PAGE", "API", "COLOURS", "from_link"]
@@ -259,36 +260,10 @@ def from_link(query: Mapping[str, str] | None) -> dict[str, Any] | None:
 
 
 # A roundtable is saved with the conversations (saved_ui's store, in the browser) when it ends or is stopped: an
-# entry of kind "roundtable" with its settings. Opening it fills this tab in again; the Chat tab shows it too,
-# which is how it is exported (Markdown or JSON) like any conversation.
-SAVE_JS = """(history, id, instances, topic, rounds, host) => {
-  const C = window.secondmeChats;
-  if (!C || !Array.isArray(history) || history.length < 2) return id;
-  const old = id ? C.get(id) : null, now = Date.now();
-  const about = String(topic ?? '').trim().replace(/\\s+/g, ' ');
-  const rec = {id: id || C.newId(), kind: 'roundtable',
-    title: old?.title || `Roundtable: ${about.length > 36 ? about.slice(0, 35) + '…' : about}`,
-    instance_id: null, settings: {}, roundtable: {instances, topic, rounds, host}, messages: history,
-    created: old?.created ?? now, updated: now, app_version: C.version};
-  C.put(rec);
-  document.querySelector('#refresh-chats')?.click();
-  return rec.id;
-}"""
-OPEN_JS = """(picked, history, id, instances, topic, rounds, host) => {
-  const r = window.secondmeChats?.get(picked);
-  if (r?.kind !== 'roundtable') return [history, id, instances, topic, rounds, host];
-  const saved = r.roundtable || {};
-  document.querySelector('#roundtable-tab-button')?.click();
-  return [r.messages || [], r.id, saved.instances ?? '', saved.topic ?? '', saved.rounds ?? rounds, saved.host ?? ''];
-}"""
+# entry of kind "roundtable" with its settings (static/roundtable.js, secondme.roundtable, takes them in this order).
+# Opening it fills this tab in again; the Chat tab shows it too, which is how it is exported (Markdown or JSON) like
+# any conversation.
 RECORD = ("rt_history", "rt_id", "rt_instances", "rt_topic", "rt_rounds", "rt_host")
-
-ADD_JS = """(picked, current) => {
-  if (!picked) return [current, null];
-  const ids = String(current ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  if (!ids.includes(picked)) ids.push(picked);
-  return [ids.join(', '), null];
-}"""
 
 
 def create(page: Page) -> None:
@@ -358,10 +333,10 @@ def wire(page: Page, demo: Any) -> None:
     stopped = page["rt_stop"].click(None, None, None, cancels=running, api_visibility="undocumented").then(
         rt.mark_stopped, history, history, queue=False, api_visibility="undocumented", show_progress="hidden")
     for ended in (running[0], stopped):
-        ended.then(None, page.get(*RECORD), page["rt_id"], js=SAVE_JS, **js_only)
+        ended.then(None, page.get(*RECORD), page["rt_id"], js=call("roundtable.save"), **js_only)
     history.clear(None, None, page["rt_id"], js="() => ''", cancels=running, **js_only)
     if "chats" in page.parts:
-        page["chats"].input(None, [page["chats"], *page.get(*RECORD)], page.get(*RECORD), js=OPEN_JS,
+        page["chats"].input(None, [page["chats"], *page.get(*RECORD)], page.get(*RECORD), js=call("roundtable.open"),
                             cancels=running, **js_only)
     page["rt_api_trigger"].click(endpoint(rt), page.get(*API), page["rt_api_transcript"], validator=rt.validate_api,
                                  api_name="roundtable", **streaming)
@@ -370,7 +345,7 @@ def wire(page: Page, demo: Any) -> None:
     outputs = page.get("rt_instances", "rt_topic", "rt_rounds", "rt_host", "modes")
     if not page.locked:
         page["rt_browse"].input(None, [page["rt_browse"], page["rt_instances"]],
-                                [page["rt_instances"], page["rt_browse"]], js=ADD_JS, queue=False,
+                                [page["rt_instances"], page["rt_browse"]], js=call("roundtable.add"), queue=False,
                                 api_visibility="undocumented")
         outputs.append(page["rt_browse"])
 

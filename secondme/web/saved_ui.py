@@ -4,9 +4,9 @@ Each conversation is one ``localStorage`` entry of its own (``secondme.chat.<id>
 conversation it has open, so two tabs never lose each other's conversations, and a tab's list follows
 the others' through the ``storage`` event; a tab whose open conversation another tab changed saves its own
 as a copy (``C.save``). A conversation is saved while a reply streams or waits, at most once a second
-(``LIVE_JS``), and when it ends, is stopped or fails, so a restart of the server loses none of it. All of
-it runs in the browser (``STORE_JS`` and the events' scripts); the server only checks an imported file's
-text.
+(``secondme.saved.live``), and when it ends, is stopped or fails, so a restart of the server loses none of it. All of
+it runs in the browser (``static/saved.js``: ``window.secondmeChats`` and ``secondme.saved``, each event's script);
+the server only checks an imported file's text.
 """
 
 from __future__ import annotations
@@ -18,15 +18,15 @@ from typing import Any
 
 import gradio as gr
 
-from .. import __version__
 from ..errors import InvalidRequestError
 from ..protocol import validate_instance_id
 from . import settings_ui
 from .conversation import assistant, message_text, notice, user
 from .i18n import t
 from .page import Page
+from .scripts import call
 
-__all__ = ["create", "create_hidden", "create_triggers", "wire", "STORE_JS", "MAX_SAVED_CHATS", "MAX_SAVED_CHARS",
+__all__ = ["create", "create_hidden", "create_triggers", "wire", "MAX_SAVED_CHATS", "MAX_SAVED_CHARS",
            "read_import", "MAX_IMPORT_BYTES"]
 
 MAX_SAVED_CHATS = 50
@@ -35,264 +35,8 @@ MAX_IMPORT_BYTES = 2_000_000
 TOO_LARGE = "\u0000too large: "  # what the browser sends instead of a file over MAX_IMPORT_BYTES
 SETTINGS = ("system_prompt", "temperature", "max_tokens", "l0", "role_id", "endpoint")
 
-# The browser's side: window.secondmeChats. Loaded once in the page's <head> (launch.py).
-STORE_JS = """
-(() => {
-  const PREFIX = 'secondme.chat.', CURRENT = 'secondme.current', DRAFT = 'secondme.draft', MAX = {max},
-    MAX_CHARS = {chars};
-  // The page's storage, or null where the browser keeps nothing (a full one, with something in it, is there).
-  const store = () => { try { const s = window.localStorage;
-    try { s.setItem('secondme.probe', '1'); s.removeItem('secondme.probe'); } catch (e) { if (!s.length) return null; }
-    return s; } catch (e) { return null; } };
-  const C = {
-    version: {version},
-    all() {
-      const s = store(); if (!s) return [];
-      const found = [];
-      for (let i = 0; i < s.length; i++) {
-        const key = s.key(i);
-        if (!key || !key.startsWith(PREFIX)) continue;
-        try { const r = JSON.parse(s.getItem(key)); if (r && r.id) found.push(r); } catch (e) { /* skip */ }
-      }
-      return found.sort((a, b) => (b.updated || 0) - (a.updated || 0));
-    },
-    get(id) { const s = store(); if (!s || !id) return null;
-      try { return JSON.parse(s.getItem(PREFIX + id)); } catch (e) { return null; } },
-    radio(value) { return {__type__: 'update', choices: C.all().map(r => [r.title || 'Untitled', r.id]),
-      value: value || null}; },
-    newId() { return Date.now().toString(36) + Math.random().toString(36).slice(2, 8); },
-    text(m) { return window.secondmeText.said(m); },
-    titleOf(history) { const first = history.find(m => m?.role === 'user');
-      const t = first ? C.text(first).trim().replace(/\\s+/g, ' ') : '';
-      return t ? (t.length > 48 ? t.slice(0, 47) + '…' : t) : 'Untitled'; },
-    current(id) { try { id ? sessionStorage.setItem(CURRENT, id) : sessionStorage.removeItem(CURRENT); }
-      catch (e) { /* no session storage */ } },
-    currentId() { try { return sessionStorage.getItem(CURRENT); } catch (e) { return null; } },
-    // Markdown-safe text for the page's notes (a title is the visitor's own words).
-    md(t) { const bs = String.fromCharCode(92), special = bs + '`*_{}[]()#+-.!<>&|~';
-      return [...String(t ?? '')].map(c => (special.includes(c) ? bs + c : c)).join(''); },
-    // Saves one conversation. Past the limits, or when the browser's storage is full, the oldest others go,
-    // one at a time and only until it fits; if it still does not fit, they are all put back. Returns a note or ''.
-    put(rec) {
-      const s = store();
-      C.saved = false;
-      if (!s) return 'This browser does not let the page keep conversations (private mode?): this one is not saved.';
-      const text = JSON.stringify(rec), others = C.all().filter(r => r.id !== rec.id);  // newest first
-      const evicted = [];
-      let count = others.length + 1;
-      let chars = others.reduce((n, r) => n + (s.getItem(PREFIX + r.id) || '').length, text.length);
-      const evict = () => {
-        const r = others.pop(), raw = s.getItem(PREFIX + r.id) || '';
-        s.removeItem(PREFIX + r.id); evicted.push([r, raw]); count--; chars -= raw.length;
-      };
-      while (others.length && (count > MAX || (chars > MAX_CHARS && text.length <= MAX_CHARS))) evict();
-      for (;;) {
-        try { s.setItem(PREFIX + rec.id, text); C.saved = true; break; }
-        catch (e) {
-          if (others.length) { evict(); continue; }
-          for (const [r, raw] of evicted) { try { s.setItem(PREFIX + r.id, raw); } catch (e2) { /* as it was */ } }
-          return "The browser's storage is full: this conversation is not saved, and no other was removed. "
-            + 'Export it (⬇ JSON) to keep it, or delete conversations you no longer need.';
-        }
-      }
-      if (!evicted.length) return '';
-      const titles = evicted.map(([r]) => `“${C.md(r.title || 'Untitled')}”`).join(', ');
-      return `Older conversations were removed to make room in this browser (it keeps the newest ${MAX}, `
-        + `${MAX_CHARS.toLocaleString('en')} characters in all, as far as its storage allows): ${titles}.`;
-    },
-    seen: Object.create(null),  // id -> the rev of it this tab last opened or saved
-    forked: Object.create(null),  // id -> the conversation this tab's turns went to instead (another tab changed it)
-    // Saves this tab's conversation. When another tab saved it since this tab last opened or saved it, and
-    // this tab's messages do not simply continue that version, this tab's is saved as a new conversation
-    // instead: neither tab's turns are lost. Returns [record, note].
-    save(history, id, title, instance, settings) {
-      clearTimeout(C.timer); C.timer = null;
-      id = id || C.currentId() || '';  // the box for the id may not have its first save's id yet
-      id = C.forked[id] || id;
-      const old = id ? C.get(id) : null, now = Date.now();
-      const name = (title || '').trim() || old?.title || C.titleOf(history);
-      const fork = old && id in C.seen && (old.rev || 0) !== C.seen[id] && !C.continues(history, old.messages || []);
-      const rec = {id: fork || !id ? C.newId() : id, title: fork ? `${name} (copy)` : name, instance_id: instance ?? '',
-        settings, messages: history, created: (!fork && old?.created) || now, updated: now,
-        rev: fork ? 1 : (old?.rev || 0) + 1, app_version: C.version};
-      let note = C.put(rec);
-      if (C.saved) C.seen[rec.id] = rec.rev;
-      if (fork) {
-        C.forked[id] = rec.id;
-        note = `Another tab changed “${C.md(name)}” meanwhile: this tab's conversation is saved as a new one, `
-          + `“${C.md(rec.title)}”, and the other tab's stays as it was. ${note}`.trim();
-      }
-      C.current(rec.id);
-      return [rec, note];
-    },
-    continues(history, older) {
-      return older.length <= history.length && older.every((m, i) => JSON.stringify(m) === JSON.stringify(history[i]));
-    },
-    // While a reply streams (or waits), the conversation is saved at most once a second, and once more a second
-    // after its last change: a restart of the server, a reload or a closed tab loses none of it.
-    live(args) {
-      const wait = (C.lastLive || 0) + 1000 - Date.now(), id = args[1];
-      if (id && wait > 0) {
-        clearTimeout(C.timer);
-        C.timer = setTimeout(() => {
-          C.timer = null;
-          if (C.currentId() !== (C.forked[id] || id)) return;  // another conversation is open now
-          C.lastLive = Date.now();
-          C.liveNote = C.save(...args)[1] || C.liveNote;
-        }, wait);
-        return null;
-      }
-      C.lastLive = Date.now();
-      const [rec, note] = C.save(...args);
-      C.liveNote = note || C.liveNote;
-      return rec;
-    },
-    // What was typed in the message box and not sent survives a reload of this tab (sessionStorage).
-    draft() { try { const d = sessionStorage.getItem(DRAFT); sessionStorage.removeItem(DRAFT); return d; }
-      catch (e) { return null; } },
-    remove(id) { const s = store(); if (s && id) s.removeItem(PREFIX + id); },
-    clear() { const s = store(); if (!s) return;
-      Object.keys(s).filter(k => k.startsWith(PREFIX)).forEach(k => s.removeItem(k)); },
-    download(name, type, text) {
-      const url = URL.createObjectURL(new Blob([text], {type}));
-      const a = Object.assign(document.createElement('a'), {href: url, download: name});
-      document.body.appendChild(a); a.click(); a.remove(); setTimeout(() => URL.revokeObjectURL(url), 1000);
-    },
-  };
-  window.secondmeChats = C;
-  window.addEventListener('pagehide', () => {
-    const text = document.querySelector('#message textarea')?.value;
-    try { if (text?.trim()) sessionStorage.setItem(DRAFT, text); } catch (e) { /* no session storage */ }
-  });
-  window.addEventListener('storage', (e) => {
-    if (e.key === null || e.key.startsWith(PREFIX)) document.querySelector('#refresh-chats')?.click();
-  });
-})();
-""".replace("{max}", str(MAX_SAVED_CHATS)).replace("{chars}", str(MAX_SAVED_CHARS)).replace(
-    "{version}", json.dumps(__version__))
-
-# What a conversation is saved with, in this order (the scripts below take them so).
+# What a conversation is saved with, in this order (the scripts, static/saved.js, take them so).
 RECORD = ("history", "chat_id", "chat_title", "instance_id", *SETTINGS)
-_SETTINGS_JS = "{system_prompt: system, temperature, max_tokens: maxTokens, l0, role_id: roleId, endpoint}"
-_RECORD_PARAMS = "history, id, title, instance, system, temperature, maxTokens, l0, roleId, endpoint"
-
-SAVE_JS = f"""({_RECORD_PARAMS}) => {{
-  const C = window.secondmeChats, live = C.liveNote || '';
-  C.liveNote = '';
-  if (!Array.isArray(history) || !history.length) return [C.radio(id), id, title, live];
-  const [rec, note] = C.save(history, id, title, instance, {_SETTINGS_JS});
-  return [C.radio(rec.id), rec.id, rec.title, [live, note].filter(Boolean).join(' ')];
-}}"""
-# Each change of the conversation while a reply streams or waits (C.live: at most once a second).
-LIVE_JS = f"""({_RECORD_PARAMS}) => {{
-  const C = window.secondmeChats, same = {{__type__: 'update'}};
-  if (!document.querySelector('#composer')?.classList.contains('busy') || !Array.isArray(history) || !history.length) {{
-    return [same, same, same, same];
-  }}
-  const rec = C.live([history, id, title, instance, {_SETTINGS_JS}]);
-  return rec ? [C.radio(rec.id), rec.id, rec.title, C.liveNote || same] : [same, same, same, same];
-}}"""
-
-# Opens a saved conversation: its messages, its instance ID and its settings (missing ones stay as they are).
-OPEN_JS = f"""(picked, {_RECORD_PARAMS}) => {{
-  const C = window.secondmeChats, r = C.get(picked);
-  if (!r) return [C.radio(id), history, id, title, instance, system, temperature, maxTokens, l0, roleId, endpoint,
-                  'That conversation is no longer saved in this browser.'];
-  const s = r.settings || {{}}, or = (v, d) => (v === undefined || v === null ? d : v);
-  C.current(r.id); C.seen[r.id] = r.rev || 0;
-  return [C.radio(r.id), window.secondmeText.guarded(r.messages), r.id, r.title || '', or(r.instance_id, instance),
-          or(s.system_prompt, system), or(s.temperature, temperature), or(s.max_tokens, maxTokens), or(s.l0, l0),
-          or(s.role_id, roleId), or(s.endpoint, endpoint), ''];
-}}"""
-
-# On load: this tab's open conversation again (a reload keeps it), and the list.
-RESTORE_JS = OPEN_JS.replace("(picked, ", "(_, ", 1).replace(
-    "const C = window.secondmeChats, r = C.get(picked);",
-    "const C = window.secondmeChats, r = C.get(C.currentId());").replace(
-    "'That conversation is no longer saved in this browser.'", "''")
-
-# On load, also what was typed in this tab and not sent before it reloaded (C.draft), else a link's message
-# (settings_ui.LINK_MESSAGE_JS): one step, so that neither overwrites the other.
-LOAD_JS = f"""(_, {_RECORD_PARAMS}, message) => {{
-  const out = ({RESTORE_JS})(_, {_RECORD_PARAMS}), draft = window.secondmeChats.draft();
-  return [...out, ({settings_ui.LINK_MESSAGE_JS})(draft && !String(message ?? '').trim() ? draft : message)];
-}}"""
-
-NEW_JS = """() => { const C = window.secondmeChats; C.current(null); return [C.radio(null), [], '', '', '']; }"""
-RENAME_JS = """(title, id) => {
-  const C = window.secondmeChats, r = C.get(id), t = String(title ?? '').trim();
-  if (!r || !t) return [C.radio(id), r?.title ?? title, ''];
-  r.title = t.slice(0, 120); r.updated = Date.now();
-  const note = C.put(r);
-  return [C.radio(id), r.title, note];
-}"""
-DELETE_JS = """(id, history, title) => {
-  const C = window.secondmeChats;
-  if (!id || !confirm('Delete this conversation from this browser?')) return [C.radio(id), history, id, title, ''];
-  C.remove(id); C.current(null);
-  return [C.radio(null), [], '', '', 'Conversation deleted.'];
-}"""
-DELETE_ALL_JS = """(id, history, title) => {
-  const C = window.secondmeChats;
-  if (!confirm('Delete all conversations saved in this browser?')) return [C.radio(id), history, id, title, ''];
-  C.clear(); C.current(null);
-  return [C.radio(null), [], '', '', 'All saved conversations were deleted from this browser.'];
-}"""
-REFRESH_JS = "(id) => window.secondmeChats.radio(id)"
-FORGET_CURRENT_JS = """() => { window.secondmeChats.current(null); return ['', '']; }"""
-
-EXPORT_MD_JS = """(history, title, instance) => {
-  const C = window.secondmeChats, lines = [`# ${title || C.titleOf(history || [])}`, ''];
-  if (instance) lines.push(`With the Second Me \\`${instance}\\`, exported ${new Date().toISOString()}.`, '');
-  for (const m of history || []) {
-    const who = m.role === 'user' ? 'You' : 'Second Me';
-    const heading = window.secondmeText.written(m.metadata?.title);
-    lines.push(heading ? `> **${heading}:** ${C.text(m)}` : `**${who}:**\\n\\n${C.text(m)}`, '');
-  }
-  C.download(`${(title || 'conversation').replace(/[^\\w.-]+/g, '_').slice(0, 60)}.md`, 'text/markdown',
-             lines.join('\\n'));
-}"""
-EXPORT_JSON_JS = f"""({_RECORD_PARAMS}) => {{
-  const C = window.secondmeChats, old = id ? C.get(id) : null;
-  const doc = {{app: 'secondme-chat', app_version: C.version, exported_at: new Date().toISOString(),
-    title: title || C.titleOf(history || []), instance_id: instance ?? '', settings: {_SETTINGS_JS},
-    created: old?.created ? new Date(old.created).toISOString() : null,
-    updated: old?.updated ? new Date(old.updated).toISOString() : null,
-    messages: (history || []).map(m => m.metadata?.title
-      ? {{role: m.role, title: window.secondmeText.written(m.metadata.title), content: C.text(m)}}
-      : {{role: m.role, content: C.text(m)}})}};
-  C.download(`${{(doc.title).replace(/[^\\w.-]+/g, '_').slice(0, 60)}}.json`, 'application/json',
-             JSON.stringify(doc, null, 2));
-}}"""
-# Asks the visitor for a file and hands its text to the server's check (read_import) through a hidden box.
-PICK_JS = """() => new Promise((resolve) => {
-  const input = Object.assign(document.createElement('input'), {type: 'file', accept: '.json,application/json'});
-  input.addEventListener('cancel', () => resolve(''));
-  input.addEventListener('change', () => {
-    const file = input.files?.[0];
-    if (!file) return resolve('');
-    if (file.size > MAX) return resolve(TOO_LARGE + file.size);
-    file.text().then(resolve, () => resolve(''));
-  });
-  input.click();
-})""".replace("MAX", str(MAX_IMPORT_BYTES)).replace("TOO_LARGE", json.dumps(TOO_LARGE))
-IMPORT_JS = f"""(imported, {_RECORD_PARAMS}) => {{
-  const C = window.secondmeChats;
-  let r; try {{ r = JSON.parse(imported || 'null'); }} catch (e) {{ r = null; }}
-  if (!r) return [C.radio(id), history, id, title, instance, system, temperature, maxTokens, l0, roleId, endpoint,
-                  {{__type__: 'update'}}];  // nothing imported: the note keeps what the check said
-  // A copy beside its original (or beside an earlier import) is told apart by its title.
-  const titles = new Set(C.all().map(x => x.title));
-  for (let n = 1, base = r.title; titles.has(r.title); n++) r.title = `${{base}} (imported${{n > 1 ? ' ' + n : ''}})`;
-  r.id = C.newId(); r.created = r.updated = Date.now(); r.app_version = C.version;
-  r.rev = 1;
-  const note = C.put(r); C.current(r.id);
-  if (C.saved) C.seen[r.id] = r.rev;
-  const s = r.settings;
-  return [C.radio(r.id), r.messages, r.id, r.title, r.instance_id, s.system_prompt, s.temperature, s.max_tokens,
-          s.l0, s.role_id, s.endpoint, note
-          || `Imported “${{window.secondmeText.literal(r.title)}}” as a new conversation.`];
-}}"""
 
 
 def create(page: Page) -> None:
@@ -389,26 +133,26 @@ def wire(page: Page, demo: Any) -> None:
     listing = [page["chats"], *record]  # what opening a conversation sets
     for step in page.finished:  # a reply ended, was stopped or failed
         step.then(None, record, [page["chats"], page["chat_id"], page["chat_title"], page["note"]],
-                  js=SAVE_JS, **js_only)
+                  js=call("saved.save"), **js_only)
     if page.cleared is not None:  # Clear starts a new conversation; the cleared one stays in the list
-        page.cleared.then(None, None, [page["chat_id"], page["chat_title"]], js=FORGET_CURRENT_JS, **js_only)
+        page.cleared.then(None, None, [page["chat_id"], page["chat_title"]], js=call("saved.forgetCurrent"), **js_only)
     page["history"].change(None, record, [page["chats"], page["chat_id"], page["chat_title"], page["note"]],
-                           js=LIVE_JS, **js_only)
+                           js=call("saved.live"), **js_only)
     demo.load(None, [page["chats"], *record, page["message"]], [*listing, page["note"], page["message"]],
-              js=LOAD_JS, **js_only)
-    page["chats"].input(None, [page["chats"], *record], [*listing, page["note"]], js=OPEN_JS,
+              js=call("saved.load"), **js_only)
+    page["chats"].input(None, [page["chats"], *record], [*listing, page["note"]], js=call("saved.open"),
                         cancels=page.running, **js_only)
     fresh = [page["chats"], page["history"], page["chat_id"], page["chat_title"], page["note"]]
-    page["new_chat"].click(None, None, fresh, js=NEW_JS, cancels=page.running, **js_only)
+    page["new_chat"].click(None, None, fresh, js=call("saved.newChat"), cancels=page.running, **js_only)
     asked = [page["chat_id"], page["history"], page["chat_title"]]
-    page["delete_chat"].click(None, asked, fresh, js=DELETE_JS, cancels=page.running, **js_only)
-    page["delete_all"].click(None, asked, fresh, js=DELETE_ALL_JS, cancels=page.running, **js_only)
+    page["delete_chat"].click(None, asked, fresh, js=call("saved.remove"), cancels=page.running, **js_only)
+    page["delete_all"].click(None, asked, fresh, js=call("saved.removeAll"), cancels=page.running, **js_only)
     page["chat_title"].submit(None, [page["chat_title"], page["chat_id"]],
-                              [page["chats"], page["chat_title"], page["note"]], js=RENAME_JS, **js_only)
-    page["refresh_chats"].click(None, page["chat_id"], page["chats"], js=REFRESH_JS, **js_only)
+                              [page["chats"], page["chat_title"], page["note"]], js=call("saved.rename"), **js_only)
+    page["refresh_chats"].click(None, page["chat_id"], page["chats"], js=call("saved.refresh"), **js_only)
     page["export_md"].click(None, [page["history"], page["chat_title"], page["instance_id"]], None,
-                            js=EXPORT_MD_JS, **js_only)
-    page["export_json"].click(None, record, None, js=EXPORT_JSON_JS, **js_only)
+                            js=call("saved.exportMarkdown"), **js_only)
+    page["export_json"].click(None, record, None, js=call("saved.exportJson"), **js_only)
     checks = page.ctl.checks
     def check_import(text: Any) -> tuple[str, str]:
         """The file's record, or a refusal said in the note, where an import's outcome is said (and nothing else)."""
@@ -417,7 +161,7 @@ def wire(page: Page, demo: Any) -> None:
         except gr.Error as exc:
             return "", f"**Not imported.** {html.escape(str(exc.message))}"
 
-    page["import_file"].click(None, None, page["imported"], js=PICK_JS, **js_only).success(
+    page["import_file"].click(None, None, page["imported"], js=call("saved.pickFile"), **js_only).success(
         check_import, page["imported"], [page["imported"], page["note"]],
         api_visibility="undocumented", show_progress="hidden").success(
-        None, [page["imported"], *record], [*listing, page["note"]], js=IMPORT_JS, **js_only)
+        None, [page["imported"], *record], [*listing, page["note"]], js=call("saved.importFile"), **js_only)

@@ -16,34 +16,11 @@ from . import directory_ui, presets_ui
 from .checks import MAX_TOKENS_LIMIT
 from .i18n import t
 from .page import Page
+from .scripts import call
 
-__all__ = ["create", "create_copy_link", "wire", "DEFAULT_SYSTEM_PROMPT", "instance_from_link", "COPY_LINK_JS",
-           "LINK_MESSAGE_JS"]
+__all__ = ["create", "create_copy_link", "wire", "DEFAULT_SYSTEM_PROMPT", "instance_from_link"]
 
 DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant."
-
-# Copies the address that opens a chat with the instance in the field: this page's address with
-# ?instance=ID and nothing else.
-COPY_LINK_JS = """(instance) => {
-  const link = new URL(location.origin + location.pathname);
-  const id = String(instance ?? '').trim();
-  if (id) link.searchParams.set('instance', id);
-  const said = id ? `Link copied: ${link}` : `Link copied (no instance in it): ${link}`;
-  (navigator.clipboard?.writeText(link.toString()) ?? Promise.reject()).catch(() => {});
-  return said;
-}"""
-
-
-# ?q=TEXT puts TEXT in the message box (when it is empty), and never sends it: the visitor reads it first. The
-# address then loses q, so a reload does not put it back after it was sent. Run by the page's load step
-# (saved_ui.LOAD_JS), with the draft a reload brings back.
-LINK_MESSAGE_JS = """(message) => {
-  const address = new URL(location.href), q = address.searchParams.get('q');
-  if (q === null) return message;
-  address.searchParams.delete('q');
-  window.history.replaceState(window.history.state, '', address);
-  return String(message ?? '').trim() ? message : q;
-}"""
 
 
 def create(page: Page) -> None:
@@ -84,5 +61,5 @@ def create_copy_link(page: Page) -> None:
 
 
 def wire(page: Page, demo: Any) -> None:
-    page["copy_link"].click(None, page["instance_id"], page["note"], js=COPY_LINK_JS, queue=False,
+    page["copy_link"].click(None, page["instance_id"], page["note"], js=call("settings.copyLink"), queue=False,
                             api_visibility="undocumented")
