@@ -439,6 +439,7 @@ def test_screenshots(open_page: Any, demo_url: str, request: pytest.FixtureReque
     wait_until(chat.idle, 5, "the reply to finish")
     Path(keep).mkdir(parents=True, exist_ok=True)
     chat.page.locator("#message textarea").blur()  # no caret or focus ring in the picture
+    chat.page.mouse.move(0, 0)  # and no button under the mouse
     chat.page.screenshot(path=str(Path(keep) / f"{name}.png"))
 
 
