@@ -20,12 +20,14 @@
     if (!el || el.classList.contains('open') === open) return;
     el.querySelector(':scope > .toggle-button')?.click();
   };
+  // Once the drawer is open and has stopped sliding (a list opened while it slides would open where it was).
   const whenOpen = (name, then) => {
-    let tries = 0;
+    let tries = 0, last = null;
     const look = () => {
       const el = drawer(name);
-      if (el?.classList.contains('open') && !el.querySelector('.sidebar-content')?.inert) then(el);
-      else if (tries++ < 120) requestAnimationFrame(look);
+      const x = el?.getBoundingClientRect().x;
+      if (el?.classList.contains('open') && !el.querySelector('.sidebar-content')?.inert && x === last) then(el);
+      else if (tries++ < 240) { last = x; requestAnimationFrame(look); }
     };
     look();
   };
@@ -85,6 +87,9 @@
       const shut = !el.classList.contains('open');
       const toggleButton = el.querySelector(':scope > .toggle-button');
       if (toggleButton) {
+        // A closed drawer's own button is hidden (layout.css): the header's buttons open it.
+        if (shut && toggleButton.getAttribute('tabindex') !== '-1') toggleButton.setAttribute('tabindex', '-1');
+        else if (!shut && toggleButton.hasAttribute('tabindex')) toggleButton.removeAttribute('tabindex');
         toggleButton.setAttribute('aria-label', w[name]);
         toggleButton.setAttribute('aria-expanded', String(!shut));
         toggleButton.setAttribute('aria-controls', id);
