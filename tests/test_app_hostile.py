@@ -328,6 +328,19 @@ def test_edit_events_are_checked(faults: FaultServer, page: Page, event_data: An
         assert "None" not in json.dumps([s.json() for s in sent])
 
 
+def test_a_refused_edit_is_said_in_the_visitors_language(faults: FaultServer, page: Page) -> None:
+    edit = next(i for i, fn in page.app.fns.items() if fn.name == "edit")
+    history = [{"role": "user", "content": [{"type": "text", "text": "Original"}]},
+               {"role": "assistant", "content": [{"type": "text", "text": "Reply"}]}]
+    body = {"data": [history, "edited", SYSTEM, 0.7, 100, False, "", "chat"], "fn_index": edit,
+            "session_hash": "edit-zh", "event_data": {"index": 1, "value": "x"}, "trigger_id": None}
+    joined = page.http.post("/gradio_api/queue/join", json=body, headers={"Cookie": "secondme-lang=zh-CN"})
+    assert joined.status_code == 200
+    completed = [e for e in page.events("edit-zh") if e.get("msg") == "process_completed"][-1]
+    said = json.dumps(completed["output"], ensure_ascii=False)
+    assert not completed["success"] and "只能编辑这段对话中你自己的消息。" in said and "编辑未发送" in said, said
+
+
 # -- 8. no message text in the log --------------------------------------------------------
 
 def test_wrong_number_of_inputs_puts_no_text_in_the_log(page: Page, capfd: pytest.CaptureFixture[str]) -> None:

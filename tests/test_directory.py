@@ -69,6 +69,8 @@ def test_a_failed_read_is_kept_too_and_said_plainly(monkeypatch: pytest.MonkeyPa
     assert reads == 1
     assert first.problem == ("The directory of Second Mes could not be read: Could not reach the Second Me "
                              "service.")
+    # In Chinese, said once (not the English sentence inside the Chinese one); the error's own words stay.
+    assert browse_update(first, "zh-CN")["info"] == "无法读取 Second Me 目录：Could not reach the Second Me service."
 
 
 @pytest.mark.parametrize("script, words", [
@@ -128,6 +130,12 @@ def test_the_instance_a_link_asks_for(query: dict[str, str], locked: bool, expec
     assert instance_from_link(query, locked) == expected
 
 
+def test_a_link_s_ignored_instance_is_noted_in_the_visitors_language() -> None:
+    assert instance_from_link({"instance": "../admin"}, False, "zh-CN") == (
+        None, "链接中的实例 ID 已被忽略：实例 ID 只能包含字母、数字、“-”和“_”（最多 128 个字符）。")
+    assert instance_from_link({"instance": " ann "}, False, "zh-CN") == ("ann", "")
+
+
 def test_a_locked_page_has_no_browse(fault_server: FaultServer) -> None:
     with launched_app(Settings(base_url=fault_server.url, instance_id="owner", lock_instance=True)) as (app, _):
         ids = {c.get("props", {}).get("elem_id") for c in app.config["components"]}
@@ -177,6 +185,30 @@ def test_a_hostile_import_is_refused_with_a_reason(tmp_path: Path, doc: Any, wor
     with pytest.raises(gr.Error) as info:
         read_import(write(tmp_path, doc), CHECKS)
     assert words in str(info.value)
+
+
+@pytest.mark.parametrize("doc, words", [
+    ("not json", "这个文件不是从本页导出的对话（它不是 JSON）。"),
+    ({"messages": "all of them"}, "这个文件无法导入：它没有消息列表。"),
+    ({"messages": [{"role": "system", "content": "x"}]}, "第 1 条消息不是来自“user”或“assistant”的文本消息。"),
+    ({"messages": [{"role": "user", "content": "x", "title": "⚠️"}]}, "第 1 条消息的标题不是文本。"),
+    ({"messages": [{"role": "user", "content": "x" * 6000}]}, "这段对话太长，无法继续（6,000 个字符，最多 5,000 个）"),
+    ({"messages": [], "instance_id": "../x"}, "它的实例 ID 无效：实例 ID 只能包含字母"),
+    ({"messages": [], "settings": {"temperature": "hot", "l0": "yes"}},
+     "它的设置无效：温度必须是 0 到 1 之间的数。 L0 检索只能是开或关。"),
+    (" " * (MAX_IMPORT_BYTES + 1), "这个文件太大，无法导入（最多 2,000,000 字节）。"),
+])
+def test_an_import_is_refused_in_the_visitors_language(tmp_path: Path, doc: Any, words: str) -> None:
+    import gradio as gr
+
+    with pytest.raises(gr.Error) as info:
+        read_import(write(tmp_path, doc), CHECKS, "zh-CN")
+    assert words in str(info.value) and info.value.title == "未导入"
+
+
+def test_an_import_untitled_and_empty_is_named_in_the_visitors_language(tmp_path: Path) -> None:
+    assert json.loads(read_import(write(tmp_path, {"messages": []}), CHECKS, "zh-CN"))["title"] == "导入的对话"
+    assert json.loads(read_import(write(tmp_path, {"messages": []}), CHECKS))["title"] == "Imported conversation"
 
 
 def test_an_import_is_size_capped() -> None:

@@ -350,6 +350,35 @@ def test_every_way_to_start_a_reply_counts_and_nothing_else_does() -> None:
     assert json.loads(reached[5].split(" ", 1)[1]) == {"data": ["hi"], "fn_index": 0, "session_hash": "s"}
 
 
+def test_a_refusal_on_the_page_is_in_the_visitors_language_and_the_apis_in_english() -> None:
+    limit, _ = _middleware_app()
+
+    async def scenario() -> list[Any]:
+        transport = httpx.ASGITransport(app=limit, client=("198.51.100.8", 123))  # type: ignore[arg-type]
+        async with httpx.AsyncClient(transport=transport, base_url="http://app") as http:
+            await http.post("/gradio_api/queue/join", json={"data": ["hi"], "fn_index": 0})  # the one allowed
+            said = []
+            for headers in ({"Accept-Language": "zh-CN,zh;q=0.9"}, {"Cookie": "secondme-lang=zh-CN"},
+                            {"Cookie": "secondme-lang=en", "Accept-Language": "zh-CN"}):
+                page = await http.post("/gradio_api/queue/join", json={"data": ["hi", "x"], "fn_index": 18},
+                                       headers=headers)
+                said.append(page.json()["detail"][0]["message"])
+            api = await http.post("/gradio_api/call/chat", json={"data": ["hi"]}, headers={"Accept-Language": "zh"})
+            return [*said, api.json()["detail"]]
+
+    zh_page, zh_cookie, en_cookie, api = asyncio.run(scenario())
+    assert zh_page == zh_cookie == "你发送的消息已达到本页允许的数量（每小时 1 条）。请在 约 60 分钟 后重试。"
+    assert en_cookie.startswith("You have sent as many messages as this page allows (1 per hour). Try again in")
+    assert api.startswith("You have sent as many messages as this page allows (1 per hour). Try again in")
+
+
+def test_a_rate_is_said_in_each_language() -> None:
+    assert [Rate(20, 60).said("zh-CN"), Rate(10, 300).said("zh-CN"), Rate(3, 2.5).said("zh-CN")] == [
+        "每分钟 20 条", "每 5 分钟 10 条", "每 2.5 秒 3 条"]
+    assert [str(Rate(20, 60)), str(Rate(10, 300)), str(Rate(3, 2.5)), str(Rate(5, 1))] == [
+        "20 per minute", "10 per 5 minutes", "3 per 2.5 s", "5 per second"]
+
+
 @pytest.fixture()
 def limited_app(faults: FaultServer) -> Iterator[Launched]:
     faults.script("/api/chat/limited", [http_head(), reply("Within the limit.")])

@@ -197,13 +197,17 @@ def test_the_demo_reasoning_reaches_the_page_as_a_thinking_block(local_app: Laun
 
 
 def test_the_checks_messages_in_chinese() -> None:
-    from secondme.web.texts import language, problem_in
+    from secondme.web.checks import Checks, Limits, text_problem
+    from secondme.web.texts import language
+    from secondme.web.words import said
 
-    assert problem_in("zh-CN", "Type a message first.") == "请先输入消息。"
-    assert problem_in("zh-CN", "The system prompt is too long: 4,001 characters, at most 4,000.") == \
+    checks = Checks(Limits(), locked=False)
+    assert said(checks.message("   "), "zh-CN") == "请先输入消息。"
+    assert said(text_problem("s" * 4001, "system_prompt", 4000), "zh-CN") == \
         "系统提示词太长了：4,001 个字符，最多 4,000 个。"
-    assert problem_in("en", "Type a message first.") == "Type a message first."
-    assert problem_in("zh-CN", "Something no one translated.") == "Something no one translated."
+    assert said(checks.message("   "), "en") == "Type a message first."
+    # The rarer ones, English on the Chinese page before, have Chinese too (tests/test_words.py: all of them).
+    assert said(checks.settings({"l0": "yes"})["l0"], "zh-CN") == "L0 检索只能是开或关。"
     assert language(None, "zh-CN,zh;q=0.9,en;q=0.8") == "zh-CN"
     assert language(None, "en-US,en;q=0.9,zh;q=0.8") == "en"
     assert language(None, "zh-TW,en;q=0.5") == "en"  # Traditional Chinese: the page has no such text

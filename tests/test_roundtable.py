@@ -357,6 +357,28 @@ def test_bad_input_is_refused_naming_the_field_and_nothing_is_sent(app: Launched
     assert recorder.seen == []
 
 
+def test_a_chinese_visitor_is_told_what_is_wrong_with_a_roundtable_in_chinese(app: Launched,
+                                                                             recorder: Recorder) -> None:
+    """The tab's validator says each problem in the visitor's language (the browser's, here); nothing is sent.
+    (The API's speaks English, as the chat's does.)"""
+    recorder.seen.clear()
+    start = next(i for i, fn in app.app.fns.items() if getattr(fn.fn, "__name__", "") == "start"
+                 and getattr(fn.validator, "__name__", "") == "validate")
+    body = {"data": ["alice", "  ", 9, 3, 0.7, 100], "fn_index": start, "session_hash": "zh-roundtable",
+            "event_data": None, "trigger_id": None}
+    joined = httpx.post(app.url + "gradio_api/queue/join", json=body, timeout=10,
+                        headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+    said = joined.text if joined.status_code != 200 else ""
+    if joined.status_code == 200:
+        with httpx.stream("GET", app.url + "gradio_api/queue/data", params={"session_hash": "zh-roundtable"},
+                          headers={"Accept-Language": "zh-CN"}, timeout=10) as stream:
+            said = "".join(stream.iter_lines())
+    for words in ("圆桌需要 2 到 5 个 Second Me", "请输入话题。", "轮数必须在 1 到 5 之间，而不是 9。",
+                  "主持人必须是一个实例 ID。"):
+        assert words in said, (words, said[:800])
+    assert recorder.seen == []
+
+
 def test_the_endpoint_is_documented_with_its_named_inputs(app: Launched) -> None:
     api = app.client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/roundtable"]
     assert [p["parameter_name"] for p in api["parameters"]] == ["instances", "topic", "rounds", "host"]

@@ -1,7 +1,9 @@
-"""Every input of every event, checked before use; a problem is a sentence naming the field.
+"""Every input of every event, checked before use; a problem names the field.
 
 Pure functions: each check takes what the browser (or an API caller) sent, exactly as it came,
-and returns ``""`` or the problem. Nothing is coerced: an L0 flag of ``"yes"`` is not ``True``.
+and returns None or the problem: a ``words.Problem``, a catalog code and its values, which the page says
+in the visitor's language (``problem.said(lang)``; ``str(problem)`` is the English). Nothing is coerced:
+an L0 flag of ``"yes"`` is not ``True``.
 ``busy_js`` in ui.py mirrors the checks a person can trip in the browser, so the message box is
 only emptied when the server will accept the message.
 """
@@ -9,15 +11,17 @@ only emptied when the server will accept the message.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InvalidRequestError
 from ..protocol import ENDPOINTS, check_max_tokens, check_temperature, validate_instance_id
 from .conversation import message_text
+from .words import Problem, Word
 
-__all__ = ["Limits", "Checks", "MAX_TOKENS_LIMIT", "MAX_SYSTEM_PROMPT_CHARS", "MAX_ROLE_ID_CHARS"]
+__all__ = ["Limits", "Checks", "Problem", "MAX_TOKENS_LIMIT", "MAX_SYSTEM_PROMPT_CHARS", "MAX_ROLE_ID_CHARS",
+           "text_problem", "instance_problem", "temperature_problem", "max_tokens_problem", "conversation_problem"]
 
 MAX_TOKENS_LIMIT = 8192
 MAX_SYSTEM_PROMPT_CHARS = 8_000
@@ -41,51 +45,71 @@ class Limits:
         return 6 * chars + 1024 * 1024
 
 
-def _problem(check: Callable[[Any], object], value: Any) -> str:
-    try:
-        check(value)
-    except InvalidRequestError as exc:
-        return str(exc)
-    return ""
-
-
 def _broken(text: str) -> bool:
     return bool(_LONE_SURROGATE.search(text))
 
 
-def _text(value: Any, what: str, limit: int, *, required: bool = False) -> str:
+def text_problem(value: Any, what: str, limit: int, *, required: bool = False) -> Problem | None:
+    """A text input's problem; ``what`` names the field (the catalog's ``field.<what>``)."""
     if value is None and not required:
-        return ""  # an optional box never touched: the browser sends null
+        return None  # an optional box never touched: the browser sends null
+    named = Word(f"field.{what}")
     if not isinstance(value, str):
-        return f"The {what} must be text."
+        return Problem("check.must_be_text", {"what": named})
     if required and not value.strip():
-        return "Type a message first." if what == "message" else f"Enter the {what}."
+        return Problem("check.message.empty") if what == "message" else Problem("check.required", {"what": named})
     if len(value) > limit:
-        return f"The {what} is too long: {len(value):,} characters, at most {limit:,}."
+        return Problem("check.too_long", {"what": named, "count": len(value), "limit": limit})
     if _broken(value):
-        return f"The {what} contains a broken character (half of an emoji or symbol); remove it and try again."
-    return ""
+        return Problem("check.broken", {"what": named})
+    return None
 
 
-def conversation_problem(history: Any, limit: int) -> str:
+def instance_problem(value: Any) -> Problem | None:
+    """protocol.validate_instance_id decides; the problem says which of its two refusals it made."""
+    try:
+        validate_instance_id(value)
+    except InvalidRequestError:
+        missing = not isinstance(value, str) or not value.strip()
+        return Problem("check.instance.missing" if missing else "check.instance.invalid")
+    return None
+
+
+def temperature_problem(value: Any) -> Problem | None:
+    try:
+        check_temperature(value)
+    except InvalidRequestError:
+        return Problem("check.temperature")
+    return None
+
+
+def max_tokens_problem(value: Any, limit: int = MAX_TOKENS_LIMIT) -> Problem | None:
+    try:
+        tokens = check_max_tokens(value)  # as protocol.check_max_tokens(value, limit=limit) decides
+    except InvalidRequestError:
+        return Problem("check.max_tokens.invalid")
+    return Problem("check.max_tokens.too_big", {"limit": limit}) if tokens > limit else None
+
+
+def conversation_problem(history: Any, limit: int) -> Problem | None:
     """The conversation as the browser holds it: a list of messages with known roles and text content."""
+    unreadable = Problem("check.conversation.unreadable")
     if not isinstance(history, list):
-        return "The conversation could not be read; reload the page."
+        return unreadable
     total = 0
     for message in history:
         if not isinstance(message, Mapping) or message.get("role") not in _ROLES:
-            return "The conversation could not be read; reload the page."
+            return unreadable
         content, metadata = message.get("content"), message.get("metadata")
         if not isinstance(content, (str, list)) or not (metadata is None or isinstance(metadata, Mapping)):
-            return "The conversation could not be read; reload the page."
+            return unreadable
         text = message_text(message)
         if _broken(text):
-            return "The conversation contains a broken character; clear it and start again."
+            return Problem("check.conversation.broken")
         total += len(text)
     if total > limit:
-        return (f"This conversation is too long to continue ({total:,} characters, at most {limit:,}). "
-                "Clear it, or undo earlier turns.")
-    return ""
+        return Problem("check.conversation.too_long", {"count": total, "limit": limit})
+    return None
 
 
 @dataclass(frozen=True)
@@ -95,47 +119,46 @@ class Checks:
     limits: Limits
     locked: bool
 
-    def settings(self, values: Mapping[str, Any]) -> dict[str, str]:
+    def settings(self, values: Mapping[str, Any]) -> dict[str, Problem | None]:
         """Problems with the settings a reply is asked with, by input name; the names absent from
         ``values`` (the API's ``chat`` has no L0, role or endpoint) are not checked."""
         problems = {
-            "instance_id": "" if self.locked else _problem(validate_instance_id, values.get("instance_id")),
-            "system_prompt": _text(values.get("system_prompt"), "system prompt", MAX_SYSTEM_PROMPT_CHARS),
-            "temperature": _problem(check_temperature, values.get("temperature")),
-            "max_tokens": _problem(lambda v: check_max_tokens(v, limit=MAX_TOKENS_LIMIT), values.get("max_tokens")),
+            "instance_id": None if self.locked else instance_problem(values.get("instance_id")),
+            "system_prompt": text_problem(values.get("system_prompt"), "system_prompt", MAX_SYSTEM_PROMPT_CHARS),
+            "temperature": temperature_problem(values.get("temperature")),
+            "max_tokens": max_tokens_problem(values.get("max_tokens")),
         }
         if "l0" in values:
-            problems["l0"] = "" if isinstance(values["l0"], bool) else "L0 retrieval must be true or false."
+            problems["l0"] = None if isinstance(values["l0"], bool) else Problem("check.l0")
         if "role_id" in values:
-            problems["role_id"] = _text(values["role_id"], "role ID", MAX_ROLE_ID_CHARS)
+            problems["role_id"] = text_problem(values["role_id"], "role_id", MAX_ROLE_ID_CHARS)
         if "endpoint" in values:
-            problems["endpoint"] = ("" if values["endpoint"] in ENDPOINTS
-                                    else "The endpoint must be 'chat' or 'chat/completions'.")
+            problems["endpoint"] = None if values["endpoint"] in ENDPOINTS else Problem("check.endpoint")
         return problems
 
-    def message(self, value: Any) -> str:
-        return _text(value, "message", self.limits.message_chars, required=True)
+    def message(self, value: Any) -> Problem | None:
+        return text_problem(value, "message", self.limits.message_chars, required=True)
 
-    def conversation(self, history: Any) -> str:
+    def conversation(self, history: Any) -> Problem | None:
         return conversation_problem(history, self.limits.conversation_chars)
 
-    def rerun(self, history: Any) -> str:
+    def rerun(self, history: Any) -> Problem | None:
         """Retry and edit answer the conversation's last user message again: there must be one."""
         problem = self.conversation(history)
         if not problem and not any(m.get("role") == "user" for m in history):
-            return "There is no message of yours to answer again."
+            return Problem("check.rerun.nothing")
         return problem
 
-    def edited(self, history: Any, data: Any) -> tuple[str, int, str]:
+    def edited(self, history: Any, data: Any) -> tuple[Problem | None, int, str]:
         """An edit event's data: (problem, index of the edited user message, its new text).
         ``history`` has passed ``rerun`` already."""
         if not isinstance(data, Mapping) or "index" not in data or "value" not in data:
-            return "The edit could not be read; try again.", -1, ""
+            return Problem("check.edit.unreadable"), -1, ""
         index, value = data["index"], data["value"]
         if isinstance(index, list) and len(index) == 2:
             index = index[0]
         if isinstance(index, bool) or not isinstance(index, int) or not isinstance(history, list) \
                 or not 0 <= index < len(history) or history[index].get("role") != "user":
-            return "Only a message of yours in this conversation can be edited.", -1, ""
-        problem = _text(value, "message", self.limits.message_chars, required=True)
+            return Problem("check.edit.not_yours"), -1, ""
+        problem = self.message(value)
         return problem, index, value if not problem else ""

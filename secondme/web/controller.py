@@ -53,8 +53,9 @@ from .metrics import Metrics
 from .ratelimit import Limiter
 from .settings import Settings
 from .streaming import TooLong, coalesce
-from .texts import COOKIE, DEFAULT, language, problem_in, say
+from .texts import COOKIE, DEFAULT, language, say
 from .visitors import Visitors
+from .words import Problem, said
 
 __all__ = ["ChatController", "Turn", "Waiting", "RetryingIn", "SEND", "RERUN", "API", "API_LOCKED",
            "UPDATE_INTERVAL", "UPDATES_PER_SECOND"]
@@ -204,8 +205,8 @@ def _loggable(value: str, most: int = 200) -> str:
     return value if value.isascii() and value.isprintable() else value.encode("unicode_escape").decode("ascii")
 
 
-def _answers(names: Sequence[str], problems: Mapping[str, str], lang: str = "en") -> list[dict[str, Any]]:
-    return [gr.validate(not problems.get(name), problem_in(lang, problems.get(name, ""))) for name in names]
+def _answers(names: Sequence[str], problems: Mapping[str, Problem | None], lang: str = "en") -> list[dict[str, Any]]:
+    return [gr.validate(not problems.get(name), said(problems.get(name), lang)) for name in names]
 
 
 class ChatController:
@@ -264,7 +265,7 @@ class ChatController:
         values = dict(zip(API_LOCKED, (message, system_prompt, temperature, max_tokens), strict=True))
         return _answers(API_LOCKED, self._api_problems(values))
 
-    def _api_problems(self, values: Mapping[str, Any]) -> dict[str, str]:
+    def _api_problems(self, values: Mapping[str, Any]) -> dict[str, Problem | None]:
         return {**self.checks.settings(values), "message": self.checks.message(values.get("message"))}
 
     def _turn(self, instance_id: str, system_prompt: str | None, temperature: float, max_tokens: float,
@@ -467,7 +468,8 @@ class ChatController:
         # gr.EventData, not gr.EditData: the latter fails with a bare error on data it does not expect.
         problem, index, text = self.checks.edited(history, edited._data)
         if problem:
-            raise gr.Error(problem, title="Edit not sent", print_exception=False)
+            lang = request_language(request)
+            raise gr.Error(problem.said(lang), title=say(lang, "check.edit.title"), print_exception=False)
         turn = self._turn(instance_id, system_prompt, temperature, max_tokens, l0, role_id, endpoint)
         async for update in self._stream_turn(edit_user_message(history, index, text), turn,
                                               request.session_hash or "", request_language(request), pane):
@@ -515,7 +517,7 @@ class ChatController:
         here too: an MCP call does not pass through the queue's validator."""
         values = {"message": message, "system_prompt": system_prompt, "temperature": temperature,
                   "max_tokens": max_tokens, **({} if self.locked else {"instance_id": instance_id})}
-        problems = [p for p in self._api_problems(values).values() if p]
+        problems = [str(p) for p in self._api_problems(values).values() if p]  # the API speaks English
         if problems:
             raise gr.Error(" ".join(problems), title="Not sent", print_exception=False)
         turn = self._turn(instance_id, system_prompt, temperature, max_tokens)

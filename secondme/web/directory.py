@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from ..errors import SecondMeError
 from ..protocol import Instance
+from .words import DEFAULT, say
 
 __all__ = ["Directory", "Listing"]
 
@@ -25,7 +26,8 @@ class Listing:
     """The directory as last read: its instances, online ones first, or what went wrong."""
 
     instances: tuple[Instance, ...] = ()
-    problem: str = ""
+    problem: str = ""  # in English
+    reason: str = ""  # the error's own words, which ``problem`` gives in English and the page in any language
 
     def find(self, instance_id: str) -> Instance | None:
         return next((i for i in self.instances if i.instance_id == instance_id), None)
@@ -60,5 +62,5 @@ class Directory:
         try:
             instances = await self.fetch()
         except SecondMeError as exc:
-            return Listing(problem=f"The directory of Second Mes could not be read: {exc}")
+            return Listing(problem=say(DEFAULT, "directory.problem", problem=exc), reason=str(exc))
         return Listing(tuple(sorted(instances, key=lambda i: (not i.online, i.name.lower()))))

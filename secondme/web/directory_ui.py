@@ -63,7 +63,7 @@ def status_text(listing: Listing, instance_id: Any, lang: str = "en") -> str:
 
 def browse_update(listing: Listing, lang: str = "en") -> dict[str, Any]:
     if listing.problem:
-        problem = listing.problem if lang == "en" else say(lang, "directory.problem", problem=listing.problem)
+        problem = say(lang, "directory.problem", problem=listing.reason) if listing.reason else listing.problem
         problem = problem.replace("](", "]\u200b(")  # the field's info line makes a link of [text](url) alone
         return gr.update(choices=[], info=problem)
     online = sum(i.online for i in listing.instances)
@@ -144,9 +144,10 @@ def wire(page: Page, demo: Any) -> None:
         return
 
     async def on_load(request: gr.Request) -> tuple[str, Any, dict[str, Any]]:
-        linked, note = instance_from_link(request.query_params if request else None, page.locked)
+        lang = request_language(request)
+        linked, note = instance_from_link(request.query_params if request else None, page.locked, lang)
         listing = await directory.listing()
-        return linked or "", (note or gr.skip()), browse_update(listing, request_language(request))
+        return linked or "", (note or gr.skip()), browse_update(listing, lang)
 
     async def on_instance(instance_id: Any, request: gr.Request) -> tuple[str, str, dict[str, Any]]:
         listing, lang = await directory.listing(), request_language(request)

@@ -31,6 +31,7 @@ import pydantic_core
 from gradio.data_classes import PredictBody
 
 from ..errors import wait_in_words
+from .texts import DEFAULT, header_language, say, wait_words
 
 __all__ = ["Rate", "Limiter", "RateLimit", "LOOPBACK_HEADER", "mark_own_mcp_calls", "trusted_networks",
            "visitor_address"]
@@ -58,12 +59,16 @@ class Rate:
         count, times, unit = int(match.group(1)), int(match.group(2) or 1), match.group(3).lower()
         return cls(count, times * _UNITS[unit])
 
-    def __str__(self) -> str:
+    def said(self, lang: str) -> str:
+        """The rate as a person says it, in ``lang``: ``20 per minute``, ``10 per 5 minutes``."""
         for unit, size in reversed(_UNITS.items()):
             if self.period % size == 0:
                 times = int(self.period // size)
-                return f"{self.count} per {unit}" if times == 1 else f"{self.count} per {times} {unit}s"
-        return f"{self.count} per {self.period:g} s"
+                return say(lang, f"rate.{unit}" if times == 1 else f"rate.{unit}s", count=self.count, times=times)
+        return say(lang, "rate.period", count=self.count, times=self.period)
+
+    def __str__(self) -> str:
+        return self.said(DEFAULT)
 
 
 class Limiter:
@@ -243,16 +248,23 @@ class RateLimit:
             return
         if self.on_refuse is not None:
             self.on_refuse()
-        reason = (f"You have sent as many messages as this page allows ({self.limiter.rate}). "
-                  f"Try again in {wait_in_words(wait)}.")
         answer: dict[str, Any]
-        if inputs:
+        if inputs:  # an event of the page (or its API): shown next to the first input, in the visitor's language
+            lang = _language(scope)
+            reason = say(lang, "ratelimit.refused", rate=self.limiter.rate.said(lang), wait=wait_words(lang, wait))
             status, answer = 422, {"detail": [
                 {"__type__": "validate", "is_valid": i != 0, "message": reason if i == 0 else ""}
                 for i in range(inputs)]}
         else:
+            reason = say(DEFAULT, "ratelimit.refused", rate=self.limiter.rate, wait=wait_in_words(wait))
             status, answer = 429, {"detail": reason, "error": reason}
         await _answer(send, status, json.dumps(answer).encode(), (b"retry-after", str(math.ceil(wait)).encode()))
+
+
+def _language(scope: Mapping[str, Any]) -> str:
+    """The visitor's language (texts.language), from the request's Cookie and Accept-Language headers."""
+    headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope.get("headers", ())}
+    return header_language(headers.get("cookie"), headers.get("accept-language"))
 
 
 async def _answer(send: Any, status: int, body: bytes, *headers: tuple[bytes, bytes]) -> None:

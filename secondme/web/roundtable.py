@@ -21,17 +21,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import InstanceNotFoundError, InstanceUnavailableError, InvalidRequestError, SecondMeError
-from ..protocol import check_max_tokens, check_temperature, validate_instance_id
 from ..reasoning import split_reasoning
-from .checks import MAX_TOKENS_LIMIT, Limits, _text
+from .checks import Limits, instance_problem, max_tokens_problem, temperature_problem, text_problem
 from .conversation import ReplyStats
+from .words import Problem
 
 if TYPE_CHECKING:
     from .controller import ChatController, Update
 
 __all__ = ["Seat", "Speech", "Said", "Table", "Started", "Progress", "Ended", "MIN_SEATS", "MAX_SEATS",
-           "MAX_ROUNDS", "MAX_TOPIC_CHARS", "FIELDS", "parse_instances", "problems", "schedule", "system_prompt",
-           "cue", "heard", "as_text", "speaker_label", "run", "transcript_markdown"]
+           "MAX_ROUNDS", "MAX_TOPIC_CHARS", "FIELDS", "parse_instances", "problems", "problems_found", "schedule",
+           "system_prompt", "cue", "heard", "as_text", "speaker_label", "run", "transcript_markdown"]
 
 MIN_SEATS, MAX_SEATS, MAX_ROUNDS = 2, 5, 5
 MAX_TOPIC_CHARS = 2_000
@@ -85,55 +85,59 @@ def parse_instances(value: Any) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else []
 
 
-def _rounds_problem(value: Any) -> str:
+def _rounds_problem(value: Any) -> Problem | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not float(value).is_integer():
-        return "Rounds must be a whole number from 1 to 5."
-    return "" if 1 <= value <= MAX_ROUNDS else f"Rounds must be from 1 to {MAX_ROUNDS}, not {value:g}."
+        return Problem("roundtable.check.rounds.whole", {"most": MAX_ROUNDS})
+    return None if 1 <= value <= MAX_ROUNDS else Problem("roundtable.check.rounds.range",
+                                                         {"most": MAX_ROUNDS, "given": value})
 
 
-def _check(check: Any, value: Any) -> str:
-    try:
-        check(value)
-    except InvalidRequestError as exc:
-        return str(exc)
-    return ""
+def _instances_problem(raw: Any, ids: list[str], locked: bool, allowed: Sequence[str]) -> Problem | None:
+    if not isinstance(raw, str) or len(raw) > 2_000:
+        return Problem("roundtable.check.instances.unreadable")
+    if not MIN_SEATS <= len(ids) <= MAX_SEATS:
+        return Problem("roundtable.check.instances.count", {"least": MIN_SEATS, "most": MAX_SEATS, "count": len(ids)})
+    if bad := next((p for i in ids if (p := instance_problem(i))), None):
+        return Problem("roundtable.check.instances.bad", {"problem": bad})
+    if len(set(ids)) < len(ids):
+        return Problem("roundtable.check.instances.twice", {"instance": next(i for i in ids if ids.count(i) > 1)})
+    if locked and not allowed:
+        return Problem("roundtable.check.locked.none")
+    if locked and any(i not in allowed for i in ids):
+        return Problem("roundtable.check.locked.among", {"allowed": ", ".join(allowed)})
+    return None
 
 
-def problems(values: Mapping[str, Any], limits: Limits, *, locked: bool = False,
-             allowed: Sequence[str] = ()) -> dict[str, str]:
+def problems_found(values: Mapping[str, Any], limits: Limits, *, locked: bool = False,
+                   allowed: Sequence[str] = ()) -> dict[str, Problem]:
     """Problems with a roundtable's inputs, by name (FIELDS); absent names are not checked. A locked page
-    holds a roundtable only among the instances its owner allows (``allowed``; none: no roundtable)."""
-    found: dict[str, str] = {}
+    holds a roundtable only among the instances its owner allows (``allowed``; none: no roundtable).
+    Each is said in the visitor's language (words.Problem)."""
     raw = values.get("instances")
     ids = parse_instances(raw)
-    if not isinstance(raw, str) or len(raw) > 2_000:
-        found["instances"] = "The Second Mes must be instance IDs separated by commas."
-    elif not MIN_SEATS <= len(ids) <= MAX_SEATS:
-        found["instances"] = (f"A roundtable needs {MIN_SEATS} to {MAX_SEATS} Second Mes (instance IDs separated "
-                              f"by commas); you gave {len(ids)}.")
-    elif bad := next((i for i in ids if _check(validate_instance_id, i)), None):
-        found["instances"] = f"Second Mes: {_check(validate_instance_id, bad)}"
-    elif len(set(ids)) < len(ids):
-        twice = next(i for i in ids if ids.count(i) > 1)
-        found["instances"] = f"Second Mes: “{twice}” is there twice; each Second Me takes one seat."
-    elif locked and (not allowed or any(i not in allowed for i in ids)):
-        found["instances"] = ("This page holds no roundtable." if not allowed else
-                              "This page holds a roundtable only among: " + ", ".join(allowed) + ".")
+    found = {"instances": _instances_problem(raw, ids, locked, allowed)}
     if "topic" in values:
-        found["topic"] = _text(values.get("topic"), "topic", min(MAX_TOPIC_CHARS, limits.message_chars),
-                               required=True).replace("Type a message first.", "Enter the topic.")
+        found["topic"] = text_problem(values.get("topic"), "topic", min(MAX_TOPIC_CHARS, limits.message_chars),
+                                      required=True)
     if "rounds" in values:
         found["rounds"] = _rounds_problem(values.get("rounds"))
     host = values.get("host")
     if host is not None and not isinstance(host, str):
-        found["host"] = "The host must be an instance ID."
+        found["host"] = Problem("roundtable.check.host.type")
     elif isinstance(host, str) and host.strip() and host.strip() not in ids:
-        found["host"] = "The host must be one of the Second Mes at the table (or left empty)."
+        found["host"] = Problem("roundtable.check.host.seat")
     if "temperature" in values:
-        found["temperature"] = _check(check_temperature, values.get("temperature"))
+        found["temperature"] = temperature_problem(values.get("temperature"))
     if "max_tokens" in values:
-        found["max_tokens"] = _check(lambda v: check_max_tokens(v, limit=MAX_TOKENS_LIMIT), values.get("max_tokens"))
-    return {name: problem for name, problem in found.items() if problem}
+        found["max_tokens"] = max_tokens_problem(values.get("max_tokens"))
+    return {name: problem for name, problem in found.items() if problem is not None}
+
+
+def problems(values: Mapping[str, Any], limits: Limits, *, locked: bool = False,
+             allowed: Sequence[str] = ()) -> dict[str, str]:
+    """``problems_found``, in English (for the API and the log)."""
+    return {name: str(problem) for name, problem in problems_found(values, limits, locked=locked,
+                                                                   allowed=allowed).items()}
 
 
 def schedule(seats: int, rounds: int, host: int | None = None) -> list[Speech]:

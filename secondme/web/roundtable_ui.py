@@ -18,7 +18,7 @@ from typing import Any
 
 import gradio as gr
 
-from ..errors import InvalidRequestError, wait_in_words
+from ..errors import InvalidRequestError
 from ..protocol import validate_instance_id
 from ..reasoning import split_reasoning
 from .controller import ChatController, RetryingIn, Waiting, _Shown, request_language
@@ -51,14 +51,16 @@ from .roundtable import (
     Started,
     Table,
     parse_instances,
-    problems,
+    problems_found,
     run,
     schedule,
     speaker_label,
     transcript_markdown,
 )
 from .scripts import call
-from .texts import say
+from .texts import DEFAULT, say, wait_words
+from .words import Problem
+from .words import said as said_in
 
 __all__ = ["create", "wire", "available", "Roundtable", "PAGE", "API", "COLOURS", "from_link"]
 
@@ -89,21 +91,22 @@ class Roundtable:
         self.page = page
         self.ctl: ChatController = page.ctl
 
-    def problems(self, values: Mapping[str, Any]) -> dict[str, str]:
-        return problems(values, self.page.settings.limits, locked=self.ctl.locked,
-                        allowed=self.page.settings.roundtable_instances)
+    def problems(self, values: Mapping[str, Any]) -> dict[str, Problem]:
+        return problems_found(values, self.page.settings.limits, locked=self.ctl.locked,
+                              allowed=self.page.settings.roundtable_instances)
 
-    # -- validators: each problem next to its field, nothing sent ----------------------------
+    # -- validators: each problem next to its field, in the visitor's language; nothing sent --
 
     async def validate(self, instances: Any, topic: Any, rounds: Any, host: Any, temperature: Any,
-                       max_tokens: Any) -> list[dict[str, Any]]:
+                       max_tokens: Any, request: gr.Request | None = None) -> list[dict[str, Any]]:
         found = self.problems(dict(zip(FIELDS, (instances, topic, rounds, host, temperature, max_tokens),
                                        strict=True)))
-        return [gr.validate(not found.get(name), found.get(name, "")) for name in FIELDS]
+        return [gr.validate(not found.get(name), said_in(found.get(name), request_language(request)))
+                for name in FIELDS]
 
     async def validate_api(self, instances: Any, topic: Any, rounds: Any, host: Any) -> list[dict[str, Any]]:
         found = self.problems(dict(zip(FIELDS[:4], (instances, topic, rounds, host), strict=True)))
-        return [gr.validate(not found.get(name), found.get(name, "")) for name in FIELDS[:4]]
+        return [gr.validate(not found.get(name), str(found.get(name) or "")) for name in FIELDS[:4]]  # English
 
     validate.counts_its_replies = validate_api.counts_its_replies = True  # type: ignore[attr-defined]
 
@@ -114,7 +117,7 @@ class Roundtable:
         are made here too, so that no way of calling it can skip them."""
         found = self.problems(values)
         if found:
-            raise gr.Error(" ".join(found.values()), title="Not started", print_exception=False)
+            raise gr.Error(" ".join(map(str, found.values())), title="Not started", print_exception=False)
         ids = parse_instances(values["instances"])
         listing = await self.page.directory.listing()
         names = [seated.name if (seated := listing.find(i)) else "" for i in ids]
@@ -127,8 +130,9 @@ class Roundtable:
             temperature=float(values.get("temperature", API_TEMPERATURE)),
             max_tokens=int(values.get("max_tokens", API_MAX_TOKENS)))
 
-    def admit(self, request: gr.Request | None, table: Table) -> None:
-        """Count every reply the roundtable will make against the visitor's rate limit, all or none."""
+    def admit(self, request: gr.Request | None, table: Table, lang: str = DEFAULT) -> None:
+        """Count every reply the roundtable will make against the visitor's rate limit, all or none; a refusal
+        is said in ``lang`` (the tab's visitor's; the API speaks English)."""
         limiter = self.ctl.limiter
         if limiter is None:
             return
@@ -137,12 +141,10 @@ class Roundtable:
         if not wait:
             return
         self.ctl.metrics.refused.labels("rate limit").inc()
-        if math.isinf(wait):
-            raise gr.Error(f"This roundtable would make {cost} replies, more than this page allows at once "
-                           f"({limiter.rate}). Choose fewer rounds or Second Mes.", title="Not started",
-                           print_exception=False)
-        raise gr.Error(f"This roundtable would make {cost} replies, and this page allows {limiter.rate}. "
-                       f"Try again in {wait_in_words(wait)}.", title="Not started", print_exception=False)
+        rate = limiter.rate.said(lang)
+        reason = (say(lang, "roundtable.refused.too_many", cost=cost, rate=rate) if math.isinf(wait)
+                  else say(lang, "roundtable.refused.wait", cost=cost, rate=rate, wait=wait_words(lang, wait)))
+        raise gr.Error(reason, title=say(lang, "roundtable.refused.title"), print_exception=False)
 
     # -- the tab -----------------------------------------------------------------------------
 
@@ -150,8 +152,8 @@ class Roundtable:
                     request: gr.Request) -> AsyncGenerator[list[Message], None]:
         table = await self.table(dict(zip(FIELDS, (instances, topic, rounds, host, temperature, max_tokens),
                                           strict=True)))
-        self.admit(request, table)
         lang, session = request_language(request), request.session_hash or ""
+        self.admit(request, table, lang)
         done: list[Message] = [opening(table, lang)]
         yield done
         shown, left_out, cancelled = _Shown(lang), 0, False

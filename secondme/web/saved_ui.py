@@ -18,13 +18,15 @@ from typing import Any
 
 import gradio as gr
 
-from ..errors import InvalidRequestError
 from ..protocol import validate_instance_id
 from . import settings_ui
+from .checks import instance_problem
 from .conversation import assistant, message_text, notice, user
 from .i18n import t
 from .page import Page
 from .scripts import call
+from .texts import DEFAULT, header_language, say
+from .words import Problem
 
 __all__ = ["create", "create_hidden", "create_triggers", "wire", "MAX_SAVED_CHATS", "MAX_SAVED_CHARS",
            "read_import", "MAX_IMPORT_BYTES"]
@@ -68,39 +70,41 @@ def create_triggers(page: Page) -> None:
     page.add("refresh_chats", gr.Button("refresh", elem_id="refresh-chats", elem_classes=["hidden-trigger"]))
 
 
-def read_import(text: Any, checks: Any) -> str:
-    """An exported conversation's text, checked as hostile, as the record the browser saves; or gr.Error.
-    Only text messages with known roles are taken; nothing in the file names a server file or a base URL
-    that is ever used. An empty text (the file picker was closed) imports nothing."""
+def read_import(text: Any, checks: Any, lang: str = DEFAULT) -> str:
+    """An exported conversation's text, checked as hostile, as the record the browser saves; or gr.Error,
+    said in ``lang``. Only text messages with known roles are taken; nothing in the file names a server file
+    or a base URL that is ever used. An empty text (the file picker was closed) imports nothing."""
     if text is None or text == "":
         return ""
+
+    def refuse(key: str, **params: Any) -> gr.Error:
+        return gr.Error(say(lang, key, **params), title=say(lang, "import.title"), print_exception=False)
+
     too_large = isinstance(text, str) and text.startswith(TOO_LARGE)
     if not isinstance(text, str) or too_large or len(text.encode("utf-8", "replace")) > MAX_IMPORT_BYTES:
-        raise gr.Error(f"That file is too large to import (at most {MAX_IMPORT_BYTES:,} bytes)." if too_large
-                       or isinstance(text, str) else "Choose a conversation file exported from this page (.json).",
-                       title="Not imported", print_exception=False)
+        raise (refuse("import.too_large", most=MAX_IMPORT_BYTES) if too_large or isinstance(text, str)
+               else refuse("import.not_a_file"))
     try:
         doc = json.loads(text)
     except ValueError:
-        raise gr.Error("That file is not a conversation exported from this page (it is not JSON).",
-                       title="Not imported", print_exception=False) from None
-    problem, record = _record(doc, checks)
+        raise refuse("import.not_json") from None
+    problem, record = _record(doc, checks, lang)
     if problem:
-        raise gr.Error(f"That file could not be imported: {problem}", title="Not imported", print_exception=False)
+        raise refuse("import.refused", problem=problem)
     return json.dumps(record)
 
 
-def _record(doc: Any, checks: Any) -> tuple[str, dict[str, Any]]:
+def _record(doc: Any, checks: Any, lang: str) -> tuple[Problem | None, dict[str, Any]]:
     if not isinstance(doc, dict) or not isinstance(doc.get("messages"), list):
-        return "it has no list of messages.", {}
+        return Problem("import.no_messages"), {}
     messages = []
     for n, m in enumerate(doc["messages"], start=1):
         if not isinstance(m, dict) or m.get("role") not in ("user", "assistant") \
                 or not isinstance(m.get("content"), str):
-            return f"message {n} is not a text message from 'user' or 'assistant'.", {}
+            return Problem("import.not_text", {"n": n}), {}
         title = m.get("title")
         if title is not None and (not isinstance(title, str) or m["role"] != "assistant"):
-            return f"message {n} has a title that is not text.", {}
+            return Problem("import.title_not_text", {"n": n}), {}
         messages.append(notice(title, m["content"]) if title else (user if m["role"] == "user" else assistant)(
             m["content"]))
     problem = checks.conversation(messages)
@@ -108,23 +112,22 @@ def _record(doc: Any, checks: Any) -> tuple[str, dict[str, Any]]:
         return problem, {}
     instance_id = doc.get("instance_id") or ""
     if instance_id:
-        try:
-            instance_id = validate_instance_id(instance_id)
-        except InvalidRequestError as exc:
-            return f"its instance ID is not valid: {exc}", {}
+        if wrong := instance_problem(instance_id):
+            return Problem("import.bad_instance", {"problem": wrong}), {}
+        instance_id = validate_instance_id(instance_id)
     given = doc.get("settings")
     settings: dict[str, Any] = given if isinstance(given, dict) else {}
     values = {"system_prompt": settings.get("system_prompt", ""), "temperature": settings.get("temperature", 0.7),
               "max_tokens": settings.get("max_tokens", 2000), "l0": settings.get("l0", False),
               "role_id": settings.get("role_id", ""), "endpoint": settings.get("endpoint", "chat")}
-    problems = [p for p in checks.settings({**values, "instance_id": instance_id or "x"}).values() if p]
+    problems = [p.said(lang) for p in checks.settings({**values, "instance_id": instance_id or "x"}).values() if p]
     if problems:
-        return f"its settings are not valid: {' '.join(problems)}", {}
+        return Problem("import.bad_settings", {"problems": " ".join(problems)}), {}
     named = doc.get("title")
     title = " ".join(named.split())[:120] if isinstance(named, str) else ""
     title = title or (" ".join(message_text(messages[0]).split())[:48] if messages else "")
-    return "", {"title": title or "Imported conversation", "instance_id": instance_id, "settings": values,
-                "messages": messages, "imported_at": datetime.now(UTC).isoformat()}
+    return None, {"title": title or say(lang, "import.untitled"), "instance_id": instance_id, "settings": values,
+                  "messages": messages, "imported_at": datetime.now(UTC).isoformat()}
 
 
 def wire(page: Page, demo: Any) -> None:
@@ -154,12 +157,14 @@ def wire(page: Page, demo: Any) -> None:
                             js=call("saved.exportMarkdown"), **js_only)
     page["export_json"].click(None, record, None, js=call("saved.exportJson"), **js_only)
     checks = page.ctl.checks
-    def check_import(text: Any) -> tuple[str, str]:
-        """The file's record, or a refusal said in the note, where an import's outcome is said (and nothing else)."""
+    def check_import(text: Any, request: gr.Request) -> tuple[str, str]:
+        """The file's record, or a refusal said in the note, where an import's outcome is said (and nothing else),
+        in the visitor's language."""
+        lang = header_language(request.headers.get("cookie"), request.headers.get("accept-language"))
         try:
-            return read_import(text, checks), ""
+            return read_import(text, checks, lang), ""
         except gr.Error as exc:
-            return "", f"**Not imported.** {html.escape(str(exc.message))}"
+            return "", say(lang, "import.note", reason=html.escape(str(exc.message)))
 
     page["import_file"].click(None, None, page["imported"], js=call("saved.pickFile"), **js_only).success(
         check_import, page["imported"], [page["imported"], page["note"]],

@@ -10,13 +10,13 @@ from typing import Any
 
 import gradio as gr
 
-from ..errors import InvalidRequestError
 from ..protocol import ENDPOINTS, validate_instance_id
 from . import directory_ui, presets_ui
-from .checks import MAX_TOKENS_LIMIT
+from .checks import MAX_TOKENS_LIMIT, instance_problem
 from .i18n import t
 from .page import Page
 from .scripts import call
+from .words import DEFAULT, say
 
 __all__ = ["create", "create_copy_link", "wire", "DEFAULT_SYSTEM_PROMPT", "instance_from_link"]
 
@@ -43,16 +43,15 @@ def create(page: Page) -> None:
         page.add("endpoint", gr.Radio(list(ENDPOINTS), value="chat", label=t("endpoint")))
 
 
-def instance_from_link(query: Any, locked: bool) -> tuple[str | None, str]:
-    """The instance ID a page address asks for (None: keep the field as it is) and a note about it.
-    Checked like typed input: a malformed one is ignored with a note, and nothing is sent."""
+def instance_from_link(query: Any, locked: bool, lang: str = DEFAULT) -> tuple[str | None, str]:
+    """The instance ID a page address asks for (None: keep the field as it is) and a note about it, in
+    ``lang``. Checked like typed input: a malformed one is ignored with a note, and nothing is sent."""
     wanted = query.get("instance") if query is not None else None
     if wanted is None or locked:
         return None, ""
-    try:
-        return validate_instance_id(wanted), ""
-    except InvalidRequestError as exc:
-        return None, f"The link's instance ID was ignored: {exc}"
+    if problem := instance_problem(wanted):
+        return None, say(lang, "link.ignored", problem=problem)
+    return validate_instance_id(wanted), ""
 
 
 def create_copy_link(page: Page) -> None:
