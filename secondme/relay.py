@@ -10,7 +10,7 @@ import httpx
 from .async_client import _read_at_most, sse_data
 from .errors import ERROR_BODY_LIMIT, SecondMeError, error_detail, redact_secrets
 from .protocol import EventSizeGuard, ReplyAssembler
-from .server import ChatBody, Delta, LocalInstance
+from .wire import ChatBody, Delta, LocalInstance
 
 __all__ = ["UpstreamResponder"]
 

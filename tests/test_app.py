@@ -13,7 +13,8 @@ import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
-from secondme.server import Delta, LocalInstance, ServerThread, create_app, demo_text
+from secondme.demo import demo_text
+from secondme.server import Delta, LocalInstance, ServerThread, create_app
 from secondme.web import Settings
 
 from .conftest import launched_app

@@ -501,7 +501,7 @@ def test_an_odd_finish_reason_is_other_in_metrics_the_log_and_the_stats_line(
 
 
 def test_a_log_line_escapes_what_it_is_given() -> None:
-    from secondme.web.controller import _loggable
+    from secondme.engine.reply import loggable as _loggable
 
     assert _loggable("error StreamError at http://h/\nreply instance=x") == \
         "error StreamError at http://h/\\nreply instance=x"
@@ -528,8 +528,8 @@ def test_a_reply_without_an_answer_is_a_clear_api_error(faults: FaultServer, pag
 
 
 def test_the_limit_notice_says_which_limit_in_both_languages() -> None:
+    from secondme.engine.conversation import error_notice
     from secondme.errors import ReplyLimitError
-    from secondme.web.conversation import error_notice
 
     for limit, amount, en, zh in (("chars", 200_000, "(200,000 characters)", "（200,000 个字符）"),
                                   ("seconds", 600, "(600 s)", "（600 秒）")):

@@ -15,8 +15,7 @@ from typing import Any
 
 import pytest
 
-from secondme.web import Settings
-from secondme.web.conversation import (
+from secondme.engine.conversation import (
     GUARD,
     SHOWN_PATTERN,
     WRITTEN_PATTERN,
@@ -24,6 +23,7 @@ from secondme.web.conversation import (
     markdown_literal,
     shown_as_written,
 )
+from secondme.web import Settings
 
 from .conftest import launched_app
 from .faults import FaultServer, chunk, data, http_body, http_head

@@ -19,9 +19,9 @@ from typing import Any
 import gradio as gr
 import pytest
 
+from secondme.engine.reply import UPDATE_INTERVAL
 from secondme.server import ChatBody, Delta, LocalInstance, ServerThread, create_app, paced
 from secondme.web import Settings
-from secondme.web.controller import UPDATE_INTERVAL
 
 from .conftest import launched_app
 from .test_browser import ChatPage, browser  # noqa: F401
@@ -105,7 +105,7 @@ class Upstream:
 @pytest.fixture(scope="module")
 def chat_interface_url() -> Iterator[str]:
     """A plain gr.ChatInterface, yielding the growing reply on the same schedule, as often as the app updates
-    its page (controller.UPDATE_INTERVAL; yielding every chunk would make a far slower page still)."""
+    its page (engine.reply.UPDATE_INTERVAL; yielding every chunk would make a far slower page still)."""
 
     def answer(message: str, history: list[Any]) -> Iterator[str]:
         start = time.monotonic()

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from secondme import InstanceUnavailableError, StreamError
-from secondme.web.conversation import (
+from secondme.engine.conversation import (
     edit_user_message,
     error_notice,
     is_notice,
@@ -19,7 +19,7 @@ from secondme.web.conversation import (
     undo_last_turn,
     until_last_user,
 )
-from secondme.web.streaming import coalesce
+from secondme.engine.streaming import coalesce
 
 GRADIO_HISTORY: list[dict[str, Any]] = [
     {"role": "user", "content": [{"type": "text", "text": "Hi"}], "metadata": None},
@@ -129,7 +129,7 @@ def test_coalesce_passes_errors_on_and_closes_the_source() -> None:
 def test_text_is_shown_with_no_opener_left_and_sent_exactly_as_written(text: str) -> None:
     import re
 
-    from secondme.web.conversation import as_written, assistant, shown_as_written, user
+    from secondme.engine.conversation import as_written, assistant, shown_as_written, user
     shown = shown_as_written(text)
     assert as_written(shown) == text  # the exact inverse, whatever the text already held
     assert to_upstream("", [user(text), assistant(text)]) == [{"role": "user", "content": text},
@@ -142,7 +142,7 @@ def test_the_guard_is_what_its_pattern_says_and_undone_exactly_for_any_text() ->
     import random
     import re
 
-    from secondme.web.conversation import GUARD, SHOWN_PATTERN, WRITTEN_PATTERN, as_written, shown_as_written
+    from secondme.engine.conversation import GUARD, SHOWN_PATTERN, WRITTEN_PATTERN, as_written, shown_as_written
     shown_re, written_re = re.compile(SHOWN_PATTERN), re.compile(WRITTEN_PATTERN)
     pieces = ["<", "!", "[", "`", GUARD, "mermaid", "m", "x", "\n", "```"]
     rng = random.Random(17)
@@ -154,7 +154,7 @@ def test_the_guard_is_what_its_pattern_says_and_undone_exactly_for_any_text() ->
 
 
 def test_fit_context_keeps_the_system_prompt_and_the_most_recent_turns() -> None:
-    from secondme.web.conversation import fit_context
+    from secondme.engine.conversation import fit_context
 
     def m(role: str, n: int, tag: str) -> dict[str, str]:
         return {"role": role, "content": tag * n}

@@ -16,7 +16,7 @@ from secondme.web.checks import Checks, Limits
 from secondme.web.directory import Directory, Listing
 from secondme.web.directory_ui import browse_update, locked_text, status_text
 from secondme.web.saved_ui import MAX_IMPORT_BYTES, read_import
-from secondme.web.settings_ui import instance_from_link
+from secondme.web.share_link import instance_from_link
 
 from .conftest import launched_app
 from .faults import FaultServer, http_body

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from secondme.engine.reply import MAX_UPDATE_INTERVAL, UPDATE_INTERVAL, UPDATES_PER_SECOND, EngineSettings, ReplyEngine
+from secondme.engine.streaming import coalesce
 from secondme.web import Settings
-from secondme.web.controller import MAX_UPDATE_INTERVAL, UPDATE_INTERVAL, UPDATES_PER_SECOND, ChatController
-from secondme.web.streaming import coalesce
 
 from .faults import FaultServer, chunk, data, http_head, reply
 from .test_app_hostile import Page, send_args
@@ -22,7 +22,7 @@ from .test_app_hostile import Page, send_args
     (125, 0.5), (1000, 0.5),  # but never less often than every 500 ms
 ])
 def test_update_interval_follows_the_load(streaming: int, interval: float) -> None:
-    controller = ChatController(Settings(), {})
+    controller = ReplyEngine(EngineSettings.of(Settings()), {})
     controller.streaming = streaming
     assert controller.update_interval() == pytest.approx(interval)
     if UPDATE_INTERVAL < interval < MAX_UPDATE_INTERVAL:
@@ -35,7 +35,7 @@ def test_update_interval_follows_the_load(streaming: int, interval: float) -> No
     (20, 10_000, 0.1), (100, 10_000, 0.4), (50, 60_000, 0.6),  # under load too, the longer of the two waits
 ])
 def test_a_long_reply_is_updated_less_often(streaming: int, chars: int, interval: float) -> None:
-    controller = ChatController(Settings(), {})
+    controller = ReplyEngine(EngineSettings.of(Settings()), {})
     controller.streaming = streaming
     assert controller.update_interval(chars) == pytest.approx(interval)
 

@@ -16,9 +16,9 @@ import pytest
 from gradio_client import Client
 from gradio_client.exceptions import ValidationError
 
+from secondme.engine.lines import Lines
 from secondme.errors import wait_in_words
 from secondme.web import Settings
-from secondme.web.lines import Lines
 from secondme.web.ratelimit import Limiter, Rate, RateLimit, trusted_networks, visitor_address
 
 from .faults import FaultServer, chunk, data, http_body, http_head, reply
@@ -116,7 +116,7 @@ def background(target: Any, *args: Any) -> threading.Thread:
 def streaming_from(app: Launched, instance: str, count: int = 1) -> None:
     """Until ``count`` replies stream from ``instance`` (a reply sent from a thread may take a while to start
     on a loaded machine; one sent after it must find it streaming)."""
-    lines = app.app.chat_page.ctl.lines
+    lines = app.app.chat_page.ctl.engine.lines
     deadline = time.monotonic() + 10
     while lines.streaming(instance) < count:
         assert time.monotonic() < deadline, f"no reply streaming from {instance}"
@@ -142,7 +142,7 @@ def test_the_page_says_how_many_wait_ahead_and_every_reply_arrives(lined_app: La
     first = background(send, "first")
     streaming_from(lined_app, "busy")
     others = []
-    lines = lined_app.app.chat_page.ctl.lines
+    lines = lined_app.app.chat_page.ctl.engine.lines
     for waiting, name in enumerate(("second", "third"), start=1):
         others.append(background(send, name))
         deadline = time.monotonic() + 10
@@ -172,21 +172,21 @@ def test_stop_while_waiting_leaves_the_line(lined_app: Launched) -> None:
     other = Client(lined_app.url, verbose=False)
     job = other.submit("Wait", [], "busy", "", 0.7, 100, False, "", "chat", api_name="/send")
     deadline = time.monotonic() + 5
-    while ctl.lines.waiting("busy") != 1 and time.monotonic() < deadline:
+    while ctl.engine.lines.waiting("busy") != 1 and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert ctl.lines.waiting("busy") == 1
+    assert ctl.engine.lines.waiting("busy") == 1
     job.cancel()
     deadline = time.monotonic() + 5
-    while ctl.lines.waiting("busy") and time.monotonic() < deadline:
+    while ctl.engine.lines.waiting("busy") and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert ctl.lines.waiting("busy") == 0
+    assert ctl.engine.lines.waiting("busy") == 0
     finished(holder)
     other.close()
 
 
 def test_a_stop_while_waiting_replaces_the_waiting_notice() -> None:
+    from secondme.engine.conversation import user, waiting_notice
     from secondme.web.controller import ChatController
-    from secondme.web.conversation import user, waiting_notice
 
     ctl = ChatController(Settings(), {})
     stopped = ctl.mark_stopped([user("Hi"), waiting_notice(2)])
@@ -481,18 +481,18 @@ def test_a_visitor_who_leaves_while_waiting_leaves_the_line(lined_app: Launched)
             for line in stream.iter_lines():
                 if "Waiting for this Second Me" in line:
                     break
-        assert ctl.lines.waiting("busy") == 1
+        assert ctl.engine.lines.waiting("busy") == 1
     left = time.monotonic()  # the stream is closed: the visitor has gone
-    while ctl.lines.waiting("busy") and time.monotonic() - left < 5:
+    while ctl.engine.lines.waiting("busy") and time.monotonic() - left < 5:
         time.sleep(0.02)
-    assert ctl.lines.waiting("busy") == 0 and time.monotonic() - left < 0.5
-    assert ctl.lines.streaming("busy") == 1  # it left; it was not let in
+    assert ctl.engine.lines.waiting("busy") == 0 and time.monotonic() - left < 0.5
+    assert ctl.engine.lines.streaming("busy") == 1  # it left; it was not let in
     finished(holder)
 
 
 def test_a_waiting_reply_starts_as_soon_as_its_turn_comes() -> None:
     """Not at the next refresh of the count (once a second): at once."""
-    from secondme.web.controller import _line_moves
+    from secondme.engine.reply import line_moves as _line_moves
 
     async def scenario() -> float:
         lines = Lines(1)
@@ -536,14 +536,14 @@ def test_replies_waiting_for_a_busy_instance_hold_up_no_other_instance(faults: F
         streaming_from(launched, "hogged")
         _call(launched.url, "one waits in its line", "hogged")
         deadline = time.monotonic() + 10
-        while ctl.lines.waiting("hogged") < 1:
+        while ctl.engine.lines.waiting("hogged") < 1:
             assert time.monotonic() < deadline, "the second reply never joined the line"
             time.sleep(0.02)
         started = time.monotonic()
         job = launched.client.submit("Hi", "free", "", 0.7, 100, api_name="/chat")
         assert job.result(timeout=20) == "Free reply."
         assert time.monotonic() - started < 10  # before: not until the streaming one ended (60 s here)
-        assert ctl.slots.streaming("") <= 2  # the app's own limit still holds
+        assert ctl.engine.slots.streaming("") <= 2  # the app's own limit still holds
     finally:
         launched.close()
 
@@ -559,7 +559,7 @@ def test_the_app_limit_still_holds_when_the_instances_differ(faults: FaultServer
         streaming_from(launched, "first")
         job = launched.client.submit("Hi", "third", "", 0.7, 100, api_name="/chat")
         deadline = time.monotonic() + 10
-        while ctl.slots.waiting("") < 1:
+        while ctl.engine.slots.waiting("") < 1:
             assert time.monotonic() < deadline, "the third reply did not wait for the app's slot"
             time.sleep(0.02)
         assert not faults.requests_to("/api/chat/third") and not job.done()
@@ -591,6 +591,6 @@ def test_a_reply_nobody_reads_ends_at_the_time_limit(faults: FaultServer) -> Non
             time.sleep(0.05)
         assert seen.client_closed_at is not None, "the unread reply still streams"
         assert seen.client_closed_at - seen.started_at < 5
-        assert launched.app.chat_page.ctl.streaming == 0
+        assert launched.app.chat_page.ctl.engine.streaming == 0
     finally:
         launched.close()

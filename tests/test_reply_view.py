@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 
+from secondme.demo import demo_text
+from secondme.engine.conversation import ReplyStats, stats_notice, thinking, user
 from secondme.reasoning import split_reasoning
-from secondme.server import ChatBody, LocalInstance, demo_text
 from secondme.web import Settings
 from secondme.web.controller import ChatController
-from secondme.web.conversation import ReplyStats, stats_notice, thinking, user
+from secondme.wire import ChatBody, LocalInstance
 
 from .faults import FaultServer, http_head, reply
 from .test_app import SYSTEM, Launched, local_app, respond, stats_lines, texts  # noqa: F401 - a fixture
@@ -133,14 +134,14 @@ def test_stop_reports_the_stats_so_far_and_closes_an_open_thinking_block() -> No
     asked = time.monotonic() - 2
     running = ReplyStats(asked_at=asked, max_tokens=50, reply=ReplyAssembler(parts=["a", "b", "c"],
                                                                              first_text_at=asked + 0.5))
-    ctl._running[("", "chat")] = running
+    ctl.turns.running[("", "chat")] = running
     stopped = ctl.mark_stopped([user("Hi"), thinking("Hmm, let me", None)])
     block, line, notice = stopped[1:]
     assert _meta(block)["status"] == "done" and _meta(block)["id"] == "thinking"
     assert _meta(line)["id"] == "stats" and _meta(line)["title"].endswith("3 chunks · 2/s · stopped by you")
     assert "0.50 s to first token" in _meta(line)["title"]
     assert _meta(notice)["title"] == "⏹ Stopped" and "kept above" in texts([notice])[0][2]
-    assert ("", "chat") not in ctl._running
+    assert ("", "chat") not in ctl.turns.running
 
 
 def test_the_stats_line_in_chinese() -> None:
@@ -197,9 +198,9 @@ def test_the_demo_reasoning_reaches_the_page_as_a_thinking_block(local_app: Laun
 
 
 def test_the_checks_messages_in_chinese() -> None:
+    from secondme.engine.texts import language
+    from secondme.engine.words import said
     from secondme.web.checks import Checks, Limits, text_problem
-    from secondme.web.texts import language
-    from secondme.web.words import said
 
     checks = Checks(Limits(), locked=False)
     assert said(checks.message("   "), "zh-CN") == "请先输入消息。"
@@ -237,20 +238,20 @@ def test_only_a_stopped_reply_is_remembered_for_stop_and_without_its_text(thinki
 
     ctl = thinking_app.app.chat_page.ctl
     respond(thinking_app, "Hi", [], "counted")
-    assert not ctl._running  # a reply that ended on its own leaves nothing behind
+    assert not ctl.turns.running  # a reply that ended on its own leaves nothing behind
     # A stall longer than any wait below: on a loaded machine the reply still ends by the cancel alone.
     faults.script("/api/chat/slowly", [http_head(), reply("First ", finish=None, done=False), 30.0])
     client = Client(thinking_app.url, verbose=False)  # a session of its own: the cancel names it
     job = client.submit("Hi", [], "slowly", SYSTEM, 0.7, 100, False, "", "chat", api_name="/send")
     deadline = time.monotonic() + 10
-    while not any(s.chunks for s in ctl._running.values()):
+    while not any(s.chunks for s in ctl.turns.running.values()):
         assert time.monotonic() < deadline, "the reply did not start"
         time.sleep(0.02)
     job.cancel()  # as Stop does
     deadline = time.monotonic() + 10
-    while not all(s.ended_at for s in ctl._running.values()):
+    while not all(s.ended_at for s in ctl.turns.running.values()):
         assert time.monotonic() < deadline, "the reply was not stopped"
         time.sleep(0.02)
-    [stats] = ctl._running.values()  # kept for mark_stopped
+    [stats] = ctl.turns.running.values()  # kept for mark_stopped
     assert stats.reply is None and stats.chunks == 1 and stats.first_text_at is not None  # figures, no text
     client.close()

@@ -13,7 +13,8 @@ import httpx
 import pytest
 from gradio_client.exceptions import AppError, ValidationError
 
-from secondme.server import ChatBody, Delta, LocalInstance, ServerThread, create_app, demo_text
+from secondme.demo import demo_text
+from secondme.server import ChatBody, Delta, LocalInstance, ServerThread, create_app
 from secondme.web import Settings
 from secondme.web.checks import Limits
 from secondme.web.ratelimit import Limiter, Rate
@@ -150,9 +151,9 @@ def test_the_demo_takes_part_naming_itself_the_topic_and_the_last_speaker() -> N
 
 
 def test_the_page_labels_each_turn_keeps_reasoning_apart_and_names_who_failed() -> None:
+    from secondme.engine.conversation import ReplyStats, message_text
+    from secondme.engine.turns import Shown
     from secondme.errors import InstanceUnavailableError
-    from secondme.web.controller import _Shown
-    from secondme.web.conversation import ReplyStats, message_text
     from secondme.web.roundtable import Ended
     from secondme.web.roundtable_ui import ended, opening, said
 
@@ -162,11 +163,11 @@ def test_the_page_labels_each_turn_keeps_reasoning_apart_and_names_who_failed() 
         "\\/\\/x\\)**, 🟢 **Bob** (host) · 1 round")
     assert message_text(opening(table, "zh-CN")).startswith("圆桌：Tea?") and \
         message_text(opening(table, "zh-CN")).endswith("🟢 **Bob**（主持） · 1 轮")
-    shown = said(table, Speech(1, "turn", 1), _Shown("en").reply("<think>hm</think>Tea, of course."))
+    shown = said(table, Speech(1, "turn", 1), Shown("en").reply("<think>hm</think>Tea, of course."))
     assert len(shown) == 2 and shown[0]["metadata"]["title"].startswith("🟢 **Bob** · 💭")  # the reasoning, apart
     assert message_text(shown[0]) == "hm" and message_text(shown[1]) == "🟢 **Bob**\n\nTea, of course."
     offline = InstanceUnavailableError("offline", status_code=503)
-    failed = ended(table, Ended(Speech(0, "turn", 1), "", ReplyStats(), offline), _Shown("en"), 0, "en")
+    failed = ended(table, Ended(Speech(0, "turn", 1), "", ReplyStats(), offline), Shown("en"), 0, "en")
     assert len(failed) == 1 and failed[0]["metadata"]["title"].startswith("⚠️")
     assert message_text(failed[0]).startswith("🔵 **\\<img") and message_text(failed[0]).endswith(": offline")
 

@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 import requests
 
-from secondme.server import MAX_BODY_BYTES, MAX_TOKENS, Delta, LocalInstance, ServerThread, create_app
+from secondme.server import MAX_BODY_BYTES, Delta, LocalInstance, ServerThread, create_app
+from secondme.wire import MAX_TOKENS
 
 from .conftest import free_port, start_process
 

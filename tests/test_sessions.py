@@ -1,6 +1,6 @@
-"""sessions.py: a new session builds no component's config until one is asked for, keeps none of the values its
-events carried (a thousand sessions with long conversations leave no copy of them), and gives what
-Gradio's own SessionState gives."""
+"""internals.py's lazy sessions: a new session builds no component's config until one is asked for, keeps
+none of the values its events carried (a thousand sessions with long conversations leave no copy of them),
+and gives what Gradio's own SessionState gives."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import pytest
 from gradio.state_holder import SessionState
 
 from secondme.web import Settings, build_app
-from secondme.web.sessions import LazySessionState, LazyStateHolder, lighten
+from secondme.web.internals import LazySessionState, LazyStateHolder, lighten
 
 from .conftest import free_port, wait_until_serving
 from .faults import FaultServer, http_head, reply

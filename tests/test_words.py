@@ -1,4 +1,4 @@
-"""The one catalog of the page's words (secondme/web/catalog.py, words.py): every word in every language, with
+"""The one catalog of the page's words (secondme/engine/catalog.py, words.py): every word in every language, with
 the same parameters; every problem a check can find has its words, in Chinese too; the English of the checks
 is the library's own; the JavaScript's words are plain JSON."""
 
@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
+from secondme.engine.texts import wait_words
+from secondme.engine.words import CATALOG, LANGUAGES, Word, for_page, has, labels, parameters, said, say
 from secondme.errors import InvalidRequestError, wait_in_words
 from secondme.protocol import check_max_tokens, check_temperature, validate_instance_id
 from secondme.web import checks as checks_module
 from secondme.web import roundtable as roundtable_module
 from secondme.web.checks import MAX_TOKENS_LIMIT, Checks, Limits, Problem
-from secondme.web.texts import wait_words
-from secondme.web.words import CATALOG, LANGUAGES, Word, for_page, has, labels, parameters, said, say
 
 CHECKS = Checks(Limits(message_chars=10, conversation_chars=20), locked=False)
 BROKEN = "half \ud83d"
@@ -224,10 +224,11 @@ def _keys_said_in(source: Path) -> set[str]:
 
 
 def test_every_word_the_page_asks_for_is_in_the_catalog() -> None:
-    from secondme.web import conversation
+    from secondme.engine import conversation
 
     web = Path(checks_module.__file__).parent
-    said_keys = set().union(*(_keys_said_in(path) for path in web.glob("*.py")))
+    said_keys = set().union(*(_keys_said_in(path) for folder in (web, web.parent / "engine")
+                              for path in folder.glob("*.py")))
     assert {"thinking.title", "import.not_json", "roundtable.refused.title", "check.edit.title"} <= said_keys
     assert said_keys - set(CATALOG) == set()
     # The keys made from a name: each error's title and (in Chinese) its text, each ending, each limit, each wait.

@@ -12,7 +12,7 @@ from .checks import MAX_TOKENS_LIMIT
 from .controller import API, API_LOCKED, RERUN, SEND, ChatController
 from .directory_ui import placeholder_key
 from .i18n import t
-from .page import Page
+from .page import ChatEvents, Page
 from .scripts import call
 
 __all__ = ["create", "wire", "public_endpoint", "BUSY_HINT", "BUSY_HINT_ZH"]
@@ -93,7 +93,8 @@ def create_api_trigger(page: Page) -> None:
     page.add("unsend", gr.Button("unsend", elem_id="unsend", elem_classes=["hidden-trigger"]))  # secondme.chat.restore
 
 
-def wire(page: Page) -> None:
+def wire(page: Page) -> ChatEvents:
+    """The conversation's events; what the saved conversations hang on them is returned (ChatEvents)."""
     ctl, settings = page.ctl, page.settings
     streaming: dict[str, Any] = {
         "concurrency_limit": settings.event_concurrency, "concurrency_id": "secondme-reply", "show_progress": "hidden",
@@ -108,7 +109,7 @@ def wire(page: Page) -> None:
     # Send shows the message at once (secondme.chat.show), then sends it: the reply may wait in the queue a while.
     shown = gr.on([message.submit, page["send"].click], None, page.get(*SEND), [history, message],
                   js=call("chat.show"), show_progress="hidden", **browser_only)
-    page.running = [
+    running = [
         shown.then(ctl.respond, page.get(*SEND), history, validator=ctl.validate_send, js=call("chat.send"),
                    api_name="send", api_visibility="undocumented", **fast, **streaming),
         history.retry(ctl.retry, page.get(*RERUN), history, validator=ctl.validate_rerun, js=rerun_js,
@@ -116,26 +117,28 @@ def wire(page: Page) -> None:
         history.edit(ctl.edit, page.get(*RERUN), history, validator=ctl.validate_rerun, js=rerun_js,
                      api_visibility="undocumented", **fast, **streaming),
     ]
-    for event in page.running:
-        page.finished.append(event.then(None, js=call("chat.idle"), **browser_only))
-        page.finished.append(event.failure(None, message, message, js=call("chat.restore"), **browser_only))
+    finished = []
+    for event in running:
+        finished.append(event.then(None, js=call("chat.idle"), **browser_only))
+        finished.append(event.failure(None, message, message, js=call("chat.restore"), **browser_only))
     # Quick steps on the conversation show no progress overlay over it (it would take the clicks meant for it).
     page["unsend"].click(None, history, history, js=call("chat.unshow"), show_progress="hidden", **browser_only)
     # The conversation moved past the message Send showed (the reply, or a notice, came; or another
     # conversation was opened): the message was sent, and no failure gives it back.
     history.change(None, history, None, js=call("chat.replied"), **browser_only)
-    stopped = page["stop"].click(None, None, None, js=call("chat.sent"), cancels=page.running,
+    stopped = page["stop"].click(None, None, None, js=call("chat.sent"), cancels=running,
                                  api_visibility="undocumented").then(
         ctl.mark_stopped, history, history, queue=False, api_visibility="undocumented", show_progress="hidden").then(
         None, js=call("chat.idle"), **browser_only)
     stopped.then(None, js=call("chat.focus"), **browser_only)
-    page.finished.append(stopped)
+    finished.append(stopped)
     history.undo(ctl.undo, history, [history, message], queue=False, api_visibility="undocumented",
                  show_progress="hidden")
-    page.cleared = history.clear(None, None, None, cancels=page.running, api_visibility="undocumented").then(
+    cleared = history.clear(None, None, None, cancels=running, api_visibility="undocumented").then(
         None, js=call("chat.idle"), **browser_only)
     # The endpoint's max_tokens is an integer field of its own (the page's is a slider), so its API page says so.
     api_names = ["api_max_tokens" if n == "max_tokens" else n for n in (API_LOCKED if ctl.locked else API)]
     page["api_trigger"].click(public_endpoint(ctl), page.get(*api_names), page["api_reply"],
                               validator=ctl.validate_api_locked if ctl.locked else ctl.validate_api,
                               api_name="chat", **fast, **streaming)
+    return ChatEvents(running, finished, cleared)

@@ -15,10 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..engine.conversation import message_text
+from ..engine.words import Problem, Word
 from ..errors import InvalidRequestError
 from ..protocol import ENDPOINTS, check_max_tokens, check_temperature, validate_instance_id
-from .conversation import message_text
-from .words import Problem, Word
 
 __all__ = ["Limits", "Checks", "Problem", "MAX_TOKENS_LIMIT", "MAX_SYSTEM_PROMPT_CHARS", "MAX_ROLE_ID_CHARS",
            "text_problem", "instance_problem", "temperature_problem", "max_tokens_problem", "conversation_problem"]

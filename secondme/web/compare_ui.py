@@ -14,9 +14,9 @@ from typing import Any
 
 import gradio as gr
 
+from ..engine.conversation import Message
 from .checks import MAX_TOKENS_LIMIT
 from .controller import ChatController, History
-from .conversation import Message
 from .i18n import t
 from .page import Page
 from .scripts import call

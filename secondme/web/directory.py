@@ -12,9 +12,9 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from ..engine.words import DEFAULT, say
 from ..errors import SecondMeError
 from ..protocol import Instance
-from .words import DEFAULT, say
 
 __all__ = ["Directory", "Listing"]
 

@@ -9,13 +9,14 @@ from typing import Any
 
 import gradio as gr
 
+from ..engine.conversation import markdown_literal
+from ..engine.texts import say
 from .controller import request_language
-from .conversation import markdown_literal
 from .directory import Listing
 from .i18n import t
 from .page import Page
 from .scripts import call
-from .texts import say
+from .share_link import instance_from_link
 
 __all__ = ["create_status", "create_hidden", "create_browse", "create_card", "wire", "status_text", "browse_update",
            "locked_text", "card_html", "placeholder_key"]
@@ -119,8 +120,6 @@ def locked_text(listing: Listing, instance_id: str, lang: str = "en") -> str:
 
 
 def wire(page: Page, demo: Any) -> None:
-    from .settings_ui import instance_from_link
-
     directory, instance, settings = page.directory, page["instance_id"], page.settings
     hidden: dict[str, Any] = {"api_visibility": "undocumented", "show_progress": "hidden"}
     history = page["history"]

@@ -12,10 +12,10 @@ import html
 from typing import Any
 
 import gradio as gr
-from gradio.i18n import I18nData
 
+from ..engine.words import LANGUAGES, labels, say
+from . import internals
 from .settings import Settings
-from .words import LANGUAGES, labels, say
 
 __all__ = ["t", "page_i18n", "EN", "ZH", "STARTERS", "DEMO_STARTERS"]
 
@@ -48,7 +48,7 @@ def t(key: str) -> Any:
     components take wherever they take text (its type hints say ``str``)."""
     if key not in EN and key not in ("header", "about", "placeholder_demo"):
         raise KeyError(f"no text for {key!r}")
-    return I18nData(key)
+    return internals.translated(key)
 
 
 def page_i18n(settings: Settings) -> gr.I18n:

@@ -12,22 +12,22 @@ import gradio as gr
 from fastapi.middleware import Middleware
 
 from .. import __version__
+from ..engine.conversation import ERROR_MARK, SHOWN_PATTERN, STATS_MARK, WRITTEN_PATTERN
+from ..engine.texts import COOKIE, LANGUAGES
 from ..errors import redact_url
 from ..protocol import ENDPOINTS, INSTANCE_ID_PATTERN
 from ..server import LocalInstance, ServerThread, create_app
 from ..serving import BodyLimit, ClosedPaths
-from . import scripts
+from . import internals, scripts
 from .chat_ui import BUSY_HINT, BUSY_HINT_ZH
 from .checks import MAX_ROLE_ID_CHARS, MAX_SYSTEM_PROMPT_CHARS, MAX_TOKENS_LIMIT
 from .code_ui import EXAMPLE_MESSAGE
-from .conversation import ERROR_MARK, SHOWN_PATTERN, STATS_MARK, WRITTEN_PATTERN
 from .language_ui import TABS
 from .presets_ui import BUILT_IN
 from .presets_ui import MESSAGES as PRESET_MESSAGES
 from .ratelimit import Limiter, RateLimit
 from .saved_ui import MAX_IMPORT_BYTES, MAX_SAVED_CHARS, MAX_SAVED_CHATS, TOO_LARGE
 from .settings import Settings
-from .texts import COOKIE, LANGUAGES
 from .ui import ChatBlocks, build_app
 
 __all__ = ["main", "launch_options", "page_config", "start_demo_instance"]
@@ -81,7 +81,7 @@ def launch_options(app: ChatBlocks) -> dict[str, Any]:
         replies = app.reply_events()
         middleware.insert(3, Middleware(
             RateLimit, limiter=app.chat_page.ctl.limiter or Limiter(settings.rate_limit), events={
-                fn._id: len(fn.inputs) if fn.inputs[0] is app.chat_page["message"] else None
+                internals.event_id(fn): len(fn.inputs) if fn.inputs[0] is app.chat_page["message"] else None
                 for fn in replies},
             api_names={fn.api_name for fn in replies if fn.api_name}, trusted=settings.trusted_proxies,
             on_refuse=app.metrics.refused.labels("rate limit").inc, loopback_secret=app.loopback_secret))

@@ -14,7 +14,7 @@ from .controller import ChatController
 from .directory import Directory
 from .settings import Settings
 
-__all__ = ["Page"]
+__all__ = ["Page", "ChatEvents"]
 
 
 @dataclass
@@ -23,9 +23,6 @@ class Page:
     ctl: ChatController
     directory: Directory
     parts: dict[str, Any] = field(default_factory=dict)
-    running: list[Any] = field(default_factory=list)  # the events that stream a reply (Stop cancels them)
-    finished: list[Any] = field(default_factory=list)  # the steps after which a conversation rests
-    cleared: Any = None  # the step after the conversation is cleared
 
     def add(self, name: str, component: Any) -> Any:
         if name in self.parts:
@@ -42,3 +39,13 @@ class Page:
     @property
     def locked(self) -> bool:
         return self.ctl.locked
+
+
+@dataclass(frozen=True)
+class ChatEvents:
+    """What the conversation's wiring (chat_ui.wire) gives the parts wired after it (saved_ui.wire), by hand
+    in ui.build_app: no part reads what another filled in as it went."""
+
+    running: list[Any]  # the events that stream a reply (Stop cancels them; a list, as Gradio's cancels takes)
+    finished: list[Any]  # the steps after which a conversation rests
+    cleared: Any  # the step after the conversation is cleared

@@ -26,12 +26,11 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import pydantic
 import pydantic_core
-from gradio.data_classes import PredictBody
 
+from ..engine.texts import DEFAULT, header_language, say, wait_words
 from ..errors import wait_in_words
-from .texts import DEFAULT, header_language, say, wait_words
+from . import internals
 
 __all__ = ["Rate", "Limiter", "RateLimit", "LOOPBACK_HEADER", "mark_own_mcp_calls", "trusted_networks",
            "visitor_address"]
@@ -158,10 +157,7 @@ def _json(body: bytes) -> Any:
 
 def _fn_index(body: bytes) -> int | None:
     """The event a Gradio body names, read by Gradio's own model (``"0"``, ``0.0`` and ``" 0 "`` are 0)."""
-    try:
-        return PredictBody.model_validate(_json(body)).fn_index
-    except (pydantic.ValidationError, TypeError):
-        return None
+    return internals.fn_index_of(_json(body))
 
 
 def _calls_a_tool(body: bytes) -> bool:
@@ -274,22 +270,9 @@ async def _answer(send: Any, status: int, body: bytes, *headers: tuple[bytes, by
 
 
 def mark_own_mcp_calls(blocks: Any, secret: str) -> None:
-    """Have the MCP server of ``blocks`` (if it has one) send ``secret`` with its calls into the queue.
-
-    Gradio's MCP server (``gradio.mcp``, as pinned in requirements.txt) runs a tool through a
-    gradio_client it makes on first use, with headers of its own on every request; those override
-    what it passes on from the caller's request, so a caller cannot replace the mark."""
-    server = getattr(blocks, "mcp_server_obj", None)
-    if server is None:
-        return
-    make = server._get_or_create_client
-
-    def marked() -> Any:
-        client = make()
-        client.headers[LOOPBACK_HEADER] = secret
-        return client
-
-    server._get_or_create_client = marked
+    """Have the MCP server of ``blocks`` (if it has one) send ``secret`` in LOOPBACK_HEADER with its calls into the
+    queue (internals.mark_mcp_calls): a caller cannot replace the mark."""
+    internals.mark_mcp_calls(blocks, LOOPBACK_HEADER, secret)
 
 
 def _replay(first: dict[str, Any], receive: Any) -> Any:

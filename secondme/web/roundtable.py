@@ -8,7 +8,7 @@ else's as ``user`` messages that name the speaker, then a short cue saying whose
 answers are heard: nobody's reasoning reaches anyone else. Each request is fitted to
 ``SECONDME_MAX_CONTEXT_CHARS`` (the most recent turns kept), as a chat's is.
 
-``run`` makes the turns one after another through ``ChatController.reply_text``, so each turn is one
+``run`` makes the turns one after another through the reply engine (``ReplyEngine.reply``), so each turn is one
 reply for the instance's line, the metrics and the log, and yields plain events for the page and the
 API to show.
 """
@@ -18,16 +18,15 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
+from ..engine.conversation import ReplyStats
+from ..engine.reply import ReplyEngine, Turn, Update
+from ..engine.turns import kept_text
+from ..engine.words import Problem
 from ..errors import InstanceNotFoundError, InstanceUnavailableError, InvalidRequestError, SecondMeError
 from ..reasoning import split_reasoning
 from .checks import Limits, instance_problem, max_tokens_problem, temperature_problem, text_problem
-from .conversation import ReplyStats
-from .words import Problem
-
-if TYPE_CHECKING:
-    from .controller import ChatController, Update
 
 __all__ = ["Seat", "Speech", "Said", "Table", "Started", "Progress", "Ended", "MIN_SEATS", "MAX_SEATS",
            "MAX_ROUNDS", "MAX_TOPIC_CHARS", "FIELDS", "parse_instances", "problems", "problems_found", "schedule",
@@ -150,7 +149,7 @@ def schedule(seats: int, rounds: int, host: int | None = None) -> list[Speech]:
     return turns
 
 
-# The demo (server.demo_text) recognises a roundtable by these words of the system prompt.
+# The demo (demo.demo_text) recognises a roundtable by these words of the system prompt.
 PROMPT_HEAD = "You are taking part in a roundtable discussion"
 
 
@@ -243,32 +242,30 @@ class Ended:
 _GONE = (InstanceNotFoundError, InstanceUnavailableError, InvalidRequestError)
 
 
-async def run(ctl: ChatController, table: Table, session: str = "") -> AsyncGenerator[Started | Progress | Ended,
-                                                                                        None]:
+async def run(engine: ReplyEngine, table: Table, session: str = "") -> AsyncGenerator[Started | Progress | Ended,
+                                                                                           None]:
     """Every turn of ``table`` in order, as events. A failing participant's turn ends with its error and
     the others go on. Ends early when the session's visitor leaves (or the caller stops iterating, which
     closes the upstream request at once)."""
-    from .controller import Turn
-
     said: list[Said] = []
     gone: set[int] = set()
     for speech in schedule(len(table.seats), table.rounds, table.host):
         if speech.seat in gone:
             yield Ended(speech, skipped=True)
             continue
-        messages, left_out = heard(table, speech, said, ctl.settings.max_context_chars)
+        messages, left_out = heard(table, speech, said, engine.settings.max_context_chars)
         turn = Turn(instance_id=table.seats[speech.seat].instance_id, system_prompt="",
                     temperature=table.temperature, max_tokens=table.max_tokens)
         stats = ReplyStats()
         yield Started(speech, stats, left_out)
         text = ""
         try:
-            async for update in ctl.reply_text(messages, turn, session, stats):
+            async for update in engine.reply(messages, turn, session, stats):
                 if isinstance(update, str):
                     text = update
                 yield Progress(speech, update)
         except SecondMeError as exc:
-            text = exc.partial if len(exc.partial) > len(text) else text
+            text = kept_text(exc, text)  # with what arrived but was not yet shown
             if isinstance(exc, _GONE):
                 gone.add(speech.seat)
             answer = split_reasoning(text, final=True).answer.strip()

@@ -18,11 +18,7 @@ from typing import Any
 
 import gradio as gr
 
-from ..errors import InvalidRequestError
-from ..protocol import validate_instance_id
-from ..reasoning import split_reasoning
-from .controller import ChatController, RetryingIn, Waiting, _Shown, request_language
-from .conversation import (
+from ..engine.conversation import (
     Message,
     assistant,
     context_notice,
@@ -36,6 +32,15 @@ from .conversation import (
     user,
     waiting_notice,
 )
+from ..engine.reply import RetryingIn, Waiting
+from ..engine.texts import DEFAULT, say, wait_words
+from ..engine.turns import Shown
+from ..engine.words import Problem
+from ..engine.words import said as said_in
+from ..errors import InvalidRequestError
+from ..protocol import validate_instance_id
+from ..reasoning import split_reasoning
+from .controller import ChatController, request_language
 from .directory_ui import browse_update
 from .i18n import t
 from .internals import not_an_mcp_tool
@@ -58,9 +63,6 @@ from .roundtable import (
     transcript_markdown,
 )
 from .scripts import call
-from .texts import DEFAULT, say, wait_words
-from .words import Problem
-from .words import said as said_in
 
 __all__ = ["create", "wire", "available", "Roundtable", "PAGE", "API", "COLOURS", "from_link"]
 
@@ -156,11 +158,11 @@ class Roundtable:
         self.admit(request, table, lang)
         done: list[Message] = [opening(table, lang)]
         yield done
-        shown, left_out, cancelled = _Shown(lang), 0, False
+        shown, left_out, cancelled = Shown(lang), 0, False
         try:
-            async for event in run(self.ctl, table, session):
+            async for event in run(self.ctl.engine, table, session):
                 if isinstance(event, Started):
-                    shown, left_out = _Shown(lang), event.left_out
+                    shown, left_out = Shown(lang), event.left_out
                     self.ctl.stoppable(session, PANE, event.stats)
                 elif isinstance(event, Progress):
                     update = event.update
@@ -188,7 +190,7 @@ class Roundtable:
         table = await self.table(dict(zip(FIELDS[:4], (instances, topic, rounds, host), strict=True)))
         self.admit(request, table)
         turns: list[tuple[Speech, str, str]] = []
-        async for event in run(self.ctl, table, request.session_hash or ""):
+        async for event in run(self.ctl.engine, table, request.session_hash or ""):
             if isinstance(event, Progress) and isinstance(event.update, str):
                 answer = split_reasoning(event.update).answer
                 if answer:
@@ -227,7 +229,7 @@ def said(table: Table, speech: Speech, shown: list[Message]) -> list[Message]:
     return out
 
 
-def ended(table: Table, event: Ended, shown: _Shown, left_out: int, lang: str) -> list[Message]:
+def ended(table: Table, event: Ended, shown: Shown, left_out: int, lang: str) -> list[Message]:
     """A finished turn: its text, its stats line, and in place of a failed one a notice naming who failed."""
     stats = stats_notice(event.stats, lang)
     text = said(table, event.speech, shown.reply(event.text, final=True)) if event.text else []

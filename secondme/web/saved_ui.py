@@ -18,15 +18,15 @@ from typing import Any
 
 import gradio as gr
 
+from ..engine.conversation import assistant, message_text, notice, user
+from ..engine.texts import DEFAULT, header_language, say
+from ..engine.words import Problem
 from ..protocol import validate_instance_id
 from . import settings_ui
 from .checks import instance_problem
-from .conversation import assistant, message_text, notice, user
 from .i18n import t
-from .page import Page
+from .page import ChatEvents, Page
 from .scripts import call
-from .texts import DEFAULT, header_language, say
-from .words import Problem
 
 __all__ = ["create", "create_hidden", "create_triggers", "wire", "MAX_SAVED_CHATS", "MAX_SAVED_CHARS",
            "read_import", "MAX_IMPORT_BYTES"]
@@ -130,26 +130,26 @@ def _record(doc: Any, checks: Any, lang: str) -> tuple[Problem | None, dict[str,
                   "messages": messages, "imported_at": datetime.now(UTC).isoformat()}
 
 
-def wire(page: Page, demo: Any) -> None:
+def wire(page: Page, demo: Any, chat: ChatEvents) -> None:
     js_only: dict[str, Any] = {"queue": False, "api_visibility": "undocumented", "show_progress": "hidden"}
     record = page.get(*RECORD)
     listing = [page["chats"], *record]  # what opening a conversation sets
-    for step in page.finished:  # a reply ended, was stopped or failed
+    for step in chat.finished:  # a reply ended, was stopped or failed
         step.then(None, record, [page["chats"], page["chat_id"], page["chat_title"], page["note"]],
                   js=call("saved.save"), **js_only)
-    if page.cleared is not None:  # Clear starts a new conversation; the cleared one stays in the list
-        page.cleared.then(None, None, [page["chat_id"], page["chat_title"]], js=call("saved.forgetCurrent"), **js_only)
+    # Clear starts a new conversation; the cleared one stays in the list.
+    chat.cleared.then(None, None, [page["chat_id"], page["chat_title"]], js=call("saved.forgetCurrent"), **js_only)
     page["history"].change(None, record, [page["chats"], page["chat_id"], page["chat_title"], page["note"]],
                            js=call("saved.live"), **js_only)
     demo.load(None, [page["chats"], *record, page["message"]], [*listing, page["note"], page["message"]],
               js=call("saved.load"), **js_only)
     page["chats"].input(None, [page["chats"], *record], [*listing, page["note"]], js=call("saved.open"),
-                        cancels=page.running, **js_only)
+                        cancels=chat.running, **js_only)
     fresh = [page["chats"], page["history"], page["chat_id"], page["chat_title"], page["note"]]
-    page["new_chat"].click(None, None, fresh, js=call("saved.newChat"), cancels=page.running, **js_only)
+    page["new_chat"].click(None, None, fresh, js=call("saved.newChat"), cancels=chat.running, **js_only)
     asked = [page["chat_id"], page["history"], page["chat_title"]]
-    page["delete_chat"].click(None, asked, fresh, js=call("saved.remove"), cancels=page.running, **js_only)
-    page["delete_all"].click(None, asked, fresh, js=call("saved.removeAll"), cancels=page.running, **js_only)
+    page["delete_chat"].click(None, asked, fresh, js=call("saved.remove"), cancels=chat.running, **js_only)
+    page["delete_all"].click(None, asked, fresh, js=call("saved.removeAll"), cancels=chat.running, **js_only)
     page["chat_title"].submit(None, [page["chat_title"], page["chat_id"]],
                               [page["chats"], page["chat_title"], page["note"]], js=call("saved.rename"), **js_only)
     page["refresh_chats"].click(None, page["chat_id"], page["chats"], js=call("saved.refresh"), **js_only)

@@ -10,15 +10,14 @@ from typing import Any
 
 import gradio as gr
 
-from ..protocol import ENDPOINTS, validate_instance_id
+from ..protocol import ENDPOINTS
 from . import directory_ui, presets_ui
-from .checks import MAX_TOKENS_LIMIT, instance_problem
+from .checks import MAX_TOKENS_LIMIT
 from .i18n import t
 from .page import Page
 from .scripts import call
-from .words import DEFAULT, say
 
-__all__ = ["create", "create_copy_link", "wire", "DEFAULT_SYSTEM_PROMPT", "instance_from_link"]
+__all__ = ["create", "create_copy_link", "wire", "DEFAULT_SYSTEM_PROMPT"]
 
 DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant."
 
@@ -41,17 +40,6 @@ def create(page: Page) -> None:
         page.add("role_id", gr.Textbox(label=t("role_id"), value="", placeholder=t("role_placeholder"),
                                        max_lines=1))
         page.add("endpoint", gr.Radio(list(ENDPOINTS), value="chat", label=t("endpoint")))
-
-
-def instance_from_link(query: Any, locked: bool, lang: str = DEFAULT) -> tuple[str | None, str]:
-    """The instance ID a page address asks for (None: keep the field as it is) and a note about it, in
-    ``lang``. Checked like typed input: a malformed one is ignored with a note, and nothing is sent."""
-    wanted = query.get("instance") if query is not None else None
-    if wanted is None or locked:
-        return None, ""
-    if problem := instance_problem(wanted):
-        return None, say(lang, "link.ignored", problem=problem)
-    return validate_instance_id(wanted), ""
 
 
 def create_copy_link(page: Page) -> None:

@@ -5,30 +5,35 @@ addressed by name through one ``Page``; the handlers are the controller's. No HT
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 import sys
 from collections.abc import Mapping
 from typing import Any
 
 import gradio as gr
-import pydantic
-from gradio import http_server
-from gradio_client.utils import is_file_obj_with_meta
 
 from ..async_client import AsyncSecondMeClient
+from ..engine.metrics import Metrics
 from ..protocol import ENDPOINTS
 from ..serving import BODY_TIMEOUT, HEADER_TIMEOUT, KEEP_ALIVE, deadline_protocol
-from . import chat_ui, code_ui, compare_ui, directory_ui, language_ui, presets_ui, roundtable_ui, saved_ui, settings_ui
+from . import (
+    chat_ui,
+    code_ui,
+    compare_ui,
+    directory_ui,
+    internals,
+    language_ui,
+    presets_ui,
+    roundtable_ui,
+    saved_ui,
+    settings_ui,
+)
 from .checks import MAX_TOKENS_LIMIT
 from .controller import ChatController
 from .directory import Directory
 from .i18n import page_i18n, t
-from .internals import check_version, skip_absent_matplotlib
-from .metrics import Metrics
 from .page import Page
 from .ratelimit import mark_own_mcp_calls
-from .sessions import LazySessionState, lighten
 from .settings import Settings
 from .settings_ui import DEFAULT_SYSTEM_PROMPT
 from .visitors import Visitors
@@ -62,87 +67,33 @@ class ChatBlocks(gr.Blocks):
 
     def launch(self, *args: Any, **kwargs: Any) -> Any:
         """Gradio's launch with the page's translations, three settings of its uvicorn server that Gradio does not
-        expose, lazy sessions, and the MCP server's calls marked as its own.
-
-        - uvicorn trusts ``X-Forwarded-For`` from loopback by default and rewrites the client's
-          address with it; here ``SECONDME_TRUSTED_PROXIES`` alone decides whom to trust (ratelimit).
-        - An idle kept-alive connection stays open for ``KEEP_ALIVE`` seconds, not uvicorn's 5: a
-          client whose pool also drops idle connections after 5 s (httpx, so gradio_client) could
-          send its next request just as the server closed that connection, and see a broken one.
-        - A request's headers must arrive within ``header_timeout`` seconds and its body within
-          ``body_timeout`` (uvicorn waits forever: a client trickling them would hold a connection).
-        """
-        os.environ["FORWARDED_ALLOW_IPS"] = ""  # read by uvicorn's Config when the server starts
-        check_version()
-        skip_absent_matplotlib()  # a tenth of the CPU while replies stream (internals.py)
+        expose (internals.uvicorn_options: whom to trust for ``X-Forwarded-For``, an idle connection kept
+        ``KEEP_ALIVE`` seconds, a request's headers within ``header_timeout`` seconds and its body within
+        ``body_timeout``), lazy sessions, and the MCP server's calls marked as its own."""
+        internals.check_version()
+        internals.skip_absent_matplotlib()  # a tenth of the CPU while replies stream
         wait = not kwargs.get("prevent_thread_lock", False) and not bool(getattr(sys, "ps1", sys.flags.interactive))
-        protocol = deadline_protocol(self.header_timeout, self.body_timeout)
-        gradio_server = http_server.Server
-
-        class Server(gradio_server):  # type: ignore[misc, valid-type]
-            """Gradio's server, given what Gradio's launch does not pass to uvicorn's Config."""
-
-            def __init__(self, config: Any, *args: Any, **kwargs: Any) -> None:
-                config.http, config.timeout_keep_alive = protocol, KEEP_ALIVE  # read when the server starts
-                super().__init__(config, *args, **kwargs)
-
-        http_server.Server = Server  # type: ignore[misc]  # what gradio's start_server makes, for this launch only
-        try:
+        with internals.uvicorn_options(deadline_protocol(self.header_timeout, self.body_timeout), KEEP_ALIVE):
             # The page's words (i18n.py), however it is launched: without them it would show their keys.
             result = super().launch(*args, **{"i18n": self.i18n, **kwargs, "prevent_thread_lock": True})
-        finally:
-            http_server.Server = gradio_server  # type: ignore[misc]
-        lighten(self.state_holder)  # a new session no longer builds every component's config (sessions.py)
+        internals.lighten(self.state_holder)  # a new session no longer builds every component's config
         mark_own_mcp_calls(self, self.loopback_secret)
         if wait:
             self.block_thread()
         return result
 
     def validate_inputs(self, block_fn: Any, inputs: list[Any]) -> None:
-        # Gradio's own check prints every value it received, message text included, to the log.
-        if len(inputs) < len(block_fn.inputs):
-            raise ValueError(f"An event handler ({block_fn.name}) received {len(inputs)} input values instead "
-                             f"of {len(block_fn.inputs)}.")
+        internals.check_input_count(block_fn, inputs)  # Gradio's own prints every value it received
 
     async def process_api(self, block_fn: Any, inputs: list[Any], state: Any = None, *args: Any, **kwargs: Any) -> Any:
-        # One step of an event; when it is the last (or it failed, or was cancelled), the session forgets the
-        # values the event carried (sessions.py).
-        generating = False
-        try:
-            output = await super().process_api(block_fn, inputs, state, *args, **kwargs)
-            generating = bool(output.get("is_generating"))
-            return output
-        finally:
-            if not generating and isinstance(state, LazySessionState):
-                state.forget_values(self.fns[block_fn] if isinstance(block_fn, int) else block_fn)
+        # When this step is the event's last, the session forgets the values the event carried.
+        fn = self.fns[block_fn] if isinstance(block_fn, int) else block_fn
+        return await internals.forgetting_values(super().process_api(block_fn, inputs, state, *args, **kwargs), fn,
+                                                 state)
 
     async def preprocess_data(self, block_fn: Any, inputs: list[Any], state: Any, explicit_call: bool = False) -> Any:
-        # A file reference in an input (a conversation's message can name one) would have Gradio fetch it, an
-        # address anywhere public, into its cache on disk: this page sends text only.
-        if any(_names_a_file(value) for value in inputs):
-            raise ValueError("This page takes text only: a file in a message or conversation is not accepted.")
-        # Gradio checks each value against its component's data model even without preprocessing,
-        # and pydantic's error quotes the value: say where and what, never the text.
-        try:
-            return await super().preprocess_data(block_fn, inputs, state, explicit_call)
-        except pydantic.ValidationError as exc:
-            where = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:3])
-            what = "The conversation" if "Chatbot" in exc.title else "An input"
-            raise ValueError(f"{what} could not be read ({where}).") from None
-
-
-def _names_a_file(value: Any) -> bool:
-    """Whether ``value`` holds a file reference as Gradio finds one (``meta._type`` is ``gradio.FileData``)."""
-    pending = [value]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, dict):
-            if isinstance(item.get("meta"), dict) and is_file_obj_with_meta(item):
-                return True
-            pending.extend(item.values())
-        elif isinstance(item, list | tuple):
-            pending.extend(item)
-    return False
+        internals.refuse_file_references(inputs)  # this page sends text only
+        return await internals.quiet_validation(super().preprocess_data(block_fn, inputs, state, explicit_call))
 
 
 def build_app(settings: Settings | None = None, *,
@@ -195,14 +146,14 @@ def build_app(settings: Settings | None = None, *,
         saved_ui.create_triggers(page)
         language_ui.create_trigger(page)
         chat_ui.create_api_trigger(page)
-        chat_ui.wire(page)
+        chat = chat_ui.wire(page)
         settings_ui.wire(page, demo)
         presets_ui.wire(page, demo)
         code_ui.wire(page)
         compare_ui.wire(page)
         roundtable_ui.wire(page, demo)
         directory_ui.wire(page, demo)
-        saved_ui.wire(page, demo)
+        saved_ui.wire(page, demo, chat)
         language_ui.wire(page, demo)
 
     # api_open=False: no queued event runs through run/ or api/, which skip the queue and a reply's checks.
