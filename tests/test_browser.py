@@ -396,17 +396,30 @@ def test_a_phone_shows_the_chat_and_the_controls_without_sideways_scrolling(open
     chat = open_page(demo_url, width=390, height=844)
     widths = chat.page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
     assert widths[0] <= widths[1], f"the page scrolls sideways: {widths}"
-    for control in (chat.message_box, chat.button("Send"), chat.field("Instance ID"), chat.field("System prompt")):
+    settings = [None, chat.field("Instance ID"), chat.field("System prompt")]
+    for control in (chat.message_box, chat.button("Send"), *settings):
+        if control is None:  # the settings are in a drawer, behind the header's button
+            chat.page.locator("#open-settings").click()
+            chat.page.wait_for_function("document.getElementById('settings-drawer')?.classList.contains('open')")
+            continue
         control.scroll_into_view_if_needed()
-        box = control.bounding_box()
-        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
+
+        def on_screen(c: Any = control) -> bool:  # (a drawer slides in)
+            box = c.bounding_box()
+            return box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
+
+        wait_until(on_screen, 10, "the control on screen")
+    chat.page.keyboard.press("Escape")
+    chat.page.wait_for_function("!document.getElementById('settings-drawer')?.classList.contains('open')")
     chat.send("Hi from my phone")
     chat.wait_for_bot(lambda t: t.endswith("max tokens 2000."))
     widths = chat.page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
     assert widths[0] <= widths[1], f"the page scrolls sideways after a reply: {widths}"
 
 
-SHOTS = [("desktop-light", {}), ("desktop-dark", {"dark": True}), ("phone", {"width": 390, "height": 844})]
+LAPTOP, PHONE = {"width": 1280, "height": 800}, {"width": 390, "height": 844}
+SHOTS = [("desktop-light", LAPTOP), ("desktop-dark", {**LAPTOP, "dark": True}), ("phone", PHONE),
+         ("phone-dark", {**PHONE, "dark": True})]
 
 
 @pytest.mark.parametrize("name, options", SHOTS, ids=[s[0] for s in SHOTS])
@@ -425,7 +438,9 @@ def test_screenshots(open_page: Any, demo_url: str, request: pytest.FixtureReque
     chat.wait_for_bot(lambda t: "turn 2" in t and t.endswith("max tokens 2000."))
     wait_until(chat.idle, 5, "the reply to finish")
     Path(keep).mkdir(parents=True, exist_ok=True)
-    chat.page.screenshot(path=str(Path(keep) / f"{name}.png"), full_page=name == "phone")
+    chat.page.locator("#message textarea").blur()  # no caret or focus ring in the picture
+    chat.page.mouse.move(0, 0)  # and no button under the mouse
+    chat.page.screenshot(path=str(Path(keep) / f"{name}.png"))
 
 
 CONTRAST_JS = """(el) => {

@@ -274,6 +274,11 @@ def test_a_directory_entry_is_shown_as_text(hostile_page: ChatPage, tracker: Fau
     option.first.wait_for(state="visible", timeout=10000)
     assert visible(name) in visible(option.first.inner_text()) and option.first.evaluate(_LOADED) == []
     assert status.evaluate(_MADE) == [] and status.evaluate(_LOADED) == []
+    card = chat.page.locator("#assistant-card .card")  # the header's card names it too, as text
+    wait_until(lambda: "Eve" in card.inner_text(), 10, "the card")
+    assert visible(name) in visible(card.inner_text())
+    assert card.evaluate(f"(c) => [...c.querySelectorAll({json.dumps(FORBIDDEN)})].length") == 0
+    assert card.evaluate(_LOADED) == []
     assert chat.page.locator("#browse").evaluate(_LOADED) == []
     pointing = ("[src*='/track'], link[href*='/track'], image[href*='/track'], [action*='/track'], "
                 "[poster*='/track'], [data*='/track']")  # a link may point there: it is not fetched

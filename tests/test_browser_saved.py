@@ -346,8 +346,18 @@ def test_screenshots_of_the_conversation_list_on_a_phone(open_page: Callable[...
     if not keep:
         pytest.skip("takes README's screenshots only when asked: --screenshots DIR")
     chat = open_page(url, width=390, height=844)
-    for text in ("Plan my week", "What did I say about Rome?"):
-        chat.button("+ New chat").click()
-        talk(chat, text)
-    chat.page.locator("#saved").screenshot(path=str(Path(keep) / "phone-conversations.png"))
+    drawer = "document.getElementById('chats-drawer')?.classList.contains('open')"
+    chat.page.wait_for_function("document.documentElement.classList.contains('secondme-layout-ready')")
+    talk(chat, "Plan my week")
+    chat.page.locator("#open-chats").click()  # the conversations' drawer, over the page
+    chat.page.wait_for_function(drawer)
+    chat.button("+ New chat").click()
+    chat.page.keyboard.press("Escape")
+    chat.page.wait_for_function(f"!({drawer})")
+    talk(chat, "What did I say about Rome?")
+    chat.page.locator("#open-chats").click()
+    chat.page.wait_for_function(drawer)
+    chat.button("+ New chat").wait_for(state="visible")
+    chat.page.wait_for_timeout(400)  # (the drawer slides in: the picture waits for it to rest)
+    chat.page.screenshot(path=str(Path(keep) / "phone-conversations.png"))
     time.sleep(0.1)

@@ -189,11 +189,12 @@ def test_say_fills_in_words_in_the_same_language_and_refuses_unknown_keys() -> N
 
 
 def test_the_labels_are_the_page_keys_in_each_language() -> None:
-    from secondme.web.i18n import EN, STARTERS, ZH, t
+    from secondme.web.i18n import DEMO_STARTERS, EN, STARTERS, ZH, t
 
     assert EN == labels("en") and ZH == labels("zh-CN") and EN.keys() == ZH.keys()
     assert EN["send"] == "Send" and ZH["send"] == "发送" and t("send") is not None
-    assert STARTERS["zh-CN"][0] == "用三句话介绍一下你自己。" and len(STARTERS["en"]) == 4
+    assert DEMO_STARTERS["zh-CN"][0] == "用三句话介绍一下你自己。" and len(DEMO_STARTERS["en"]) == 4
+    assert STARTERS["zh-CN"][0] == "用几句话介绍一下你自己。" and len(STARTERS["en"]) == 4  # for any Second Me
     with pytest.raises(KeyError):
         t("waiting.title")  # a server text is not a label
 

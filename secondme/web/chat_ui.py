@@ -10,6 +10,7 @@ import gradio as gr
 
 from .checks import MAX_TOKENS_LIMIT
 from .controller import API, API_LOCKED, RERUN, SEND, ChatController
+from .directory_ui import placeholder_key
 from .i18n import t
 from .page import ChatEvents, Page
 from .scripts import call
@@ -60,10 +61,12 @@ def public_endpoint(ctl: ChatController) -> Any:
 
 
 def create(page: Page) -> None:
+    instance = page.settings.instance_id
+    # Its height follows the window (layout.css), so the composer under it is on screen from the start.
     page.add("history", gr.Chatbot(
-        label=t("conversation"), show_label=False, elem_id="conversation", height="62vh", min_height=320,
+        label=t("conversation"), show_label=False, elem_id="conversation", min_height=240,
         editable="user", buttons=["copy", "copy_all"], feedback_options=None,
-        placeholder=t("placeholder"),
+        placeholder=t(placeholder_key(instance, page.settings.demo and instance == "demo")),
         sanitize_html=True, allow_tags=False, autoscroll=True,
     ))
     with gr.Row(elem_id="composer"):

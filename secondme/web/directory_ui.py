@@ -18,13 +18,21 @@ from .page import Page
 from .scripts import call
 from .share_link import instance_from_link
 
-__all__ = ["create_status", "create_hidden", "create_browse", "wire", "status_text", "browse_update", "locked_text"]
+__all__ = ["create_status", "create_hidden", "create_browse", "create_card", "wire", "status_text", "browse_update",
+           "locked_text", "card_html", "placeholder_key"]
 
 
 def create_status(page: Page) -> None:
     # A block of its own, not the field's info line: a server event whose output is the field would
     # replace the field's loading status when it finishes, and with it an inline validation message.
     page.add("instance_status", gr.Markdown("", elem_id="instance-status"))
+
+
+def create_card(page: Page) -> None:
+    """The Second Me the page talks to, at the head of the conversation: its name, description and whether it is
+    online, as the directory says (filled in on load and whenever the Instance ID changes)."""
+    page.add("card", gr.HTML(card_html(None, page.settings.instance_id), elem_id="assistant-card",
+                             padding=False))
 
 
 def create_hidden(page: Page) -> None:
@@ -65,6 +73,45 @@ def browse_update(listing: Listing, lang: str = "en") -> dict[str, Any]:
     return gr.update(choices=choices, info=say(lang, "directory.count", n=len(choices), online=online))
 
 
+def card_html(listing: Listing | None, instance_id: Any, lang: str = "en", *, demo: bool = False,
+              locked: bool = False) -> str:
+    """The header card for ``instance_id`` (``listing`` None: not read yet). A directory entry is anyone's text:
+    everything in it is escaped. ``data-state`` (online, offline, absent, unknown, none) styles the dot."""
+    wanted = instance_id.strip() if isinstance(instance_id, str) else ""
+    if not wanted:
+        browse = "" if locked else (f'<button type="button" class="browse-start">'
+                                    f'{html.escape(say(lang, "card.browse"))}</button>')
+        return (f'<div class="card" data-state="none"><div class="who"><div class="name">'
+                f'{html.escape(say(lang, "card.none"))}</div><div class="about">'
+                f'{html.escape(say(lang, "card.none_about"))}</div></div>{browse}</div>')
+    found = listing.find(wanted) if listing is not None and not listing.problem else None
+    if listing is None:
+        state = "loading"
+    elif listing.problem:
+        state = "unknown"
+    elif found is None:
+        state = "absent"
+    else:
+        state = "online" if found.online else "offline"
+    name = found.name if found and found.name.strip() else wanted
+    about = found.description if found else ""
+    status = "" if state == "loading" else (
+        f'<span class="status"><span class="dot" aria-hidden="true"></span>{html.escape(say(lang, "card." + state))}'
+        '</span>')
+    about_html = f'<div class="about">{html.escape(about[:300])}</div>' if about.strip() else ""
+    initial = html.escape(name.strip()[:1].upper() or "?")
+    return (f'<div class="card" data-state="{state}"{" data-demo" if demo else ""}>'
+            f'<span class="avatar" aria-hidden="true">{initial}</span><div class="who"><div class="name">'
+            f'<span class="title">{html.escape(name[:120])}</span>{status}</div>{about_html}</div></div>')
+
+
+def placeholder_key(instance_id: Any, demo: bool) -> str:
+    """Which empty conversation the page shows: the guide to choosing a Second Me, the demo's own first
+    messages, or ones any Second Me can answer (i18n)."""
+    wanted = instance_id.strip() if isinstance(instance_id, str) else ""
+    return "placeholder_none" if not wanted else "placeholder_demo" if demo else "placeholder"
+
+
 def locked_text(listing: Listing, instance_id: str, lang: str = "en") -> str:
     found = listing.find(instance_id)
     who = markdown_literal(found.name if found else instance_id)
@@ -73,15 +120,26 @@ def locked_text(listing: Listing, instance_id: str, lang: str = "en") -> str:
 
 
 def wire(page: Page, demo: Any) -> None:
-    directory, instance = page.directory, page["instance_id"]
+    directory, instance, settings = page.directory, page["instance_id"], page.settings
     hidden: dict[str, Any] = {"api_visibility": "undocumented", "show_progress": "hidden"}
+    history = page["history"]
+
+    def is_demo(instance_id: Any) -> bool:
+        return settings.demo and isinstance(instance_id, str) and instance_id.strip() == "demo"
+
+    def empty_conversation(instance_id: Any) -> dict[str, Any]:
+        return gr.update(placeholder=t(placeholder_key(instance_id, is_demo(instance_id))))
 
     if page.locked:
-        async def on_load_locked(request: gr.Request) -> str:
-            return locked_text(await directory.listing(), page.settings.instance_id, request_language(request))
+        async def on_load_locked(request: gr.Request) -> tuple[str, str, dict[str, Any]]:
+            listing, lang = await directory.listing(), request_language(request)
+            return (locked_text(listing, settings.instance_id, lang),
+                    card_html(listing, settings.instance_id, lang, demo=is_demo(settings.instance_id), locked=True),
+                    empty_conversation(settings.instance_id))
 
-        demo.load(on_load_locked, None, page["locked_note"], **hidden)
-        page["language_changed"].click(on_load_locked, None, page["locked_note"], queue=False, **hidden)
+        outputs = [page["locked_note"], page["card"], history]
+        demo.load(on_load_locked, None, outputs, **hidden)
+        page["language_changed"].click(on_load_locked, None, outputs, queue=False, **hidden)
         return
 
     async def on_load(request: gr.Request) -> tuple[str, Any, dict[str, Any]]:
@@ -90,23 +148,29 @@ def wire(page: Page, demo: Any) -> None:
         listing = await directory.listing()
         return linked or "", (note or gr.skip()), browse_update(listing, lang)
 
-    async def on_instance(instance_id: Any, request: gr.Request) -> str:
-        return status_text(await directory.listing(), instance_id, request_language(request))
+    async def on_instance(instance_id: Any, request: gr.Request) -> tuple[str, str, dict[str, Any]]:
+        listing, lang = await directory.listing(), request_language(request)
+        return (status_text(listing, instance_id, lang), card_html(listing, instance_id, lang,
+                                                                   demo=is_demo(instance_id)),
+                empty_conversation(instance_id))
 
+    described = [page["instance_status"], page["card"], history]  # what the Instance ID decides
     # The field is filled in the browser, never as a server event's output (see create_status); the status
     # is then read for whatever it holds (a link's instance, or the restored conversation's).
     demo.load(on_load, None, [page["linked"], page["note"], page["browse"]], **hidden).then(
         None, [page["linked"], instance], instance, js="(linked, current) => linked || current", queue=False,
-        api_visibility="undocumented").then(on_instance, instance, page["instance_status"], queue=False, **hidden)
-    instance.change(on_instance, instance, page["instance_status"], queue=False, **hidden)
+        api_visibility="undocumented").then(on_instance, instance, described, queue=False, **hidden)
+    instance.change(on_instance, instance, described, queue=False, **hidden)
 
-    async def on_language(instance_id: Any, request: gr.Request) -> tuple[str, dict[str, Any]]:
+    async def on_language(instance_id: Any, request: gr.Request) -> tuple[str, str, dict[str, Any]]:
         listing, lang = await directory.listing(), request_language(request)
-        return status_text(listing, instance_id, lang), browse_update(listing, lang)
+        return (status_text(listing, instance_id, lang), card_html(listing, instance_id, lang,
+                                                                   demo=is_demo(instance_id)),
+                browse_update(listing, lang))
 
-    # The page's language changed (language_ui.py): the status and the directory's count, in the new one.
-    page["language_changed"].click(on_language, instance, [page["instance_status"], page["browse"]], queue=False,
-                                   **hidden)
+    # The page's language changed (language_ui.py): the status, the card and the directory's count, in the new one.
+    page["language_changed"].click(on_language, instance, [page["instance_status"], page["card"], page["browse"]],
+                                   queue=False, **hidden)
     # A pick fills the field, and Browse empties again, ready for the next pick (even of the same one). Only a
     # pick: Browse's "input" also fires whenever it loses the focus (Tab passing through, a click elsewhere), with
     # whatever it holds, and must not overwrite an ID the visitor typed; "change" fires for a pick by mouse or by

@@ -19,7 +19,7 @@ STATIC = Path(__file__).with_name("static")
 # copies of Python's rules, which chat.js and code.js use), then page.js (window.secondmeLang and secondme.say, which
 # the others use).
 FILES = ("text.js", "mirror.js", "page.js", "language.js", "saved.js", "presets.js", "settings.js", "chat.js",
-         "code.js", "compare.js", "roundtable.js")
+         "code.js", "compare.js", "roundtable.js", "layout.js")
 
 
 def read(name: str) -> str:

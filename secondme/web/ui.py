@@ -42,6 +42,8 @@ __all__ = ["build_app", "ChatBlocks", "DEFAULT_SYSTEM_PROMPT", "MAX_TOKENS_LIMIT
 
 log = logging.getLogger("secondme.web")
 
+DRAWER_WIDTH = 280  # px, each drawer (layout.css makes room for them side by side)
+
 class ChatBlocks(gr.Blocks):
     """The page's Blocks, with what its launch needs (``launch.launch_options``) and no message text
     in the server's log."""
@@ -111,24 +113,34 @@ def build_app(settings: Settings | None = None, *,
     page = Page(settings, ctl, Directory(clients["chat"].list_instances))
 
     with ChatBlocks(title=settings.title, fill_height=True) as demo:
+        # The conversation is the page: a header with the Second Me it talks to, then the conversation and its
+        # composer; the saved conversations in a drawer on the left, the settings in one on the right
+        # (layout.css/layout.js: both open on a wide screen, closed behind the header's buttons on a phone).
         with gr.Row(equal_height=False, elem_id="header-row"):
+            page.add("open_chats", gr.Button("☰", size="sm", scale=0, min_width=40, elem_id="open-chats",
+                                             elem_classes=["drawer-button"]))
             gr.Markdown(t("header"), elem_id="header")
             language_ui.create(page)
-        with gr.Row(equal_height=False, elem_id="main-row"):
-            with gr.Column(scale=1, min_width=200, elem_id="saved"):
-                saved_ui.create(page)
-            with gr.Column(scale=3, min_width=300, elem_id="chat-column"), gr.Tabs(elem_id="modes") as modes:
-                page.add("modes", modes)
-                with gr.Tab(t("chat_tab"), elem_id="chat-tab"):
-                    chat_ui.create(page)
-                    code_ui.create(page)
-                with gr.Tab(t("compare_tab"), elem_id="compare-tab"):
-                    compare_ui.create(page)
-                with gr.Tab(t("roundtable_tab"), id="roundtable", elem_id="roundtable-tab",
-                            visible=roundtable_ui.available(page)):
-                    roundtable_ui.create(page)
-            with gr.Column(scale=1, min_width=240, elem_id="settings"):
-                settings_ui.create(page)
+            page.add("open_settings", gr.Button("⚙", size="sm", scale=0, min_width=40, elem_id="open-settings",
+                                                elem_classes=["drawer-button"]))
+        directory_ui.create_card(page)
+        with gr.Sidebar(label=t("conversations"), position="left", open=True, width=DRAWER_WIDTH,
+                        elem_id="chats-drawer"), gr.Column(elem_id="saved"):
+            saved_ui.create(page)
+            gr.Markdown(t("about"), elem_id="about")
+        with gr.Column(elem_id="chat-column"), gr.Tabs(elem_id="modes") as modes:
+            page.add("modes", modes)
+            with gr.Tab(t("chat_tab"), elem_id="chat-tab"):
+                chat_ui.create(page)
+            with gr.Tab(t("compare_tab"), elem_id="compare-tab"):
+                compare_ui.create(page)
+            with gr.Tab(t("roundtable_tab"), id="roundtable", elem_id="roundtable-tab",
+                        visible=roundtable_ui.available(page)):
+                roundtable_ui.create(page)
+        with gr.Sidebar(label=t("settings"), position="right", open=True, width=DRAWER_WIDTH,
+                        elem_id="settings-drawer"), gr.Column(elem_id="settings"):
+            settings_ui.create(page)
+            code_ui.create(page)
         saved_ui.create_hidden(page)
         directory_ui.create_hidden(page)
         chat_ui.create_api(page)

@@ -17,11 +17,13 @@ window.secondme = window.secondme || {};
     // When Send is pressed, before anything goes to the server. When the validator's checks pass, the message leaves
     // the box and shows in the conversation at once, while the reply may still wait in the queue (the saved
     // conversation has it too, so a reload finds it), and Stop shows. When they fail it leaves everything as it is;
-    // the send follows and the validator's messages appear next to the fields. The message is guarded as the server
-    // guards it (conversation.shown_as_written).
+    // the send follows and the validator's messages appear next to the fields; with no Second Me chosen, the guide to
+    // choosing one says so too (layout.js). The message is guarded as the server guards it
+    // (conversation.shown_as_written).
     show(message, history, instance, system, temperature, maxTokens, l0, roleId, endpoint) {
       window.secondmeShown = null;
       const same = {__type__: 'update'};  // nothing changes (nor is the conversation drawn again)
+      if (!CONFIG.locked && !String(instance ?? '').trim()) window.secondmeLayout?.askForInstance();
       if (document.querySelector('#composer')?.classList.contains('busy')
           || !ok(true, message, history, instance, system, temperature, maxTokens, l0, roleId, endpoint)) {
         return [same, same];
