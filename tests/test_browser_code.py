@@ -16,7 +16,7 @@ SNIPPETS = {"curl": "cURL", "python": "Python", "openai": "OpenAI SDK"}
 
 def copied_snippet(chat: ChatPage, kind: str) -> str:
     """The snippet as its copy button puts it on the clipboard."""
-    chat.page.get_by_role("tab", name=SNIPPETS[kind], exact=True).click()
+    chat.page.get_by_role("radio", name=SNIPPETS[kind], exact=True).check()
     chat.page.evaluate("navigator.clipboard.writeText('')")
     chat.page.locator(f"#code-{kind} button").first.click()
     return str(wait_until(lambda: chat.page.evaluate("navigator.clipboard.readText()"), 5, f"the {kind} snippet"))
@@ -73,7 +73,7 @@ def test_the_snippets_follow_the_controls_and_run_against_the_local_instance(ope
     open_view_code(chat)
     assert '"content": "Hello"' in chat.page.locator("#code-curl").inner_text()  # the box is empty
     chat.message_box.fill("From the snippet")
-    chat.page.get_by_role("tab", name="Python", exact=True).click()
+    chat.page.get_by_role("radio", name="Python", exact=True).check()
     wait_until(lambda: "From the snippet" in chat.page.locator("#code-python").inner_text(), 5, "in step")
     chat.page.get_by_text("Advanced").click()
     chat.page.get_by_role("radio", name="chat/completions").check()

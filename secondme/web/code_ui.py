@@ -11,7 +11,7 @@ that it sent what Send sends. The base URL is shown without any user name or pas
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import gradio as gr
 
@@ -23,21 +23,22 @@ from .scripts import call
 __all__ = ["create", "wire", "EXAMPLE_MESSAGE"]
 
 EXAMPLE_MESSAGE = "Hello"  # what the snippets send while the message box is empty
+# Each snippet: its name on the page, its key (the ids code-KEY and pane-KEY) and its language.
+SNIPPETS: dict[str, tuple[str, Literal["shell", "python"]]] = {
+    "cURL": ("curl", "shell"), "Python": ("python", "python"), "OpenAI SDK": ("openai", "python")}
 
 
 def create(page: Page) -> None:
     with gr.Accordion(t("view_code"), open=False, elem_id="view-code") as panel:
         gr.Markdown(t("view_code_info"), elem_classes=["code-info"])
-        with gr.Tabs():
-            with gr.Tab("cURL"):
-                page.add("code_curl", gr.Code(language="shell", show_label=False, interactive=False,
-                                              elem_id="code-curl", buttons=["copy"]))
-            with gr.Tab("Python"):
-                page.add("code_python", gr.Code(language="python", show_label=False, interactive=False,
-                                                elem_id="code-python", buttons=["copy"]))
-            with gr.Tab("OpenAI SDK"):
-                page.add("code_openai", gr.Code(language="python", show_label=False, interactive=False,
-                                                elem_id="code-openai", buttons=["copy"]))
+        # One snippet at a time, picked with a row of choices (tabs would not fit the settings drawer: Gradio hides
+        # the ones that overflow behind a menu). The pick only shows its pane (code.js, layout.css): no server event.
+        kind = gr.Radio(list(SNIPPETS), value="cURL", show_label=False, elem_id="code-kind", container=False)
+        page.add("code_kind", kind)
+        for name, (key, language) in SNIPPETS.items():
+            with gr.Column(elem_id=f"pane-{key}", elem_classes=["code-pane"]):
+                page.add(f"code_{key}", gr.Code(language=language, show_label=False, interactive=False,
+                                                elem_id=f"code-{key}", buttons=["copy"], label=name))
     page.add("view_code", panel)
 
 
@@ -50,3 +51,5 @@ def wire(page: Page) -> None:
     triggers += [page[name].change for name in SEND[2:]]
     gr.on(triggers, None, inputs, outputs, js=call("code.snippets"), queue=False, api_visibility="undocumented",
           show_progress="hidden", trigger_mode="multiple")
+    page["code_kind"].change(None, page["code_kind"], None, js=call("code.show"), queue=False,
+                             api_visibility="undocumented", show_progress="hidden")

@@ -74,3 +74,9 @@ print()
 `;
   return [curl, python, openai];
 };
+// The snippet picked (code_ui: a row of choices, not tabs) is the one pane shown (layout.css).
+window.secondme.code.show = (name) => {
+  const key = {cURL: 'curl', Python: 'python', 'OpenAI SDK': 'openai'}[name] ?? 'curl';
+  const panel = document.querySelector('#view-code');
+  if (panel) panel.dataset.kind = key;
+};
