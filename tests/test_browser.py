@@ -101,7 +101,9 @@ class ChatPage:
         self.page.on("dialog", self._dismiss)
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
         self.page.goto(url + ("?__theme=dark" if dark else ""))
-        self.page.locator("#message textarea").wait_for(state="visible", timeout=20000)
+        # The page is up when its message box is shown; a roundtable's link opens its own tab, where the box is not.
+        ready = "#rt-topic textarea" if "roundtable=" in url else "#message textarea"
+        self.page.locator(ready).first.wait_for(state="visible", timeout=20000)
 
     def _dismiss(self, dialog: Any) -> None:
         self.dialogs.append(dialog.message)

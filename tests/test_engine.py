@@ -35,8 +35,9 @@ def run(faults: FaultServer, work: Callable[[ReplyEngine], Any], engine: type[Re
 
 
 TURN = Turn("held", "", 0.7, 100)
-# The first text goes out at once; the second arrives with the error, before the next update is due.
-HELD_BACK = [http_head(), data(chunk("Hello")) + data(chunk(" world")) + data({"error": "model crashed"})]
+# The first text goes out at once; the second arrives (a second later, so the first went out alone: what has arrived
+# goes out together) with the error, before the next update is due.
+HELD_BACK = [http_head(), data(chunk("Hello")), 1.0, data(chunk(" world")) + data({"error": "model crashed"})]
 
 
 def test_text_that_arrived_but_was_not_yet_shown_stays_in_the_conversation_after_an_error(
