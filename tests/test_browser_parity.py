@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from secondme.engine.conversation import fit_context, message_text, notice, shown_as_written, to_upstream, user
 
+from secondme.engine.conversation import fit_context, message_text, notice, shown_as_written, to_upstream, user
 from secondme.web import Settings
 from secondme.web.checks import MAX_ROLE_ID_CHARS, MAX_SYSTEM_PROMPT_CHARS, MAX_TOKENS_LIMIT, Checks
 from secondme.web.launch import page_config
