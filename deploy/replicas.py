@@ -43,8 +43,9 @@ class Replicas:
         self.workdir = Path(tempfile.mkdtemp(prefix="secondme-replicas-"))
 
     def start_app(self, port: int) -> None:
+        # Its port or none: Gradio would take the next free one of 100, where HAProxy never looks.
         env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
-               "SECONDME_TRUSTED_PROXIES": "127.0.0.1", "GRADIO_ANALYTICS_ENABLED": "False"}
+               "GRADIO_NUM_PORTS": "1", "SECONDME_TRUSTED_PROXIES": "127.0.0.1", "GRADIO_ANALYTICS_ENABLED": "False"}
         self.apps[port] = subprocess.Popen([sys.executable, "app.py", *self.app_args], cwd=ROOT, env=env)
 
     def start(self) -> None:
@@ -67,6 +68,9 @@ class Replicas:
     def wait_for(self, port: int, timeout: float = 120.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
+            app = self.apps.get(port)
+            if app is not None and app.poll() is not None:  # its port taken, say: no use waiting
+                raise SystemExit(f"the replica on port {port} exited ({app.returncode}) before it started")
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2):
                     return

@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from http.cookiejar import DefaultCookiePolicy
 from pathlib import Path
 from typing import Any
@@ -37,27 +37,45 @@ pytestmark = pytest.mark.skipif(shutil.which("haproxy") is None, reason="haproxy
                                 "(tests/run.sh installs Debian's haproxy)")
 
 
+class NotStarted(AssertionError):
+    """The deployment ended before it said it was up (deploy/replicas.py: a replica exited before it started)."""
+
+
 class Deployment:
     """``deploy/replicas.py`` with ``replicas`` replicas, or ``command(port)`` (which starts as many), ended with
     every process it started (``start_process``). ``PORT`` in its environment is HAProxy's port too."""
 
     def __init__(self, replicas: int = 2, command: Callable[[int], list[str]] | None = None) -> None:
         self.replicas, self.command = replicas, command
+        self._choose_ports()
+
+    def _choose_ports(self) -> None:
         self.port = free_port()
-        while any(_busy(self.port + k) for k in range(1, replicas + 1)):
+        while any(_busy(self.port + k) for k in range(1, self.replicas + 1)):
             self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
 
     @contextmanager
     def running(self, upstream: str, **settings: str) -> Iterator[Deployment]:
-        """Started against ``upstream``, with ``settings`` added to its environment."""
-        env = {**os.environ, "SECONDME_BASE_URL": upstream, "SECONDME_INSTANCE_ID": "slow",
-               "GRADIO_ANALYTICS_ENABLED": "False", "PORT": str(self.port), **settings}
-        args = self.command(self.port) if self.command else ["deploy/replicas.py", "--replicas", str(self.replicas),
-                                                              "--port", str(self.port)]
-        with start_process([sys.executable, *args], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True,
-                           ready=self._started, stop_timeout=20):
-            yield self
+        """Started against ``upstream``, with ``settings`` added to its environment. Started again on other ports
+        when it could not start on these (a test running beside it took one of them after they were chosen)."""
+        for tries in range(3):
+            env = {**os.environ, "SECONDME_BASE_URL": upstream, "SECONDME_INSTANCE_ID": "slow",
+                   "GRADIO_ANALYTICS_ENABLED": "False", "PORT": str(self.port), **settings}
+            args = self.command(self.port) if self.command else [
+                "deploy/replicas.py", "--replicas", str(self.replicas), "--port", str(self.port)]
+            with ExitStack() as stack:
+                try:
+                    stack.enter_context(start_process([sys.executable, *args], cwd=ROOT, env=env,
+                                                      stdout=subprocess.PIPE, text=True, ready=self._started,
+                                                      stop_timeout=20))
+                except NotStarted:
+                    if tries == 2:
+                        raise
+                    self._choose_ports()
+                    continue
+                yield self
+                return
 
     def _started(self, proc: subprocess.Popen[str]) -> None:
         self.proc = proc
@@ -67,7 +85,8 @@ class Deployment:
             line = proc.stdout.readline()
             if "HAProxy on" in line or not line:
                 break
-        assert "HAProxy on" in line, "the deployment did not start"
+        if "HAProxy on" not in line:
+            raise NotStarted("the deployment did not start")
         for k in range(1, self.replicas + 1):
             self.wait_up(f"app{k}")
 
@@ -235,3 +254,16 @@ def test_no_spelling_of_a_reply_gets_past_a_spent_limit_through_haproxy(
         answers = {what: attempt(http, path, body, headers) for what, path, body, headers in tricks}
     assert {what: status for what, status in answers.items() if status not in (404, 422, 429)} == {}
     assert answers["run/ with the API's index"] == 404
+
+
+def test_a_replica_whose_port_is_taken_stops_the_start_at_once() -> None:
+    """Gradio would start it on the next free port, where HAProxy never looks: the launcher says so and ends."""
+    port = free_port()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", port + 1))
+        taken.listen()
+        done = subprocess.run([sys.executable, "deploy/replicas.py", "--replicas", "1", "--port", str(port)], cwd=ROOT,
+                              capture_output=True, text=True, timeout=110,
+                              env={**os.environ, "SECONDME_BASE_URL": "http://127.0.0.1:9"})
+    assert done.returncode != 0
+    assert f"the replica on port {port + 1} exited" in done.stderr
