@@ -9,7 +9,6 @@ and its validator answers for each name in that order.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Mapping, Sequence
-from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
 import gradio as gr
@@ -18,7 +17,7 @@ from ..async_client import AsyncSecondMeClient
 from ..engine.conversation import Message, ReplyStats, edit_user_message, undo_last_turn, until_last_user, user
 from ..engine.metrics import Metrics
 from ..engine.reply import EngineSettings, ReplyEngine, Turn
-from ..engine.texts import COOKIE, language, say
+from ..engine.texts import header_language, say
 from ..engine.turns import EmptyAnswer, Turns
 from ..engine.words import Problem, said
 from ..errors import SecondMeError
@@ -42,13 +41,7 @@ History = Sequence[Mapping[str, Any]]
 def request_language(request: gr.Request | None) -> str:
     """The visitor's language (texts.language): the page's cookie, else Accept-Language."""
     headers = getattr(request, "headers", None) or {}
-    cookie = None
-    try:
-        jar = SimpleCookie(headers.get("cookie", ""))
-        cookie = jar[COOKIE].value if COOKIE in jar else None
-    except CookieError:
-        pass
-    return language(cookie, headers.get("accept-language"))
+    return header_language(headers.get("cookie"), headers.get("accept-language"))
 
 
 def _answers(names: Sequence[str], problems: Mapping[str, Problem | None], lang: str = "en") -> list[dict[str, Any]]:
