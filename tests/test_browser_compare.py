@@ -264,11 +264,7 @@ def test_a_comparison_is_saved_in_the_list_reopens_after_a_reload_and_exports_bo
     assert "## Left — with the Second Me `demo`" in markdown and "## Right — with the Second Me `other`" in markdown
     assert "- max tokens: 60" in markdown and markdown.count("Show me a table and some code.") >= 3
 
-    file = tmp_path / "comparison.json"
-    file.write_text(json.dumps(doc))
-    with other.page.expect_file_chooser() as chooser:
-        other.button("⬆ Import").click()
-    chooser.value.set_files(str(file))
+    import_file(other, tmp_path / "comparison.json", doc)
     wait_until(lambda: "as a new comparison" in other.page.locator("#note").inner_text(), 15, "the import")
     titles = [t.strip() for t in other.page.locator("#chats label").all_inner_texts()]
     assert "⚖ Show me a table and some code. (imported)" in titles
@@ -286,6 +282,14 @@ def test_a_comparison_is_saved_in_the_list_reopens_after_a_reload_and_exports_bo
     assert not chat.errors and not other.errors, chat.errors + other.errors
 
 
+def import_file(chat: ChatPage, file: Path, doc: Any) -> None:
+    """``doc`` written to ``file`` and imported with the page's Import button, as a person picks a file."""
+    file.write_text(json.dumps(doc))
+    with chat.page.expect_file_chooser() as chooser:
+        chat.button("⬆ Import").click()
+    chooser.value.set_files(str(file))
+
+
 @pytest.mark.parametrize("doc, problem", [
     ({"kind": "compare", "sides": "both"}, "a comparison must have two sides."),
     ({"kind": "compare", "sides": [{"messages": []}]}, "a comparison must have two sides."),
@@ -300,11 +304,7 @@ def test_a_comparison_is_saved_in_the_list_reopens_after_a_reload_and_exports_bo
 def test_a_hostile_comparison_file_is_refused_in_words(context: Any, two_url: str, tmp_path: Path,
                                                        doc: dict[str, Any], problem: str) -> None:
     chat = open_tab(context, two_url)
-    file = tmp_path / "bad.json"
-    file.write_text(json.dumps(doc))
-    with chat.page.expect_file_chooser() as chooser:
-        chat.button("⬆ Import").click()
-    chooser.value.set_files(str(file))
+    import_file(chat, tmp_path / "bad.json", doc)
     wait_until(lambda: "Not imported" in chat.page.locator("#note").inner_text(), 15, "the refusal")
     assert problem in chat.page.locator("#note").inner_text()
     assert stored(chat) == [] and not chat.errors
