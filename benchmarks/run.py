@@ -235,16 +235,27 @@ async def run_sessions(kind: str, n: int, *, app_url: str, instance_url: str, fn
     start = asyncio.Event()
     message = f"Write {chunks} chunks."  # the benchmark's instance answers with exactly that many
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
-    # No cookies: each session is routed by its session_hash alone (behind HAProxy, a shared cookie would
-    # send every session to one replica; browsers each have their own).
+    if kind == "app":
+        # Each session is a browser of its own, with its own connections (and no cookies: each session is routed
+        # by its session_hash alone, as behind HAProxy). One pool shared by a hundred sessions was not that:
+        # httpcore looks through every connection of its pool for each request, so with a hundred the load
+        # generator itself held back its sessions' requests by up to seconds (half its CPU in that search).
+        ssl = httpx.create_ssl_context()  # made once: each client would load the CA certificates again
+        browsers = [httpx.AsyncClient(timeout=httpx.Timeout(timeout), verify=ssl) for _ in range(n)]
+        try:
+            for browser in browsers:
+                browser.cookies.jar.set_policy(DefaultCookiePolicy(allowed_domains=[]))  # (a jar given is copied)
+            tasks = [asyncio.create_task(app_session(browser, app_url, fns, message, min(chunks, 2000), start))
+                     for browser in browsers]
+            await asyncio.sleep(0.2)
+            start.set()
+            return list(await asyncio.gather(*tasks))
+        finally:
+            await asyncio.gather(*(browser.aclose() for browser in browsers))
+    # The direct streams share one client, as the app's own streams do.
     async with httpx.AsyncClient(timeout=httpx.Timeout(timeout), limits=limits) as http:
-        http.cookies.jar.set_policy(DefaultCookiePolicy(allowed_domains=[]))  # (a jar given to httpx is copied)
-        if kind == "app":
-            tasks = [asyncio.create_task(app_session(http, app_url, fns, message, min(chunks, 2000), start))
-                     for _ in range(n)]
-        else:
-            client = AsyncSecondMeClient(instance_url, timeout=timeout, http_client=http)
-            tasks = [asyncio.create_task(direct_session(client, message, chunks, start)) for _ in range(n)]
+        client = AsyncSecondMeClient(instance_url, timeout=timeout, http_client=http)
+        tasks = [asyncio.create_task(direct_session(client, message, chunks, start)) for _ in range(n)]
         await asyncio.sleep(0.2)
         start.set()
         return list(await asyncio.gather(*tasks))
