@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -74,3 +75,170 @@ def test_the_queue_stream_does_not_poll_for_the_disconnect_its_response_listens_
     assert asyncio.run(ask("/gradio_api/queue/data", "2.3")) == (False, 0)
     assert asyncio.run(ask("/gradio_api/queue/data", "2.4")) == (True, 1)  # nothing listens there: asked
     assert asyncio.run(ask("/gradio_api/queue/join", "2.3")) == (True, 1)
+
+
+# -- what Gradio does per event or request that the page does not need (internals/costs.py) ----------------
+
+def test_the_monitoring_summary_is_off_and_not_rebuilt_after_each_event(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gradio import queueing
+
+    from secondme.server import LocalInstance, ServerThread, create_app
+    from secondme.web import Settings
+
+    from .conftest import launched_app
+    from .test_app import Launched, respond
+
+    rebuilt: list[int] = []
+    build = queueing.Queue._get_df
+    def counted(records: Any) -> Any:
+        rebuilt.append(1)
+        return build(records)
+
+    monkeypatch.setattr(queueing.Queue, "_get_df", staticmethod(counted))
+    with ServerThread(create_app([LocalInstance("demo", chunks_per_second=400)])) as upstream:
+        launched = Launched.__new__(Launched)
+        with launched_app(Settings(base_url=upstream.url, instance_id="demo")) as (app, url):
+            from gradio_client import Client
+
+            launched.app, launched.url, launched.client = app, url, Client(url, verbose=False)
+            for _ in range(3):
+                assert respond(launched, "Hello", [], "demo")[-1]  # three replies, each to its end
+            summary = httpx_get(f"{url}monitoring/summary")
+            assert summary.status_code == 403  # no dashboard: its summary was open to anyone
+            assert len(app._queue.event_analytics) <= 1  # one record kept, not the last 10,000
+            launched.client.close()
+    assert rebuilt == []  # the summary was rebuilt with pandas after every event
+
+
+def test_a_functions_type_hints_are_evaluated_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import typing
+
+    from gradio import utils
+
+    from secondme.web.internals import cache_type_hints
+
+    cache_type_hints()
+    cache_type_hints()  # twice is once
+    asked: list[object] = []
+    evaluate = typing.get_type_hints
+    def counted(fn: Any) -> Any:
+        asked.append(fn)
+        return evaluate(fn)
+
+    monkeypatch.setattr(typing, "get_type_hints", counted)
+
+    class Handler:
+        async def respond(self, message: str, request: Any) -> None:  # as the page's handlers are (strings)
+            return None
+
+    first, second = Handler(), Handler()
+    hints = [utils.get_type_hints(h.respond) for h in (first, second, first)]
+    assert hints[0] == {"message": str, "request": Any, "return": type(None)}
+    assert hints[0] == hints[1] == hints[2] and hints[0] is not hints[2]  # each caller has its own copy
+    assert len(asked) == 1  # evaluated once for the function, whichever object it is bound to
+    assert utils.get_type_hints(len) == {} and utils.get_type_hints(len) == {}  # nothing to keep: asked each time
+
+
+def test_login_check_is_a_coroutine_and_still_refuses_whom_auth_refuses() -> None:
+    import inspect
+
+    from secondme.web import Settings, build_app
+    from secondme.web.launch import launch_options
+
+    app = build_app(Settings())
+    _, url, _ = app.launch(prevent_thread_lock=True, quiet=True, auth=("ada", "secret"), **launch_options(app))
+    try:
+        overrides = app.server_app.dependency_overrides
+        assert [getattr(k, "__name__", "") for k in overrides] == ["login_check"]
+        assert all(inspect.iscoroutinefunction(v) for v in overrides.values())  # no worker thread per request
+        assert httpx_get(f"{url}config").status_code == 401  # no login: refused, as Gradio's own refuses
+        with httpx_client() as http:
+            assert http.post(f"{url}login", data={"username": "ada", "password": "wrong"}).status_code == 400
+            assert http.get(f"{url}config").status_code == 401
+            assert http.post(f"{url}login", data={"username": "ada", "password": "secret"}).status_code == 200
+            assert http.get(f"{url}config").status_code == 200  # logged in: let through
+    finally:
+        app.close()
+
+
+def test_those_waiting_are_told_their_place_once_a_second_not_at_every_start() -> None:
+    """Gradio's "auto" status updates tell every visitor still waiting each time an event starts: N sent at once
+    cost N²/2 messages, and each visitor's reply queued behind its share of them."""
+    import asyncio
+    import json
+    import time
+    import uuid
+
+    from secondme.server import LocalInstance, ServerThread, create_app
+    from secondme.web import Settings
+
+    from .conftest import launched_app
+
+    n = 20
+
+    async def session(http: Any, url: str, send: int) -> tuple[int, float]:
+        """How many times this visitor was told its place, and how long it waited for its reply to start."""
+        session_hash = uuid.uuid4().hex[:11]
+        body = {"data": ["Hello", [], "demo", "", 0.7, 3, False, "", "chat"], "fn_index": send,
+                "session_hash": session_hash, "event_data": None, "trigger_id": None}
+        joined = time.monotonic()
+        assert (await http.post(f"{url}gradio_api/queue/join", json=body)).status_code == 200
+        told, waited = 0, 0.0
+        async with http.stream("GET", f"{url}gradio_api/queue/data", params={"session_hash": session_hash}) as r:
+            async for line in r.aiter_lines():
+                if line.startswith("data:"):
+                    msg = json.loads(line[5:])
+                    told += msg.get("msg") == "estimation"
+                    if msg.get("msg") == "process_starts":
+                        waited = time.monotonic() - joined
+                    if msg.get("msg") == "process_completed":
+                        assert msg["success"]
+                        return told, waited
+        raise AssertionError("the stream ended before the reply")
+
+    async def all_at_once(url: str, send: int) -> list[tuple[int, float]]:
+        import httpx
+
+        async with httpx.AsyncClient(timeout=60) as http:
+            return list(await asyncio.gather(*(session(http, url, send) for _ in range(n))))
+
+    with ServerThread(create_app([LocalInstance("demo", chunks_per_second=400)])) as upstream, \
+            launched_app(Settings(base_url=upstream.url, instance_id="demo", concurrency=1)) as (app, url):
+        send = next(i for i, fn in app.fns.items() if fn.api_name == "send")
+        seen = asyncio.run(all_at_once(url, send))  # one reply at a time: the others wait in the queue
+    assert max(waited for _, waited in seen) > 0.2, seen  # they did wait (else this test shows nothing)
+    for told, waited in seen:  # at joining, then at most once a second while waiting (and once more at its end)
+        assert told <= 2 + waited, seen
+    # with "auto", the visitor 20th in the queue is told 20 times, however short its wait
+
+
+def httpx_get(url: str) -> Any:
+    import httpx
+
+    return httpx.get(url, timeout=10)
+
+
+def httpx_client() -> Any:
+    import httpx
+
+    return httpx.Client(timeout=10)
+
+
+def test_what_the_served_app_made_to_start_is_not_walked_by_each_full_collection() -> None:
+    """``python app.py`` freezes what it made to start (gc.freeze) before it serves: each full collection walked
+    those ~300,000 objects again (a pause of 0.1-0.25 s every few seconds while many replies streamed)."""
+    script = textwrap.dedent("""
+        import gc
+        import gradio as gr
+        from secondme.web import Settings, build_app
+        from secondme.web.launch import launch_options
+
+        gr.Blocks.block_thread = lambda self: print("frozen", gc.get_freeze_count())  # serve no further
+        app = build_app(Settings())
+        app.launch(quiet=True, **launch_options(app))
+        app.close()
+    """)
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    frozen = [int(line.split()[1]) for line in done.stdout.splitlines() if line.startswith("frozen")]
+    assert frozen and frozen[0] > 100_000  # frozen before serving

@@ -45,18 +45,26 @@ def test_a_lazy_session_builds_nothing_until_asked_and_then_the_same_as_gradio_b
     conversation = [{"role": "user", "content": [{"type": "text", "text": "x" * 1000}]}]
     lazy._update_value_in_config(message, "typed")  # as an event's input does
     lazy._update_value_in_config(history, conversation)  # and its output
-    assert sorted(built) == sorted([message, history])  # built for what the event uses, and no more
-    assert lazy.config_values[history]["props"]["value"] == conversation  # kept while the event runs
-    send = next(fn for fn in app.fns.values() if fn.api_name == "send")
-    lazy.forget_values(send)  # the event has ended (ChatBlocks.process_api)
-    assert all("value" not in (c.get("props") or {}) for c in lazy.config_values.values())  # no copy outlives it
+    assert built == []  # the values are kept aside: no config is built for them
     eager = SessionState(app)
+    eager._update_value_in_config(message, "typed")
     eager._update_value_in_config(history, conversation)
     assert eager.config_values[history]["props"]["value"] == conversation  # Gradio's own keeps it
+    # While the event runs, a deep link would see the values, as with Gradio's own.
+    assert {c["id"]: c for c in lazy.components} == {c["id"]: c for c in eager.components}
+    lazy._update_value_in_config(history, [])  # a later value of a built config goes in it
+    assert lazy.config_values[history]["props"]["value"] == []
+    send = next(fn for fn in app.fns.values() if fn.api_name == "send")
+    lazy.forget_values(send)  # the event has ended (ChatBlocks.process_api)
+    assert all("value" not in lazy.config_values[key]["props"] for key in (message, history))  # no copy outlives it
+    again = LazySessionState(app)
+    again._update_value_in_config(history, conversation)
+    again.forget_values(send)  # ended before anything built a config: nothing is kept aside either
+    assert again._values == {}
     fresh = {c["id"]: c for c in SessionState(app).components}
     seen = {c["id"]: c for c in lazy.components}
-    for key in (message, history):  # a deep link sees the page as served, but the values an event carried
-        fresh[key]["props"].pop("value", None)
+    for block in (*send.inputs, *send.outputs):  # a deep link sees the page as served, but the values the event
+        fresh[block._id]["props"].pop("value", None)  # carried
     assert seen == fresh
 
 

@@ -1,5 +1,5 @@
 """The package's shape: no import circles between its modules, no module over MAX_LINES lines, the reply
-engine free of Gradio, and Gradio's internals touched in one module only."""
+engine free of Gradio, and Gradio's internals touched in one package only."""
 
 from __future__ import annotations
 
@@ -174,7 +174,8 @@ def test_only_internals_touches_gradios_internals() -> None:
     assert not reaches_into_gradio(ast.parse("import gradio as gr").body[0])
     touching = {name for name, path in MODULES.items()
                 if any(map(reaches_into_gradio, ast.walk(ast.parse(path.read_text(encoding="utf-8")))))}
-    assert touching == {"secondme.web.internals"}, touching
+    assert "secondme.web.internals" in touching  # the package…
+    assert all(name.startswith("secondme.web.internals") for name in touching), touching  # …and nothing else
 
 
 def test_the_gradio_internals_are_checked_against_the_pinned_version(monkeypatch: pytest.MonkeyPatch,

@@ -95,6 +95,8 @@ def launch_options(app: ChatBlocks) -> dict[str, Any]:
         "max_file_size": MAX_IMPORT_BYTES,
         # Gradio keeps no run history: conversations are kept by the page itself, in the browser (saved_ui).
         "run_history": False,
+        # No monitoring dashboard (its summary was open to anyone, and rebuilt with pandas after every event).
+        "enable_monitoring": False,
     }
 
 

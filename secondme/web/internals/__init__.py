@@ -1,4 +1,4 @@
-"""What the page changes in Gradio's internals, all in this one module, for the Gradio version pinned in
+"""What the page changes in Gradio's internals, all in this one package, for the Gradio version pinned in
 requirements.txt (``GRADIO_VERSION``; ``check_version`` says so at launch when another is installed). The
 rest of the page uses Gradio's public API (``gr.*``) alone; tests/test_structure.py holds it to that.
 
@@ -18,14 +18,15 @@ rest of the page uses Gradio's public API (``gr.*``) alone; tests/test_structure
   ``X-Forwarded-For``.
 - The MCP server's own calls (``mark_mcp_calls``), the event a queue body names (``fn_index_of``, ``event_id``),
   what an event carried (``event_data``), and the page's translated words (``translated``).
+- What Gradio does per event or per request that the page does not need (``costs.py``, for speed): a search
+  for an absent matplotlib, a disconnect poll per message, the monitoring summary rebuilt after each event,
+  a function's type hints evaluated again at each call, and ``login_check`` in a worker thread per request.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import os
-import sys
 from collections.abc import Awaitable, Iterator
 from contextlib import contextmanager
 from copy import copy
@@ -42,7 +43,8 @@ from gradio_client.utils import is_file_obj_with_meta
 __all__ = ["GRADIO_VERSION", "check_version", "skip_absent_matplotlib", "not_an_mcp_tool", "LazySessionState",
            "LazyStateHolder", "lighten", "check_input_count", "forgetting_values", "refuse_file_references",
            "quiet_validation", "uvicorn_options", "mark_mcp_calls", "fn_index_of", "translated",
-           "event_data", "event_id", "skip_disconnect_polls"]
+           "event_data", "event_id", "skip_disconnect_polls", "skip_unused_analytics", "cache_type_hints",
+           "inline_login_check"]
 
 GRADIO_VERSION = "6.31.0"
 log = logging.getLogger("secondme.web")
@@ -52,16 +54,6 @@ def check_version() -> None:
     if gr.__version__ != GRADIO_VERSION:
         log.warning("Gradio %s is installed; the page's changes to Gradio's internals were made for %s",
                     gr.__version__, GRADIO_VERSION)
-
-
-def skip_absent_matplotlib() -> None:
-    """Gradio runs every step of every event inside ``utils.MatplotlibBackendMananger``, whose enter and exit
-    each ``import matplotlib``. Where matplotlib is not installed, each such import searches the whole of
-    ``sys.path`` again (a failed import is not cached): about 120 µs each, so a tenth of the app's CPU
-    while many replies stream. ``sys.modules["matplotlib"] = None`` makes that import fail at once, as
-    Python documents; nothing changes where matplotlib is installed."""
-    if "matplotlib" not in sys.modules and importlib.util.find_spec("matplotlib") is None:
-        sys.modules["matplotlib"] = None  # type: ignore[assignment]
 
 
 def not_an_mcp_tool(fn: Any) -> Any:
@@ -85,18 +77,36 @@ class LazySessionState(SessionState):
         self.is_closed = False
         self.STATE_TTL_WHEN_CLOSED = 1 if os.getenv("GRADIO_IS_E2E_TEST", None) else 3600
         self._page_blocks = blocks.blocks
+        # The values events gave components whose config is not built yet: put in it when it is.
+        self._values: dict[int, Any] = {}
 
     @property
     def components(self) -> Iterator[dict[str, Any]]:
         for key, block in self.blocks_config.blocks.items():
             if key in self._page_blocks and key not in self.config_values:
-                self.config_values[key] = self.blocks_config.config_for_block(key, [], block)
+                config = self.config_values[key] = self.blocks_config.config_for_block(key, [], block)
+                if key in self._values and "props" in config:
+                    config["props"]["value"] = self._values[key]
+        self._values.clear()
         return super().components
+
+    def _update_value_in_config(self, key: int, value: Any) -> None:
+        """Gradio's, but a component whose config is not built yet keeps the value aside rather than building its
+        config for it: an event's validator and the event itself give their inputs here at every reply's start,
+        and building their configs was 7% of the app's CPU for a reply of a few words."""
+        config = self.config_values.get(key)
+        if config is None:
+            self._values[key] = value
+        else:
+            self._values.pop(key, None)
+            if "props" in config:
+                config["props"]["value"] = value
 
     def forget_values(self, block_fn: Any) -> None:
         """Gradio keeps here each value an event received or gave (for deep links, which this page does not
         offer): forgotten when the event ends (``ChatBlocks.process_api``), so no conversation outlives it."""
         for block in (*block_fn.inputs, *block_fn.outputs):
+            self._values.pop(block._id, None)
             props = self.config_values.get(block._id, {}).get("props")
             if props is not None:
                 props.pop("value", None)
@@ -245,39 +255,11 @@ def translated(key: str) -> Any:
     return I18nData(key)
 
 
-# -- speed (issue 20) ------------------------------------------------------------------------------------------
-
-
-def _disconnect_is_listened_for(scope: Any) -> bool:
-    """Whether Starlette's ``StreamingResponse`` serving ``scope`` listens for the client's disconnect itself:
-    a ``queue/data`` stream under an ASGI spec before 2.4 (uvicorn's is 2.3), where it waits on ``receive`` in
-    a task of its own and cancels the stream the moment the disconnect comes."""
-    if not str(scope.get("path", "")).endswith("/queue/data"):
-        return False
-    spec = str(scope.get("asgi", {}).get("spec_version", "2.0"))
-    try:
-        return tuple(int(part) for part in spec.split(".")) < (2, 4)
-    except ValueError:
-        return False
-
-
-def skip_disconnect_polls() -> None:
-    """Gradio's ``queue/data`` stream asks ``Request.is_disconnected()`` before each message it sends, and each
-    ask opens and cancels an anyio cancel scope around a ``receive`` through every middleware: 7% of the app's
-    CPU while many replies stream. The response already listens for the disconnect in a task of its own and
-    cancels the stream when it comes (Gradio's stream then cleans the session's events in its ``except``
-    branch, as it does today whenever the disconnect comes while it waits for a message). So for that stream
-    alone the ask answers what is already known; every other request asks as before."""
-    from starlette.requests import Request
-
-    if getattr(Request.is_disconnected, "_secondme", False):
-        return
-    original = Request.is_disconnected
-
-    async def is_disconnected(self: Request) -> bool:
-        if not self._is_disconnected and _disconnect_is_listened_for(self.scope):
-            return False
-        return await original(self)
-
-    is_disconnected._secondme = True  # type: ignore[attr-defined]
-    Request.is_disconnected = is_disconnected  # type: ignore[method-assign, assignment]
+# What Gradio does per event or request that the page does not need: in costs.py, re-exported here.
+from .costs import (  # noqa: E402
+    cache_type_hints,
+    inline_login_check,
+    skip_absent_matplotlib,
+    skip_disconnect_polls,
+    skip_unused_analytics,
+)

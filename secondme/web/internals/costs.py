@@ -1,0 +1,149 @@
+"""What Gradio does per event or per request that this page does not need (issue 20, speed), each measured in
+benchmarks/README.md: part of ``secondme.web.internals`` (re-exported there), held to the same pinned Gradio."""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import sys
+from typing import Any
+
+__all__ = ["skip_absent_matplotlib", "skip_disconnect_polls", "skip_unused_analytics", "cache_type_hints",
+           "inline_login_check"]
+
+
+def skip_absent_matplotlib() -> None:
+    """Gradio runs every step of every event inside ``utils.MatplotlibBackendMananger``, whose enter and exit
+    each ``import matplotlib``. Where matplotlib is not installed, each such import searches the whole of
+    ``sys.path`` again (a failed import is not cached): about 120 µs each, so a tenth of the app's CPU
+    while many replies stream. ``sys.modules["matplotlib"] = None`` makes that import fail at once, as
+    Python documents; nothing changes where matplotlib is installed."""
+    if "matplotlib" not in sys.modules and importlib.util.find_spec("matplotlib") is None:
+        sys.modules["matplotlib"] = None  # type: ignore[assignment]
+
+
+def _disconnect_is_listened_for(scope: Any) -> bool:
+    """Whether Starlette's ``StreamingResponse`` serving ``scope`` listens for the client's disconnect itself:
+    a ``queue/data`` stream under an ASGI spec before 2.4 (uvicorn's is 2.3), where it waits on ``receive`` in
+    a task of its own and cancels the stream the moment the disconnect comes."""
+    if not str(scope.get("path", "")).endswith("/queue/data"):
+        return False
+    spec = str(scope.get("asgi", {}).get("spec_version", "2.0"))
+    try:
+        return tuple(int(part) for part in spec.split(".")) < (2, 4)
+    except ValueError:
+        return False
+
+
+def skip_disconnect_polls() -> None:
+    """Gradio's ``queue/data`` stream asks ``Request.is_disconnected()`` before each message it sends, and each
+    ask opens and cancels an anyio cancel scope around a ``receive`` through every middleware: 7% of the app's
+    CPU while many replies stream. The response already listens for the disconnect in a task of its own and
+    cancels the stream when it comes (Gradio's stream then cleans the session's events in its ``except``
+    branch, as it does today whenever the disconnect comes while it waits for a message). So for that stream
+    alone the ask answers what is already known; every other request asks as before."""
+    from starlette.requests import Request
+
+    if getattr(Request.is_disconnected, "_secondme", False):
+        return
+    original = Request.is_disconnected
+
+    async def is_disconnected(self: Request) -> bool:
+        if not self._is_disconnected and _disconnect_is_listened_for(self.scope):
+            return False
+        return await original(self)
+
+    is_disconnected._secondme = True  # type: ignore[attr-defined]
+    Request.is_disconnected = is_disconnected  # type: ignore[method-assign, assignment]
+
+
+def skip_unused_analytics(blocks: Any) -> None:
+    """Gradio's queue keeps a record of its last 10,000 events for its monitoring dashboard, and at the end of
+    every event rebuilds a summary of them all with pandas, in a worker thread (``compute_analytics_summary``):
+    1.8 ms of CPU an event with a hundred records, 8 ms with 10,000, and a thread hop. The page launches with
+    monitoring off (``enable_monitoring=False``: its endpoints answer 403), so nothing reads either: the queue
+    keeps one record and the summary is not rebuilt, without the thread hop."""
+    from gradio import queueing
+
+    if getattr(blocks, "enable_monitoring", True):
+        return
+    queue = blocks._queue
+
+    def summary(records: Any) -> Any:
+        return queue.cached_event_analytics_summary
+
+    summary._inline = True  # type: ignore[attr-defined]
+    queue.compute_analytics_summary = summary
+    queue.ANALYTICS_MAX_EVENTS = 1
+    queue.event_analytics.clear()
+    if getattr(queueing.run_sync, "_secondme", False):
+        return
+    run_in_thread = queueing.run_sync
+
+    async def run_sync(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        if getattr(fn, "_inline", False):
+            return fn(*args)
+        return await run_in_thread(fn, *args, **kwargs)
+
+    run_sync._secondme = True  # type: ignore[attr-defined]
+    queueing.run_sync = run_sync  # type: ignore[assignment]
+
+
+def cache_type_hints() -> None:
+    """Gradio asks ``typing.get_type_hints`` of an event's function on every call (``helpers.special_args``, for
+    a ``gr.Request`` parameter), and with ``from __future__ import annotations`` that compiles and evaluates every
+    annotation again: a tenth of a reply's start while a hundred arrive. A function's hints do not change once
+    it is defined, so they are kept per function (weakly: a function that goes takes its hints with it); each
+    caller gets its own copy."""
+    import weakref
+
+    from gradio import utils
+
+    if getattr(utils.get_type_hints, "_secondme", False):
+        return
+    uncached = utils.get_type_hints
+    known: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+    def get_type_hints(fn: Any) -> dict[str, Any]:
+        key = getattr(fn, "__func__", fn)  # a bound method's hints are its function's
+        try:
+            hints = known.get(key)
+        except TypeError:  # not weakly referable: ask each time
+            return uncached(fn)
+        if hints is None:
+            hints = uncached(fn)
+            try:
+                known[key] = hints
+            except TypeError:
+                pass
+        return dict(hints)
+
+    get_type_hints._secondme = True  # type: ignore[attr-defined]
+    utils.get_type_hints = get_type_hints
+
+
+def inline_login_check(app: Any) -> None:
+    """Gradio guards its routes with ``login_check``, a plain function, so FastAPI runs it in a worker thread for
+    every request (the queue's ``join`` and ``data`` for each reply): a thread hop, and while the app is busy a wait
+    for the GIL and for the event loop's next turn. It only compares a user with the app's auth, so it is given
+    to FastAPI as a coroutine that does the same (``dependency_overrides``, FastAPI's way to replace one)."""
+    from fastapi.routing import APIRoute
+
+    for route in app.router.routes:
+        for dependency in route.dependant.dependencies if isinstance(route, APIRoute) else ():
+            check = dependency.call
+            if getattr(check, "__name__", "") == "login_check" and not inspect.iscoroutinefunction(check):
+                app.dependency_overrides[check] = _inline(check)
+                return
+
+
+def _inline(check: Any) -> Any:
+    """``check`` as a coroutine taking the same dependency (``Depends(get_current_user)``)."""
+    signature = inspect.signature(check)
+
+    async def login_check(user=signature.parameters["user"].default):  # noqa: ANN001, ANN202
+        return check(user)
+
+    # FastAPI reads a dependency's signature on every request for an override: read here once.
+    login_check.__signature__ = signature.replace(return_annotation=inspect.Signature.empty)  # type: ignore[attr-defined]
+    return login_check
