@@ -148,9 +148,12 @@ def test_login_check_is_a_coroutine_and_still_refuses_whom_auth_refuses() -> Non
     app = build_app(Settings())
     _, url, _ = app.launch(prevent_thread_lock=True, quiet=True, auth=("ada", "secret"), **launch_options(app))
     try:
-        overrides = app.server_app.dependency_overrides
-        assert [getattr(k, "__name__", "") for k in overrides] == ["login_check"]
-        assert all(inspect.iscoroutinefunction(v) for v in overrides.values())  # no worker thread per request
+        checks = {route.path: [d.call for d in route.dependant.dependencies if d.call.__name__ == "login_check"]
+                  for route in gradio_routes(app.server_app.router.routes)}
+        assert checks["/gradio_api/queue/join"] and checks["/gradio_api/queue/data"] and checks["/config"]
+        # no worker thread per request
+        assert all(inspect.iscoroutinefunction(check) for found in checks.values() for check in found), checks
+        assert not app.server_app.dependency_overrides  # (with any, FastAPI builds every dependency anew)
         assert httpx_get(f"{url}config").status_code == 401  # no login: refused, as Gradio's own refuses
         with httpx_client() as http:
             assert http.post(f"{url}login", data={"username": "ada", "password": "wrong"}).status_code == 400
@@ -210,6 +213,16 @@ def test_those_waiting_are_told_their_place_once_a_second_not_at_every_start() -
     for told, waited in seen:  # at joining, then at most once a second while waiting (and once more at its end)
         assert told <= 2 + waited, seen
     # with "auto", the visitor 20th in the queue is told 20 times, however short its wait
+
+
+def gradio_routes(routes: Any) -> Any:
+    """Every route of a FastAPI app, those of the routers it includes too."""
+    for route in routes:
+        if hasattr(route, "dependant"):
+            yield route
+        nested = getattr(route, "original_router", None)
+        if nested is not None:
+            yield from gradio_routes(nested.routes)
 
 
 def httpx_get(url: str) -> Any:

@@ -125,25 +125,35 @@ def cache_type_hints() -> None:
 def inline_login_check(app: Any) -> None:
     """Gradio guards its routes with ``login_check``, a plain function, so FastAPI runs it in a worker thread for
     every request (the queue's ``join`` and ``data`` for each reply): a thread hop, and while the app is busy a wait
-    for the GIL and for the event loop's next turn. It only compares a user with the app's auth, so it is given
-    to FastAPI as a coroutine that does the same (``dependency_overrides``, FastAPI's way to replace one)."""
+    for the GIL and for the event loop's next turn. It only compares a user with the app's auth, so each route is
+    given a coroutine that does the same in its place. (Not through FastAPI's ``dependency_overrides``: with any
+    override there, FastAPI builds every dependency of every request anew.)"""
     from fastapi.routing import APIRoute
 
-    for route in app.router.routes:
-        for dependency in route.dependant.dependencies if isinstance(route, APIRoute) else ():
+    inline: dict[Any, Any] = {}
+
+    def swap(dependant: Any) -> None:
+        for dependency in dependant.dependencies:
             check = dependency.call
             if getattr(check, "__name__", "") == "login_check" and not inspect.iscoroutinefunction(check):
-                app.dependency_overrides[check] = _inline(check)
-                return
+                dependency.call = inline.setdefault(check, _inline(check))
+            swap(dependency)
+
+    def walk(routes: Any) -> None:
+        for route in routes:
+            if isinstance(route, APIRoute):
+                swap(route.dependant)
+            nested = getattr(route, "original_router", None) or getattr(route, "router", None)
+            if nested is not None and hasattr(nested, "routes"):
+                walk(nested.routes)
+
+    walk(app.router.routes)
 
 
 def _inline(check: Any) -> Any:
-    """``check`` as a coroutine taking the same dependency (``Depends(get_current_user)``)."""
-    signature = inspect.signature(check)
+    """``check`` as a coroutine taking the same argument (the user, from ``Depends(get_current_user)``)."""
 
-    async def login_check(user=signature.parameters["user"].default):  # noqa: ANN001, ANN202
+    async def login_check(user: Any) -> None:
         return check(user)
 
-    # FastAPI reads a dependency's signature on every request for an override: read here once.
-    login_check.__signature__ = signature.replace(return_annotation=inspect.Signature.empty)  # type: ignore[attr-defined]
     return login_check
