@@ -104,6 +104,7 @@ def test_stop_can_always_be_clicked_while_a_reply_streams(open_page: Any, slow_d
 def test_a_suggested_first_message_is_sent_with_a_click_and_goes_once_talking(open_page: Any, demo_url: str) -> None:
     chat = open_page(demo_url)
     starters = chat.page.locator("#conversation .starters .starter")
+    starters.nth(3).wait_for(state="visible", timeout=10_000)  # the demo's own, once the page knows its instance
     assert starters.count() == 4
     starters.nth(2).click()  # "Show me a table and some code."
     chat.wait_for_bot(lambda t: t.endswith("max tokens 2000."), 20)

@@ -139,27 +139,38 @@ def test_a_functions_type_hints_are_evaluated_once(monkeypatch: pytest.MonkeyPat
     assert utils.get_type_hints(len) == {} and utils.get_type_hints(len) == {}  # nothing to keep: asked each time
 
 
-def test_login_check_is_a_coroutine_and_still_refuses_whom_auth_refuses() -> None:
-    import inspect
+def test_login_check_runs_in_no_worker_thread_and_still_refuses_whom_auth_refuses(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from fastapi.dependencies import utils as fastapi_utils
 
     from secondme.web import Settings, build_app
     from secondme.web.launch import launch_options
 
+    in_threads: list[str] = []
+    run_in_threadpool = fastapi_utils.run_in_threadpool
+
+    async def counting(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        in_threads.append(getattr(fn, "__name__", repr(fn)))
+        return await run_in_threadpool(fn, *args, **kwargs)
+
+    monkeypatch.setattr(fastapi_utils, "run_in_threadpool", counting)  # how FastAPI runs a plain dependency
     app = build_app(Settings())
     _, url, _ = app.launch(prevent_thread_lock=True, quiet=True, auth=("ada", "secret"), **launch_options(app))
     try:
-        checks = {route.path: [d.call for d in route.dependant.dependencies if d.call.__name__ == "login_check"]
-                  for route in gradio_routes(app.server_app.router.routes)}
-        assert checks["/gradio_api/queue/join"] and checks["/gradio_api/queue/data"] and checks["/config"]
-        # no worker thread per request
-        assert all(inspect.iscoroutinefunction(check) for found in checks.values() for check in found), checks
-        assert not app.server_app.dependency_overrides  # (with any, FastAPI builds every dependency anew)
-        assert httpx_get(f"{url}config").status_code == 401  # no login: refused, as Gradio's own refuses
+        join = f"{url}gradio_api/queue/join"
+        # Not logged in: refused, as Gradio's own check refuses, on the app's routes and the included router's.
+        assert httpx_get(f"{url}config").status_code == 401
+        assert httpx_get(f"{url}gradio_api/info").status_code == 401
+        assert httpx_get(f"{url}gradio_api/queue/data?session_hash=abc").status_code == 401
         with httpx_client() as http:
+            assert http.post(join, json={}).status_code == 401
             assert http.post(f"{url}login", data={"username": "ada", "password": "wrong"}).status_code == 400
             assert http.get(f"{url}config").status_code == 401
             assert http.post(f"{url}login", data={"username": "ada", "password": "secret"}).status_code == 200
             assert http.get(f"{url}config").status_code == 200  # logged in: let through
+            assert http.get(f"{url}gradio_api/info").status_code == 200
+            assert http.post(join, json={}).status_code == 422  # past the check, to the body's own
+        assert "login_check" not in in_threads, in_threads  # every check ran on the event loop
     finally:
         app.close()
 
@@ -213,16 +224,6 @@ def test_those_waiting_are_told_their_place_once_a_second_not_at_every_start() -
     for told, waited in seen:  # at joining, then at most once a second while waiting (and once more at its end)
         assert told <= 2 + waited, seen
     # with "auto", the visitor 20th in the queue is told 20 times, however short its wait
-
-
-def gradio_routes(routes: Any) -> Any:
-    """Every route of a FastAPI app, those of the routers it includes too."""
-    for route in routes:
-        if hasattr(route, "dependant"):
-            yield route
-        nested = getattr(route, "original_router", None)
-        if nested is not None:
-            yield from gradio_routes(nested.routes)
 
 
 def httpx_get(url: str) -> Any:

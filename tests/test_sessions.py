@@ -144,3 +144,37 @@ def test_a_thousand_sessions_with_long_conversations_leave_no_copy_of_them(
           f"{grown / SESSIONS / 1024:.1f} KiB a session")
     # Kept, each conversation cost its session about 240 KiB (230 MiB in all); a session itself costs about 20.
     assert grown < 80 << 20, f"the app grew by {grown >> 20} MiB for {SESSIONS:,} sessions"
+
+
+def test_a_reply_whose_visitor_left_mid_stream_leaves_no_copy_of_its_conversation(local_server: Any) -> None:
+    """Gradio stops calling an event whose stream to the browser is gone, so it has no last step; the session
+    forgets what the event carried when the queue is done with it all the same."""
+    import time
+    import uuid
+
+    from .conftest import launched_app
+
+    with launched_app(Settings(base_url=local_server.url, instance_id="slow")) as (app, url):
+        send = next(i for i, fn in app.fns.items() if fn.api_name == "send")
+        session = uuid.uuid4().hex[:11]
+
+        async def leave_mid_reply() -> None:
+            body = {"data": ["y" * 5_000, CONVERSATION, "slow", "", 0.7, 100, False, "", "chat"], "fn_index": send,
+                    "session_hash": session, "event_data": None, "trigger_id": None}
+            async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+                assert (await http.post("/gradio_api/queue/join", json=body)).status_code == 200
+                async with http.stream("GET", "/gradio_api/queue/data", params={"session_hash": session}) as stream:
+                    async for line in stream.aiter_lines():
+                        if line.startswith("data: ") and '"assistant"' in line:
+                            return  # the reply has begun: the visitor closes the tab
+
+        asyncio.run(leave_mid_reply())
+        deadline = time.monotonic() + 15
+        while any(job is not None for job in app._queue.active_jobs) and time.monotonic() < deadline:
+            time.sleep(0.05)  # the queue notices the visitor left and ends the event
+        assert all(job is None for job in app._queue.active_jobs)
+        state = app.state_holder.session_data[session]
+        fn = app.fns[send]
+        assert state._values == {}
+        assert all("value" not in (state.config_values.get(block._id) or {}).get("props", {})
+                   for block in (*fn.inputs, *fn.outputs))

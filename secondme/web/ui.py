@@ -77,13 +77,15 @@ class ChatBlocks(gr.Blocks):
         internals.skip_disconnect_polls()  # 7% more while replies stream
         internals.cache_type_hints()  # a tenth of a reply's start
         wait = not kwargs.get("prevent_thread_lock", False) and not bool(getattr(sys, "ps1", sys.flags.interactive))
-        with internals.uvicorn_options(deadline_protocol(self.header_timeout, self.body_timeout), KEEP_ALIVE):
+        # login_check as a coroutine (no thread hop in every request), in place before the server serves.
+        with internals.uvicorn_options(deadline_protocol(self.header_timeout, self.body_timeout), KEEP_ALIVE,
+                                       prepare=internals.inline_login_check):
             # The page's words (i18n.py), however it is launched: without them it would show their keys.
             result = super().launch(*args, **{"i18n": self.i18n, **kwargs, "prevent_thread_lock": True})
         internals.lighten(self.state_holder)  # a new session no longer builds every component's config
+        internals.forget_when_events_end(self)  # even one whose visitor left mid-reply
         mark_own_mcp_calls(self, self.loopback_secret)
         internals.skip_unused_analytics(self)  # launched with monitoring off (launch_options)
-        internals.inline_login_check(self.server_app)  # no thread hop in every request
         if wait:
             # What the app made to start is kept for its life: the collector no longer walks it in each full
             # collection (a pause of 0.1-0.25 s every few seconds while many replies stream).

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Awaitable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from copy import copy
 from typing import Any
@@ -41,9 +41,9 @@ from gradio.state_holder import SessionState, StateHolder
 from gradio_client.utils import is_file_obj_with_meta
 
 __all__ = ["GRADIO_VERSION", "check_version", "skip_absent_matplotlib", "not_an_mcp_tool", "LazySessionState",
-           "LazyStateHolder", "lighten", "check_input_count", "forgetting_values", "refuse_file_references",
-           "quiet_validation", "uvicorn_options", "mark_mcp_calls", "fn_index_of", "translated",
-           "event_data", "event_id", "skip_disconnect_polls", "skip_unused_analytics", "cache_type_hints",
+           "LazyStateHolder", "lighten", "check_input_count", "forgetting_values", "forget_when_events_end",
+           "refuse_file_references", "quiet_validation", "uvicorn_options", "mark_mcp_calls", "fn_index_of",
+           "translated", "event_data", "event_id", "skip_disconnect_polls", "skip_unused_analytics", "cache_type_hints",
            "inline_login_check"]
 
 GRADIO_VERSION = "6.31.0"
@@ -125,6 +125,25 @@ def lighten(holder: StateHolder) -> None:
         holder.__class__ = LazyStateHolder
 
 
+def forget_when_events_end(blocks: Any) -> None:
+    """When an event ends however it ends, its session forgets the values it carried. ``forgetting_values`` does it
+    after the event's last step; an event whose visitor left mid-reply has no last step (Gradio stops calling it
+    once the stream to the browser is gone), so the queue's ``process_events`` does it too, as it finishes."""
+    queue = blocks._queue
+    process_events = queue.process_events
+
+    async def processing(events: list[Any], *args: Any, **kwargs: Any) -> None:
+        try:
+            await process_events(events, *args, **kwargs)
+        finally:
+            for event in events:
+                state = blocks.state_holder.session_data.get(event.session_hash)
+                if isinstance(state, LazySessionState):
+                    state.forget_values(event.fn)
+
+    queue.process_events = processing
+
+
 async def forgetting_values(step: Awaitable[Any], fn: Any, state: Any) -> Any:
     """The output of ``step``, one step of the event ``fn`` (``Blocks.process_api``); when it is the last (or it
     failed, or was cancelled), the session ``state`` forgets the values the event carried."""
@@ -182,7 +201,7 @@ async def quiet_validation(step: Awaitable[Any]) -> Any:
 # -- the server Gradio starts ----------------------------------------------------------------------
 
 @contextmanager
-def uvicorn_options(protocol: Any, keep_alive: float) -> Iterator[None]:
+def uvicorn_options(protocol: Any, keep_alive: float, prepare: Callable[[Any], None] | None = None) -> Iterator[None]:
     """While launching: Gradio's uvicorn server given what Gradio's launch does not pass to uvicorn's Config.
 
     - ``FORWARDED_ALLOW_IPS`` emptied: uvicorn trusts ``X-Forwarded-For`` from loopback by default and rewrites the
@@ -192,6 +211,7 @@ def uvicorn_options(protocol: Any, keep_alive: float) -> Iterator[None]:
     - An idle kept-alive connection stays open for ``keep_alive`` seconds, not uvicorn's 5: a client whose pool
       also drops idle connections after 5 s (httpx, so gradio_client) could send its next request just as the
       server closed that connection, and see a broken one.
+    - ``prepare``, when given, is called with the app before the server starts serving it.
     """
     os.environ["FORWARDED_ALLOW_IPS"] = ""  # read by uvicorn's Config when the server starts
     gradio_server = http_server.Server
@@ -201,6 +221,8 @@ def uvicorn_options(protocol: Any, keep_alive: float) -> Iterator[None]:
 
         def __init__(self, config: Any, *args: Any, **kwargs: Any) -> None:
             config.http, config.timeout_keep_alive = protocol, keep_alive  # read when the server starts
+            if prepare is not None:
+                prepare(config.app)
             super().__init__(config, *args, **kwargs)
 
     http_server.Server = Server  # type: ignore[misc]  # what gradio's start_server makes, for this launch only

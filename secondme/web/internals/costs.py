@@ -126,34 +126,55 @@ def inline_login_check(app: Any) -> None:
     """Gradio guards its routes with ``login_check``, a plain function, so FastAPI runs it in a worker thread for
     every request (the queue's ``join`` and ``data`` for each reply): a thread hop, and while the app is busy a wait
     for the GIL and for the event loop's next turn. It only compares a user with the app's auth, so each route is
-    given a coroutine that does the same in its place. (Not through FastAPI's ``dependency_overrides``: with any
-    override there, FastAPI builds every dependency of every request anew.)"""
+    given a coroutine that does the same in its place: in the route's ``dependencies`` (from which FastAPI builds
+    what serves an included router's routes), in its dependant, and in what FastAPI already built for an included
+    router. Called before the server serves (``uvicorn_options``). (Not through FastAPI's ``dependency_overrides``:
+    with any override there, FastAPI builds every dependency of every request anew.)"""
+    from dataclasses import replace
+
     from fastapi.routing import APIRoute
 
     inline: dict[Any, Any] = {}
 
+    def coroutine(check: Any) -> Any:
+        if check not in inline:
+            inline[check] = _inline(check)
+        return inline[check]
+
+    def sync_check(call: Any) -> bool:
+        return getattr(call, "__name__", "") == "login_check" and not inspect.iscoroutinefunction(call)
+
     def swap(dependant: Any) -> None:
         for dependency in dependant.dependencies:
-            check = dependency.call
-            if getattr(check, "__name__", "") == "login_check" and not inspect.iscoroutinefunction(check):
-                dependency.call = inline.setdefault(check, _inline(check))
+            if sync_check(dependency.call):
+                dependency.call = coroutine(dependency.call)
             swap(dependency)
 
     def walk(routes: Any) -> None:
         for route in routes:
             if isinstance(route, APIRoute):
+                route.dependencies = [replace(d, dependency=coroutine(d.dependency)) if sync_check(d.dependency) else d
+                                      for d in route.dependencies]
                 swap(route.dependant)
-            nested = getattr(route, "original_router", None) or getattr(route, "router", None)
-            if nested is not None and hasattr(nested, "routes"):
-                walk(nested.routes)
+            included = getattr(route, "original_router", None)  # an included router (FastAPI's _IncludedRouter)
+            if included is not None:
+                walk(included.routes)
+                for context in getattr(route, "_effective_candidates", None) or ():  # what serves its routes
+                    if getattr(context, "dependant", None) is not None:
+                        swap(context.dependant)
 
     walk(app.router.routes)
 
 
 def _inline(check: Any) -> Any:
-    """``check`` as a coroutine taking the same argument (the user, from ``Depends(get_current_user)``)."""
+    """``check`` as a coroutine with the same parameter (the user, ``Depends(get_current_user)``)."""
+    signature = inspect.signature(check)
 
-    async def login_check(user: Any) -> None:
+    async def login_check(user: Any = None) -> None:
         return check(user)
 
+    # What FastAPI reads to find the parameter's own dependency (annotations left out: nothing to evaluate).
+    login_check.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[p.replace(annotation=inspect.Parameter.empty) for p in signature.parameters.values()],
+        return_annotation=inspect.Signature.empty)
     return login_check
