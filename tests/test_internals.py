@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import subprocess
 import sys
 import textwrap
@@ -256,3 +257,41 @@ def test_what_the_served_app_made_to_start_is_not_walked_by_each_full_collection
     assert done.returncode == 0, done.stderr[-2000:]
     frozen = [int(line.split()[1]) for line in done.stdout.splitlines() if line.startswith("frozen")]
     assert frozen and frozen[0] > 100_000  # frozen before serving
+
+
+def test_a_reply_starts_without_a_worker_thread() -> None:
+    """Gradio ran each reply's async generator function in a worker thread only to create the generator; anyio's
+    ``run_sync`` now creates it inline (what it runs in worker threads is counted below, from the start)."""
+    script = textwrap.dedent("""
+        import json
+
+        import anyio.to_thread
+        from gradio_client import Client
+        from secondme.server import LocalInstance, ServerThread, create_app
+        from secondme.web import Settings, build_app
+        from secondme.web.launch import launch_options
+
+        in_threads = []
+        run_sync = anyio.to_thread.run_sync
+
+        async def counting(func, *args, **kwargs):
+            in_threads.append(getattr(func, "__name__", repr(func)))
+            return await run_sync(func, *args, **kwargs)
+
+        anyio.to_thread.run_sync = counting
+        with ServerThread(create_app([LocalInstance("demo", chunks_per_second=200)])) as upstream:
+            app = build_app(Settings(base_url=upstream.url, instance_id="demo"))
+            app.launch(prevent_thread_lock=True, quiet=True, **launch_options(app))
+            job = Client(app.local_url, verbose=False).submit("Hello", [], "demo", "", 0.7, 200, False, "", "chat",
+                                                              api_name="/send")
+            updates = len(list(job))
+            app.close()
+        print("UPDATES", updates)
+        print("THREADS", json.dumps(in_threads))
+    """)
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    said = dict(line.split(" ", 1) for line in done.stdout.splitlines() if line.startswith(("UPDATES", "THREADS")))
+    in_threads = json.loads(said["THREADS"])
+    assert int(said["UPDATES"]) > 3  # the reply streamed…
+    assert "respond" not in in_threads, in_threads  # …and its generator was not made in a worker thread

@@ -76,6 +76,7 @@ class ChatBlocks(gr.Blocks):
         internals.skip_absent_matplotlib()  # a tenth of the CPU while replies stream
         internals.skip_disconnect_polls()  # 7% more while replies stream
         internals.cache_type_hints()  # a tenth of a reply's start
+        internals.create_generators_inline()  # no thread hop to start a reply
         wait = not kwargs.get("prevent_thread_lock", False) and not bool(getattr(sys, "ps1", sys.flags.interactive))
         # login_check as a coroutine (no thread hop in every request), in place before the server serves.
         with internals.uvicorn_options(deadline_protocol(self.header_timeout, self.body_timeout), KEEP_ALIVE,

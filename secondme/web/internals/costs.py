@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 __all__ = ["skip_absent_matplotlib", "skip_disconnect_polls", "skip_unused_analytics", "cache_type_hints",
-           "inline_login_check"]
+           "inline_login_check", "create_generators_inline"]
 
 
 def skip_absent_matplotlib() -> None:
@@ -178,3 +178,24 @@ def _inline(check: Any) -> Any:
         parameters=[p.replace(annotation=inspect.Parameter.empty) for p in signature.parameters.values()],
         return_annotation=inspect.Signature.empty)
     return login_check
+
+
+def create_generators_inline() -> None:
+    """Gradio starts an event whose function is not a coroutine function in a worker thread
+    (``Blocks.call_function``: ``anyio.to_thread.run_sync(fn, ...)``), and an async generator function is not one,
+    so each reply's start took a thread hop (and, while the app is busy, a wait for the GIL and for the event loop's
+    next turn) only to create its generator: calling an async generator function runs none of its code. anyio's
+    ``run_sync`` is given that case inline; everything else still goes to a worker thread."""
+    import anyio.to_thread
+
+    if getattr(anyio.to_thread.run_sync, "_secondme", False):
+        return
+    in_thread = anyio.to_thread.run_sync
+
+    async def run_sync(func: Any, *args: Any, **kwargs: Any) -> Any:
+        if inspect.isasyncgenfunction(func):
+            return func(*args)  # the generator object: nothing of it has run yet
+        return await in_thread(func, *args, **kwargs)
+
+    run_sync._secondme = True  # type: ignore[attr-defined]
+    anyio.to_thread.run_sync = run_sync  # type: ignore[assignment]
