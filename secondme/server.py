@@ -240,6 +240,5 @@ def serve(*, host: str, port: int, instances: list[str], offline: list[str], rat
     if upstream:
         print(f"  replies relayed to {redact_url(upstream)} (model {upstream_model}); an OpenAI-compatible server "
               "has no roles or L0 retrieval, so role_id and enable_l0_retrieval are not passed on", flush=True)
-    print("Ctrl-C stops it.", flush=True)
-    AnnouncingServer(server_config(app, host=host, port=port)).run()
+    AnnouncingServer(server_config(app, host=host, port=port)).run()  # then says "Ctrl-C stops it."
     return 0

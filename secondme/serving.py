@@ -178,7 +178,15 @@ def server_config(app: Any, *, host: str = "127.0.0.1", port: int = 0, log_level
 
 
 class AnnouncingServer(uvicorn.Server):
-    """uvicorn's server, saying on Ctrl-C or SIGTERM how many open replies it is about to close."""
+    """uvicorn's server, saying on Ctrl-C or SIGTERM how many open replies it is about to close, and saying
+    "Ctrl-C stops it." only once it listens, with its handlers for Ctrl-C in place: one pressed before (while the
+    event loop starts) raised KeyboardInterrupt wherever Python was, once inside a callback that swallowed it, and
+    the server then ran on."""
+
+    async def startup(self, sockets: Any = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started:
+            print("Ctrl-C stops it.", flush=True)
 
     def handle_exit(self, sig: int, frame: Any) -> None:
         if not self.should_exit:
