@@ -483,8 +483,8 @@ def test_a_visitor_who_leaves_while_waiting_leaves_the_line(lined_app: Launched)
             for line in stream.iter_lines():
                 if "Waiting for this Second Me" in line:
                     break
-        assert ctl.engine.lines.waiting("busy") == 1
-    left = time.monotonic()  # the stream is closed: the visitor has gone
+            assert ctl.engine.lines.waiting("busy") == 1  # in line while its stream is open
+        left = time.monotonic()  # the stream is closed: the visitor has gone (the app may notice at once)
     while ctl.engine.lines.waiting("busy") and time.monotonic() - left < 5:
         time.sleep(0.02)
     assert ctl.engine.lines.waiting("busy") == 0 and time.monotonic() - left < 0.5
