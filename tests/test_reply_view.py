@@ -68,7 +68,9 @@ def thinking_app(faults: FaultServer) -> Iterator[Launched]:
     faults.script("/api/chat/thinker", [*paced, reply(finish="stop")])
     faults.script("/api/chat/counted", [http_head(), reply("One ", "two ", "three ", "four.")])
     faults.script("/api/chat/cut", [http_head(), reply("Once upon", " a time", finish="length")])
-    launched = Launched(Settings(base_url=faults.url, timeout=5.0))
+    # The read timeout outlasts every wait of these tests (a stall that times out would end a reply that a test
+    # means to end otherwise).
+    launched = Launched(Settings(base_url=faults.url, timeout=40.0))
     yield launched
     launched.close()
 
@@ -239,7 +241,8 @@ def test_only_a_stopped_reply_is_remembered_for_stop_and_without_its_text(thinki
     ctl = thinking_app.app.chat_page.ctl
     respond(thinking_app, "Hi", [], "counted")
     assert not ctl.turns.running  # a reply that ended on its own leaves nothing behind
-    # A stall longer than any wait below: on a loaded machine the reply still ends by the cancel alone.
+    # A stall longer than any wait below, and shorter than the read timeout (thinking_app): on a loaded machine
+    # the reply still ends by the cancel alone.
     faults.script("/api/chat/slowly", [http_head(), reply("First ", finish=None, done=False), 30.0])
     client = Client(thinking_app.url, verbose=False)  # a session of its own: the cancel names it
     job = client.submit("Hi", [], "slowly", SYSTEM, 0.7, 100, False, "", "chat", api_name="/send")
@@ -252,6 +255,7 @@ def test_only_a_stopped_reply_is_remembered_for_stop_and_without_its_text(thinki
     while not all(s.ended_at for s in ctl.turns.running.values()):
         assert time.monotonic() < deadline, "the reply was not stopped"
         time.sleep(0.02)
+    assert len(ctl.turns.running) == 1, "the reply ended by itself before the cancel reached it"
     [stats] = ctl.turns.running.values()  # kept for mark_stopped
     assert stats.reply is None and stats.chunks == 1 and stats.first_text_at is not None  # figures, no text
     client.close()
