@@ -2,8 +2,9 @@
 
 Each path is given a script: a list of steps, each ``bytes`` (written as they are), a
 ``float`` (seconds to pause), ``OneByte(bytes)`` (written one byte per write), ``Repeat(bytes, n)``
-(written n times, never held whole: a hostile upstream's endless reply) or ``CUT``
-(drop the connection, with a reset). Every request is recorded, and so is the moment each
+(written n times, never held whole: a hostile upstream's endless reply), ``Gate(event)`` (hold
+until the test sets the event: a reply that holds a line as long as a test needs, however loaded the
+machine) or ``CUT`` (drop the connection, with a reset). Every request is recorded, and so is the moment each
 connection was found closed by the client.
 """
 
@@ -32,6 +33,15 @@ class Repeat:
     data: bytes
     times: int
     pause: float = 0.0  # seconds between writes
+
+
+@dataclass(frozen=True)
+class Gate:
+    """Hold the reply until ``opened`` is set (at most ``most`` seconds: a test that failed before opening
+    it does not hold its server's thread for long)."""
+
+    opened: threading.Event
+    most: float = 30.0
 
 
 @dataclass
@@ -90,10 +100,11 @@ def reply(*texts: str, finish: str | None = "stop", done: bool = True, eol: str 
     return out
 
 
-def _pause(conn: socket.socket, seconds: float) -> None:
-    """Sleep, but notice at once when the client closes the connection (it reads as EOF)."""
+def _pause(conn: socket.socket, seconds: float, until: threading.Event | None = None) -> None:
+    """Sleep (until ``until`` is set, when given), but notice at once when the client closes the connection
+    (it reads as EOF)."""
     deadline = time.monotonic() + seconds
-    while (left := deadline - time.monotonic()) > 0:
+    while (left := deadline - time.monotonic()) > 0 and not (until is not None and until.is_set()):
         readable, _, _ = select.select([conn], [], [], min(left, 0.02))
         if readable:
             if conn.recv(1, socket.MSG_PEEK) == b"":
@@ -181,6 +192,8 @@ class FaultServer:
                     break
                 if isinstance(step, float):
                     _pause(conn, step)
+                elif isinstance(step, Gate):
+                    _pause(conn, step.most, step.opened)
                 elif isinstance(step, Repeat):
                     for _ in range(step.times):
                         conn.sendall(step.data)

@@ -21,7 +21,7 @@ from secondme.errors import wait_in_words
 from secondme.web import Settings
 from secondme.web.ratelimit import Limiter, Rate, RateLimit, trusted_networks, visitor_address
 
-from .faults import FaultServer, chunk, data, http_body, http_head, reply
+from .faults import FaultServer, Gate, chunk, data, http_body, http_head, reply
 from .test_app import Launched, respond, texts
 
 # -- the line ------------------------------------------------------------------------------
@@ -103,9 +103,21 @@ SLOW = [http_head(), data(chunk(role="assistant")), data(chunk("Slow ")), 4.0, d
 def lined_app(faults: FaultServer) -> Iterator[Launched]:
     faults.script("/api/chat/busy", SLOW)
     faults.script("/api/chat/other", [http_head(), reply("Other reply.")])
-    launched = Launched(Settings(base_url=faults.url, timeout=5.0, instance_concurrency=1))
+    # The read timeout outlasts any hold of these tests (a reply that timed out would leave the line early).
+    launched = Launched(Settings(base_url=faults.url, timeout=30.0, instance_concurrency=1))
     yield launched
     launched.close()
+
+
+@pytest.fixture()
+def held(faults: FaultServer) -> Iterator[threading.Event]:
+    """The instance "held": each of its replies holds its line until the test sets this event (a time would
+    run out on a loaded machine before the test had looked), and ends once it is set."""
+    opened = threading.Event()
+    faults.script("/api/chat/held", [http_head(), data(chunk(role="assistant")), data(chunk("Held ")), Gate(opened),
+                                     data(chunk("reply.")), data(chunk(finish="stop")), data("[DONE]")])
+    yield opened
+    opened.set()
 
 
 def background(target: Any, *args: Any) -> threading.Thread:
@@ -165,23 +177,28 @@ def test_the_page_says_how_many_wait_ahead_and_every_reply_arrives(lined_app: La
     assert third[-1].startswith("⏳ Waiting for this Second Me: You are next.")  # kept current
 
 
-def test_stop_while_waiting_leaves_the_line(lined_app: Launched) -> None:
+def test_stop_while_waiting_leaves_the_line(lined_app: Launched, held: threading.Event) -> None:
     ctl = lined_app.app.chat_page.ctl
-    holder = background(respond, lined_app, "Hold the line", [], "busy")
-    streaming_from(lined_app, "busy")
+    holder = background(respond, lined_app, "Hold the line", [], "held")
+    streaming_from(lined_app, "held")
     # A client of its own: a cancel names a session and an event, so on the holder's session it would
     # stop the holder's reply too (and that job would then never end).
     other = Client(lined_app.url, verbose=False)
-    job = other.submit("Wait", [], "busy", "", 0.7, 100, False, "", "chat", api_name="/send")
-    deadline = time.monotonic() + 5
-    while ctl.engine.lines.waiting("busy") != 1 and time.monotonic() < deadline:
+    job = other.submit("Wait", [], "held", "", 0.7, 100, False, "", "chat", api_name="/send")
+    deadline = time.monotonic() + 10
+    # Stop once the client has seen the wait, as a visitor does: a cancel sent before the client has its event's
+    # id is refused (422) and cancels nothing.
+    while not any("Waiting for this Second Me" in str(update) for update in job.outputs()):
+        assert time.monotonic() < deadline, "the wait was not shown"
         time.sleep(0.02)
-    assert ctl.engine.lines.waiting("busy") == 1
+    assert ctl.engine.lines.waiting("held") == 1
     job.cancel()
     deadline = time.monotonic() + 5
-    while ctl.engine.lines.waiting("busy") and time.monotonic() < deadline:
+    while ctl.engine.lines.waiting("held") and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert ctl.engine.lines.waiting("busy") == 0
+    assert ctl.engine.lines.waiting("held") == 0
+    assert ctl.engine.lines.streaming("held") == 1  # the holder streams on
+    held.set()
     finished(holder)
     other.close()
 
@@ -421,16 +438,18 @@ def test_behind_a_trusted_proxy_each_forwarded_visitor_has_a_count_of_their_own(
 # -- the metrics and the server's connections -----------------------------------------------
 
 
-def test_metrics_count_replies_and_waits_and_never_say_what_was_written(lined_app: Launched) -> None:
+def test_metrics_count_replies_and_waits_and_never_say_what_was_written(lined_app: Launched,
+                                                                       held: threading.Event) -> None:
     url = f"{lined_app.url}metrics"
-    holder = background(respond, lined_app, "A secret message", [], "busy")
-    streaming_from(lined_app, "busy")
-    waiter = background(respond, lined_app, "Another secret", [], "busy")
+    holder = background(respond, lined_app, "A secret message", [], "held")
+    streaming_from(lined_app, "held")
+    waiter = background(respond, lined_app, "Another secret", [], "held")
     deadline = time.monotonic() + 5
-    while 'secondme_replies_waiting{instance="busy"} 1.0' not in (during := httpx.get(url).text):
+    while 'secondme_replies_waiting{instance="held"} 1.0' not in (during := httpx.get(url).text):
         assert time.monotonic() < deadline, during
         time.sleep(0.05)
     assert "secondme_replies_streaming 1.0" in during
+    held.set()
     finished(holder, waiter)
     after = httpx.get(url).text
     assert 'secondme_replies_total{outcome="stop"} 2.0' in after
@@ -468,27 +487,28 @@ def test_an_idle_kept_alive_connection_outlives_a_clients_pool(upstream_app: Lau
             time.sleep(6)  # longer than uvicorn's default keep-alive (5 s)
 
 
-def test_a_visitor_who_leaves_while_waiting_leaves_the_line(lined_app: Launched) -> None:
+def test_a_visitor_who_leaves_while_waiting_leaves_the_line(lined_app: Launched, held: threading.Event) -> None:
     """Closing the tab (the session's queue/data stream) takes its reply out of the line at once."""
     ctl = lined_app.app.chat_page.ctl
-    holder = background(respond, lined_app, "Hold the line", [], "busy")
-    streaming_from(lined_app, "busy")
+    holder = background(respond, lined_app, "Hold the line", [], "held")
+    streaming_from(lined_app, "held")
     send = next(i for i, fn in lined_app.app.fns.items() if fn.api_name == "send")
     with httpx.Client(base_url=lined_app.url, timeout=10) as http:
         joined = http.post("/gradio_api/queue/join", json={
-            "data": ["Let me in", [], "busy", "", 0.7, 100, False, "", "chat"], "fn_index": send,
+            "data": ["Let me in", [], "held", "", 0.7, 100, False, "", "chat"], "fn_index": send,
             "session_hash": "leaver", "event_data": None, "trigger_id": None})
         assert joined.status_code == 200
         with http.stream("GET", "/gradio_api/queue/data", params={"session_hash": "leaver"}) as stream:
             for line in stream.iter_lines():
                 if "Waiting for this Second Me" in line:
                     break
-            assert ctl.engine.lines.waiting("busy") == 1  # in line while its stream is open
+            assert ctl.engine.lines.waiting("held") == 1  # in line while its stream is open
         left = time.monotonic()  # the stream is closed: the visitor has gone (the app may notice at once)
-    while ctl.engine.lines.waiting("busy") and time.monotonic() - left < 5:
+    while ctl.engine.lines.waiting("held") and time.monotonic() - left < 5:
         time.sleep(0.02)
-    assert ctl.engine.lines.waiting("busy") == 0 and time.monotonic() - left < 0.5
-    assert ctl.engine.lines.streaming("busy") == 1  # it left; it was not let in
+    assert ctl.engine.lines.waiting("held") == 0 and time.monotonic() - left < 0.5
+    assert ctl.engine.lines.streaming("held") == 1  # it left; it was not let in
+    held.set()
     finished(holder)
 
 

@@ -247,9 +247,12 @@ def test_only_a_stopped_reply_is_remembered_for_stop_and_without_its_text(thinki
     client = Client(thinking_app.url, verbose=False)  # a session of its own: the cancel names it
     job = client.submit("Hi", [], "slowly", SYSTEM, 0.7, 100, False, "", "chat", api_name="/send")
     deadline = time.monotonic() + 10
-    while not any(s.chunks for s in ctl.turns.running.values()):
+    # Seen by the client, as Stop is clicked once the reply is seen: a cancel sent before the client has its
+    # event's id is refused (422) and cancels nothing.
+    while not any("First" in str(update) for update in job.outputs()):
         assert time.monotonic() < deadline, "the reply did not start"
         time.sleep(0.02)
+    assert any(s.chunks for s in ctl.turns.running.values())
     job.cancel()  # as Stop does
     deadline = time.monotonic() + 10
     while not all(s.ended_at for s in ctl.turns.running.values()):
