@@ -499,7 +499,10 @@ def test_a_visitor_who_leaves_while_waiting_leaves_the_line(lined_app: Launched,
             "session_hash": "leaver", "event_data": None, "trigger_id": None})
         assert joined.status_code == 200
         with http.stream("GET", "/gradio_api/queue/data", params={"session_hash": "leaver"}) as stream:
-            for line in stream.iter_lines():
+            # The iterator is kept: a loop over stream.iter_lines() alone closes it at its break, and httpx then
+            # closes the stream (the visitor has gone before the count below is read).
+            lines = stream.iter_lines()
+            for line in lines:
                 if "Waiting for this Second Me" in line:
                     break
             assert ctl.engine.lines.waiting("held") == 1  # in line while its stream is open
