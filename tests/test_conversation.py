@@ -19,7 +19,7 @@ from secondme.engine.conversation import (
     undo_last_turn,
     until_last_user,
 )
-from secondme.engine.streaming import FinalText, coalesce
+from secondme.engine.streaming import coalesce
 
 GRADIO_HISTORY: list[dict[str, Any]] = [
     {"role": "user", "content": [{"type": "text", "text": "Hi"}], "metadata": None},
@@ -81,22 +81,6 @@ def test_coalesce_merges_a_fast_burst_and_ends_with_everything() -> None:
     assert updates[-1] == "".join(f"{n} " for n in range(2000))
     assert len(updates) < 50
     assert all(b.startswith(a) for a, b in zip(updates, updates[1:], strict=False))
-
-
-def test_coalesce_marks_the_text_it_yields_once_the_source_has_ended() -> None:
-    async def run(deltas: list[str], gate: asyncio.Event | None = None) -> list[str]:
-        seen = []
-        async for text in coalesce(_source(deltas, gate), interval=0.05):
-            seen.append(text)
-            if gate is not None:
-                gate.set()
-        return seen
-
-    burst = asyncio.run(run([f"{n} " for n in range(2000)]))
-    assert isinstance(burst[-1], FinalText) and not any(isinstance(u, FinalText) for u in burst[:-1])
-    # The first delta went out before the source ended: it is not final, and the rest comes as the final text.
-    paced = asyncio.run(run(["first", " second"], asyncio.Event()))
-    assert paced == ["first", "first second"] and [type(u) for u in paced] == [str, FinalText]
 
 
 def test_coalesce_never_holds_a_delta_back_waiting_for_the_next() -> None:

@@ -54,21 +54,6 @@ def test_text_that_arrived_but_was_not_yet_shown_stays_in_the_conversation_after
     assert "model crashed" in message_text(final[-1])
 
 
-def test_the_reply_ends_with_one_update_its_text_and_its_stats_line_together(faults: FaultServer) -> None:
-    """Text held back until the reply ended goes out with the stats line, not in an update of its own just before
-    it: with a hundred replies ending at once, that update was a step and a message each for nothing."""
-    faults.script("/api/chat/held", [http_head(), data(chunk("Hello")), 1.0,
-                                     data(chunk(" world")) + data(chunk(finish="stop")) + data("[DONE]")])
-
-    async def conversation(engine: ReplyEngine) -> list[Any]:
-        return [shown async for shown in Turns(engine).conversation([{"role": "user", "content": "Hi"}], TURN, "")]
-
-    states = run(faults, conversation, HeldBack)
-    assert [[message_text(m) for m in state[:2]] for state in states] == [["Hi"], ["Hi", "Hello"],
-                                                                          ["Hi", "Hello world"]]
-    assert states[-1][-1]["metadata"]["id"] == "stats"
-
-
 def test_the_api_caller_gets_the_held_back_text_then_the_error(faults: FaultServer) -> None:
     faults.script("/api/chat/held", HELD_BACK)
     got: list[str] = []

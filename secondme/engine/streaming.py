@@ -7,12 +7,7 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any
 
-__all__ = ["coalesce", "FinalText", "TooLong"]
-
-
-class FinalText(str):
-    """The text ``coalesce`` yields when it knows the source has ended: nothing but an error can follow it, so
-    whoever shows the reply can show it with what it says at the end, as one update instead of two."""
+__all__ = ["coalesce", "TooLong"]
 
 
 class TooLong(Exception):
@@ -37,8 +32,7 @@ async def coalesce(
     generator ends.
 
     The first delta goes out at once; later ones wait at most ``interval`` (a timer flushes
-    them even when no new delta comes); the last value yielded is always the complete text, a
-    ``FinalText`` when it was yielded once the source had ended.
+    them even when no new delta comes); the last value yielded is always the complete text.
     The pending read is never cancelled by the timer, only when this generator is closed,
     and then the source is closed too, which closes its connection.
 
@@ -97,8 +91,6 @@ async def coalesce(
         while True:
             if until is not None and until.done():
                 break
-            if ended and error is None:
-                break  # the rest goes out at once, as the final text
             wait = last_yield + pace(chars) - time.monotonic()
             if sent < len(parts) and wait <= 0:
                 sent, last_yield = len(parts), time.monotonic()
@@ -118,7 +110,7 @@ async def coalesce(
                 if timer is not None:
                     timer.cancel()
         if sent < len(parts):
-            yield FinalText("".join(parts))
+            yield "".join(parts)
         if too_long:
             raise TooLong(max_chars)
     finally:

@@ -32,7 +32,6 @@ from .conversation import (
     waiting_notice,
 )
 from .reply import ReplyEngine, Turn, Waiting
-from .streaming import FinalText
 
 __all__ = ["Turns", "Shown", "EmptyAnswer", "kept_text", "API_RESEND", "EMPTY_ANSWER", "MAX_REMEMBERED_REPLIES"]
 
@@ -115,8 +114,6 @@ class Turns:
             async for update in self.engine.reply(messages, turn, session, stats):
                 if isinstance(update, str):
                     text = update
-                    if isinstance(update, FinalText):
-                        continue  # shown below with its stats line: one update at the end, not two
                     yield [*history, *shown.reply(text)]
                 elif isinstance(update, Waiting):
                     yield [*history, waiting_notice(update.ahead, lang, page=update.page)]
