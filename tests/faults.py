@@ -112,6 +112,27 @@ def _pause(conn: socket.socket, seconds: float, until: threading.Event | None = 
             time.sleep(min(left, 0.02))  # bytes we do not read: keep waiting
 
 
+def read_request(conn: socket.socket) -> Seen | None:
+    """One request from ``conn``: its head, then its body by Content-Length (None: closed before a head)."""
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        piece = conn.recv(65536)
+        if not piece:
+            return None
+        buf += piece
+    head, _, body = buf.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    method, path, _ = lines[0].split(" ", 2)
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    length = int(headers.get("content-length", "0"))
+    while len(body) < length:
+        piece = conn.recv(65536)
+        if not piece:
+            break
+        body += piece
+    return Seen(method, path, headers, body)
+
+
 class FaultServer:
     """Serves scripts by path on 127.0.0.1, on a free port, until ``stop()``."""
 
@@ -153,28 +174,9 @@ class FaultServer:
         self._server.shutdown()
         self._server.server_close()
 
-    def _read_request(self, conn: socket.socket) -> Seen | None:
-        buf = b""
-        while b"\r\n\r\n" not in buf:
-            piece = conn.recv(65536)
-            if not piece:
-                return None
-            buf += piece
-        head, _, body = buf.partition(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        method, path, _ = lines[0].split(" ", 2)
-        headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
-        length = int(headers.get("content-length", "0"))
-        while len(body) < length:
-            piece = conn.recv(65536)
-            if not piece:
-                break
-            body += piece
-        return Seen(method, path, headers, body)
-
     def _handle(self, conn: socket.socket) -> None:
         conn.settimeout(30)
-        seen = self._read_request(conn)
+        seen = read_request(conn)
         if seen is None:
             return
         self.seen.append(seen)

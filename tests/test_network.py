@@ -19,7 +19,7 @@ from secondme import AsyncSecondMeClient
 from secondme.errors import APIConnectionError
 from secondme.network import LeanBackend, use_lean_backend
 
-from .faults import http_head, reply
+from .faults import http_head, read_request, reply
 
 
 class RawServer:
@@ -55,22 +55,6 @@ class RawServer:
 
     def close(self) -> None:
         self.listener.close()
-
-
-def read_request(conn: socket.socket) -> bytes:
-    """One request's head and its body (by Content-Length)."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        piece = conn.recv(65536)
-        if not piece:
-            return data
-        data += piece
-    head, _, body = data.partition(b"\r\n\r\n")
-    length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                   if line.lower().startswith(b"content-length:")), 0)
-    while len(body) < length:
-        body += conn.recv(65536)
-    return head
 
 
 @pytest.fixture()
