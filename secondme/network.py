@@ -16,7 +16,6 @@ puts it under an ``httpx.AsyncClient``'s transports (httpx has no parameter for 
 from __future__ import annotations
 
 import asyncio
-import socket
 import ssl
 from collections.abc import Iterable
 from typing import Any
@@ -143,14 +142,22 @@ class LeanStream(httpcore.AsyncNetworkStream):
 
     async def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
                         timeout: float | None = None) -> httpcore.AsyncNetworkStream:
+        if self._reader.buffer:
+            # Bytes that came before the handshake (after a proxy's answer to CONNECT, say) were never encrypted:
+            # read after it, they would pass for the verified server's. httpcore's backend leaves them in the
+            # socket, where they fail the handshake; here they fail it too.
+            self._transport.close()
+            raise httpcore.ConnectError("the server sent data before the TLS handshake")
         loop = asyncio.get_running_loop()
         try:
-            transport = await loop.start_tls(self._transport, self._reader, ssl_context,
-                                             server_hostname=server_hostname, ssl_handshake_timeout=timeout)
+            # Our own timeout: asyncio's handshake timeout is a ConnectionAbortedError, and refuses 0.
+            async with asyncio.timeout(timeout):
+                transport = await loop.start_tls(self._transport, self._reader, ssl_context,
+                                                 server_hostname=server_hostname)
         except TimeoutError as exc:
             self._transport.close()
             raise httpcore.ConnectTimeout(str(exc) or "the TLS handshake timed out") from exc
-        except (ssl.SSLError, OSError, ConnectionError) as exc:
+        except (ssl.SSLError, OSError) as exc:
             self._transport.close()
             raise httpcore.ConnectError(str(exc)) from exc
         if transport is None:
@@ -195,22 +202,14 @@ class LeanBackend(httpcore.AsyncNetworkBackend):
         loop = asyncio.get_running_loop()
         connecting = loop.create_connection(_Reader, host, port,
                                             local_addr=(local_address, 0) if local_address else None)
-        transport, reader = await self._connected(connecting, timeout)
-        sock = transport.get_extra_info("socket")
-        for option in socket_options or ():
-            sock.setsockopt(*option)
-        return LeanStream(transport, reader)
+        return await self._connected(connecting, timeout, socket_options)
 
     async def connect_unix_socket(self, path: str, timeout: float | None = None,
                                   socket_options: Iterable[Any] | None = None) -> httpcore.AsyncNetworkStream:
         if not _on_asyncio():
             return await self._other.connect_unix_socket(path, timeout, socket_options)
         loop = asyncio.get_running_loop()
-        transport, reader = await self._connected(loop.create_unix_connection(_Reader, path), timeout)
-        sock = transport.get_extra_info("socket")
-        for option in socket_options or ():
-            sock.setsockopt(*option)
-        return LeanStream(transport, reader)
+        return await self._connected(loop.create_unix_connection(_Reader, path), timeout, socket_options)
 
     async def sleep(self, seconds: float) -> None:
         if not _on_asyncio():
@@ -219,15 +218,22 @@ class LeanBackend(httpcore.AsyncNetworkBackend):
         await asyncio.sleep(seconds)
 
     @staticmethod
-    async def _connected(connecting: Any, timeout: float | None) -> tuple[asyncio.Transport, _Reader]:
+    async def _connected(connecting: Any, timeout: float | None,
+                         socket_options: Iterable[Any] | None) -> httpcore.AsyncNetworkStream:
+        transport: asyncio.Transport | None = None
         try:
             async with asyncio.timeout(timeout):
                 transport, reader = await connecting
+            sock = transport.get_extra_info("socket")
+            for option in socket_options or ():
+                sock.setsockopt(*option)
         except TimeoutError as exc:
             raise httpcore.ConnectTimeout(str(exc) or "timed out") from exc
-        except (OSError, socket.gaierror) as exc:
+        except OSError as exc:  # socket.gaierror included
+            if transport is not None:
+                transport.close()
             raise httpcore.ConnectError(str(exc)) from exc
-        return transport, reader
+        return LeanStream(transport, reader)
 
 
 def use_lean_backend(client: httpx.AsyncClient) -> httpx.AsyncClient:

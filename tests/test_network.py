@@ -194,3 +194,45 @@ def test_a_reply_over_https(raw_server: Callable[..., RawServer], certificate: t
     assert asyncio.run(chat(trusted=True)) == "Over TLS."
     with pytest.raises(APIConnectionError):  # a certificate nobody vouches for: refused, as before
         asyncio.run(chat(trusted=False))
+
+
+def test_the_handshake_and_the_connection_fail_as_httpcore_says_it(raw_server: Callable[..., RawServer],
+                                                                   certificate: tuple[Path, Path]) -> None:
+    """Bytes sent before the TLS handshake (a hostile proxy's, after its answer to CONNECT) never pass for the
+    verified server's; a handshake that stalls is a connect timeout; a socket option the system refuses is a connect
+    error. Each as httpcore's own backend says it."""
+    import httpcore
+
+    cert, _ = certificate
+    trusted = ssl.create_default_context(cafile=str(cert))
+
+    def silent(conn: socket.socket) -> None:
+        conn.settimeout(3)
+        while conn.recv(65536):  # whatever comes (a ClientHello) is never answered
+            pass
+
+    def early(conn: socket.socket) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nEVIL!")
+        silent(conn)
+
+    injector, staller = raw_server(early), raw_server(silent)
+
+    async def failures(backend: httpcore.AsyncNetworkBackend) -> list[type[BaseException]]:
+        kinds: list[type[BaseException]] = []
+        stream = await backend.connect_tcp("127.0.0.1", injector.port, timeout=5)
+        await asyncio.sleep(0.3)  # the bytes are in
+        with pytest.raises(httpcore.ConnectError) as info:
+            await stream.start_tls(trusted, server_hostname="127.0.0.1", timeout=5)
+        kinds.append(type(info.value))
+        stream = await backend.connect_tcp("127.0.0.1", staller.port, timeout=5)
+        with pytest.raises(httpcore.ConnectTimeout) as timed_out:
+            await stream.start_tls(trusted, server_hostname="127.0.0.1", timeout=0.3)
+        kinds.append(type(timed_out.value))
+        with pytest.raises(httpcore.ConnectError) as refused:
+            await backend.connect_tcp("127.0.0.1", staller.port, timeout=5,
+                                      socket_options=[(socket.SOL_SOCKET, 9999, 1)])
+        kinds.append(type(refused.value))
+        return kinds
+
+    expected = [httpcore.ConnectError, httpcore.ConnectTimeout, httpcore.ConnectError]
+    assert asyncio.run(failures(LeanBackend())) == asyncio.run(failures(httpcore.AnyIOBackend())) == expected
