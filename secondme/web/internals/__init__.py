@@ -20,8 +20,8 @@ rest of the page uses Gradio's public API (``gr.*``) alone; tests/test_structure
   what an event carried (``event_data``), and the page's translated words (``translated``).
 - What Gradio does per event or per request that the page does not need (``costs.py``, for speed): a search
   for an absent matplotlib, a disconnect poll per message, the monitoring summary rebuilt after each event,
-  a function's type hints evaluated again at each call, ``login_check`` in a worker thread per request, and a
-  worker thread to create each reply's generator.
+  a function's type hints and signature evaluated again at each call, ``login_check`` in a worker thread per
+  request, and a worker thread to create each reply's generator.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ __all__ = ["GRADIO_VERSION", "check_version", "skip_absent_matplotlib", "not_an_
            "LazyStateHolder", "lighten", "check_input_count", "forgetting_values", "forget_when_events_end",
            "refuse_file_references", "quiet_validation", "uvicorn_options", "mark_mcp_calls", "fn_index_of",
            "translated", "event_data", "event_id", "skip_disconnect_polls", "skip_unused_analytics", "cache_type_hints",
-           "inline_login_check", "create_generators_inline"]
+           "cache_signatures", "inline_login_check", "create_generators_inline"]
 
 GRADIO_VERSION = "6.31.0"
 log = logging.getLogger("secondme.web")
@@ -280,6 +280,7 @@ def translated(key: str) -> Any:
 
 # What Gradio does per event or request that the page does not need: in costs.py, re-exported here.
 from .costs import (  # noqa: E402
+    cache_signatures,
     cache_type_hints,
     create_generators_inline,
     inline_login_check,

@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 __all__ = ["skip_absent_matplotlib", "skip_disconnect_polls", "skip_unused_analytics", "cache_type_hints",
-           "inline_login_check", "create_generators_inline"]
+           "cache_signatures", "inline_login_check", "create_generators_inline"]
 
 
 def skip_absent_matplotlib() -> None:
@@ -120,6 +120,52 @@ def cache_type_hints() -> None:
 
     get_type_hints._secondme = True  # type: ignore[attr-defined]
     utils.get_type_hints = get_type_hints
+
+
+class _KnownSignatures:
+    """``inspect`` for ``gradio.helpers``, but for ``signature(fn)``, kept per function: bound methods by their
+    function (any instance's bound signature is the same), others by themselves, weakly."""
+
+    _secondme = True
+
+    def __init__(self, module: Any) -> None:
+        import weakref
+
+        self._module = module
+        self._known: dict[bool, weakref.WeakKeyDictionary[Any, inspect.Signature]] = {
+            True: weakref.WeakKeyDictionary(), False: weakref.WeakKeyDictionary()}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._module, name)
+
+    def signature(self, fn: Any, *args: Any, **kwargs: Any) -> inspect.Signature:
+        if args or kwargs:
+            return self._module.signature(fn, *args, **kwargs)  # type: ignore[no-any-return]
+        func = getattr(fn, "__func__", None)
+        bound = func is not None and getattr(fn, "__self__", None) is not None
+        known = self._known[bound]
+        key = func if bound else fn
+        try:
+            signature = known.get(key)
+        except TypeError:  # not weakly referable: asked each time
+            return self._module.signature(fn)  # type: ignore[no-any-return]
+        if signature is None:
+            signature = self._module.signature(fn)  # a ValueError is raised as before, and nothing kept
+            known[key] = signature
+        return signature
+
+
+def cache_signatures() -> None:
+    """Gradio asks ``inspect.signature`` of an event's function at every call (``helpers.special_args``, to find
+    a ``gr.Request`` or progress parameter), twice a reply (the join's validator, then the event): 3% of a reply's
+    start. A function's signature does not change once it is defined, so ``gradio.helpers`` (and nothing else)
+    is given an ``inspect`` whose ``signature`` keeps it per function; a Signature is immutable, so callers can
+    share it."""
+    from gradio import helpers
+
+    if getattr(helpers.inspect, "_secondme", False):
+        return
+    helpers.inspect = _KnownSignatures(inspect)  # type: ignore[assignment]
 
 
 def inline_login_check(app: Any) -> None:
