@@ -140,7 +140,7 @@ class _KnownSignatures:
 
     def signature(self, fn: Any, *args: Any, **kwargs: Any) -> inspect.Signature:
         if args or kwargs:
-            return self._module.signature(fn, *args, **kwargs)  # type: ignore[no-any-return]
+            return self._module.signature(fn, *args, **kwargs)
         func = getattr(fn, "__func__", None)
         bound = func is not None and getattr(fn, "__self__", None) is not None
         known = self._known[bound]
@@ -148,7 +148,7 @@ class _KnownSignatures:
         try:
             signature = known.get(key)
         except TypeError:  # not weakly referable: asked each time
-            return self._module.signature(fn)  # type: ignore[no-any-return]
+            return self._module.signature(fn)
         if signature is None:
             signature = self._module.signature(fn)  # a ValueError is raised as before, and nothing kept
             known[key] = signature
