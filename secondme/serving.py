@@ -14,8 +14,9 @@ from collections.abc import Collection
 from typing import Any
 from urllib.parse import parse_qsl
 
+import h11
 import uvicorn
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 __all__ = ["BodyLimit", "ClosedPaths", "deadline_protocol", "server_config", "AnnouncingServer", "ServerThread",
            "HEADER_TIMEOUT", "BODY_TIMEOUT", "KEEP_ALIVE"]
@@ -30,18 +31,12 @@ SHUTDOWN_GRACE = 1  # seconds open requests get to finish once the server is tol
 # get a broken connection (measured: about 1 stream in 1,000 at 500 sessions). A server that waits
 # longer than its clients leaves closing idle connections to them.
 KEEP_ALIVE = 75
-MAX_HEAD_BYTES = 16 * 1024  # a request's line and headers (h11's limit, which served before httptools)
-MAX_PIPELINED = 8  # requests a client may send ahead of the answer to its first
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
 
 
 class _TooLarge(Exception):
-    pass
-
-
-class _HeadTooLarge(Exception):
     pass
 
 
@@ -126,109 +121,38 @@ class ClosedPaths:
             name in self.params for name, _ in parse_qsl(query.decode("latin-1"), keep_blank_values=True))
 
 
-def deadline_protocol(header_seconds: float = HEADER_TIMEOUT,
-                      body_seconds: float = BODY_TIMEOUT) -> type[HttpToolsProtocol]:
-    """uvicorn's httptools protocol (llhttp, in C: about 8% less CPU a reply than h11's, which the app's
-    one core spends on every request and message; benchmarks/README.md), with what uvicorn does not do:
+def deadline_protocol(header_seconds: float = HEADER_TIMEOUT, body_seconds: float = BODY_TIMEOUT) -> type[H11Protocol]:
+    """uvicorn's h11 protocol, closing a connection whose request headers take longer than ``header_seconds``
+    from their first byte, or whose body takes longer than ``body_seconds`` once the headers are in (uvicorn
+    itself waits for either forever, so a client trickling them holds a connection)."""
 
-    - a connection whose request line and headers take longer than ``header_seconds`` (from the connection's
-      start, then from the first byte of each later request), or whose body takes longer than ``body_seconds``
-      once the headers are in, is closed: uvicorn waits for either forever, so a client trickling them would
-      hold a connection;
-    - a request line and headers over ``MAX_HEAD_BYTES`` are refused (431) and the connection closed: llhttp
-      keeps a header line however long it grows (h11, used before, refused 16 KiB too);
-    - at most ``MAX_PIPELINED`` requests may wait behind the one being answered (uvicorn parses everything a
-      read brought, and queues a request each), else the connection is closed.
-    """
-
-    class DeadlineProtocol(HttpToolsProtocol):
+    class DeadlineProtocol(H11Protocol):
         _deadline: asyncio.TimerHandle | None = None
-        _watching: str | None = None  # the part of a request the deadline is for: "head" or "body"
-        _part = "head"  # the part of the request being received: "head", "body", or "none" (between requests)
-        _head_bytes = 0  # bytes of the request's head received so far (over by at most one read)
-        _head_size = 0  # the size of its line and headers parsed so far
-        _too_large = False
-        _begun = _ended = 0  # requests begun and ended while one read is parsed
+        _watching: Any = None  # the h11 state the deadline is for: IDLE (headers) or SEND_BODY (body)
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
-            self._arm("head", header_seconds)  # a connection that sends nothing is dropped at the header deadline
+            self._arm(h11.IDLE, header_seconds)
 
         def data_received(self, data: bytes) -> None:
-            if self._part == "none":
-                self._part = "head"  # the first bytes of the next request
-                self._arm("head", header_seconds)
-            in_head, self._begun, self._ended = self._part == "head", 0, 0
+            if self.conn.their_state is h11.IDLE:
+                self._arm(h11.IDLE, header_seconds)  # the first bytes of a request (or of the next one)
             super().data_received(data)
-            if self.transport.is_closing() or self.transport.get_protocol() is not self:  # refused, or a websocket
-                self._disarm()
-                return
-            if self._part == "head":
-                # All these bytes were the head's, unless another request ended in them (then it is not known
-                # where this one began: counted from the next read).
-                self._head_bytes = self._head_bytes + len(data) if in_head and not self._ended else 0
-                if self._head_bytes > MAX_HEAD_BYTES:
-                    self._refuse_head()
-            elif self._part == "body":
-                self._arm("body", body_seconds)  # the headers are in; the body is on its way
-            else:
+            state = self.conn.their_state
+            if state is h11.SEND_BODY:
+                self._arm(h11.SEND_BODY, body_seconds)  # the headers are in; the body is on its way
+            elif state is not h11.IDLE:
                 self._disarm()  # the request is complete
-
-        def on_message_begin(self) -> None:
-            super().on_message_begin()
-            self._begun += 1
-            self._part, self._head_bytes, self._head_size = "head", 0, 0
-
-        # A head that arrived whole in one read is measured as it is parsed: its line and each header.
-        def on_url(self, url: bytes) -> None:
-            super().on_url(url)
-            self._measure(len(url) + 16)
-
-        def on_header(self, name: bytes, value: bytes) -> None:
-            super().on_header(name, value)
-            self._measure(len(name) + len(value) + 4)
-
-        def _measure(self, size: int) -> None:
-            self._head_size += size
-            if self._head_size > MAX_HEAD_BYTES:
-                self._too_large = True
-                raise _HeadTooLarge  # stops the parse; uvicorn then answers send_400_response, below
-
-        def send_400_response(self, msg: str) -> None:
-            if self._too_large:
-                self._refuse_head()
-            else:
-                super().send_400_response(msg)
-
-        def on_headers_complete(self) -> None:
-            super().on_headers_complete()
-            self._part = "body"
-            if len(self.pipeline) > MAX_PIPELINED:
-                self.transport.close()
-
-        def on_message_complete(self) -> None:
-            super().on_message_complete()
-            self._ended += 1
-            self._part = "none"
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._disarm()
             super().connection_lost(exc)
 
-        def _refuse_head(self) -> None:
-            if self.cycle is None or self.cycle.response_complete:  # nothing else is being answered
-                body = b"Request header fields too large."
-                self.transport.write(b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
-                                     b"content-type: text/plain; charset=utf-8\r\n"
-                                     b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(body), body))
-            self.transport.close()
+        def _arm(self, state: Any, seconds: float) -> None:
+            if self._deadline is not None and self._watching is state:
+                return  # the deadline runs from the first byte, not from the latest
             self._disarm()
-
-        def _arm(self, part: str, seconds: float) -> None:
-            if self._deadline is not None and self._watching == part:
-                return  # the deadline runs from the part's start, not from its latest bytes
-            self._disarm()
-            self._watching = part
+            self._watching = state
             self._deadline = self.loop.call_later(seconds, self._too_slow)
 
         def _disarm(self) -> None:
@@ -238,7 +162,7 @@ def deadline_protocol(header_seconds: float = HEADER_TIMEOUT,
 
         def _too_slow(self) -> None:
             self._deadline = None
-            if self._part == self._watching and not self.transport.is_closing():
+            if self.conn.their_state is self._watching and not self.transport.is_closing():
                 self.transport.close()
 
     return DeadlineProtocol
@@ -246,7 +170,7 @@ def deadline_protocol(header_seconds: float = HEADER_TIMEOUT,
 
 def server_config(app: Any, *, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning",
                   header_timeout: float = HEADER_TIMEOUT, body_timeout: float = BODY_TIMEOUT) -> uvicorn.Config:
-    """How the local instance is served: httptools with deadlines for headers and body; on a stop, open
+    """How the local instance is served: h11 with deadlines for headers and body; on a stop, open
     requests (streams included) get ``SHUTDOWN_GRACE`` seconds, then they are cancelled."""
     return uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False,
                           http=deadline_protocol(header_timeout, body_timeout), timeout_keep_alive=KEEP_ALIVE,
