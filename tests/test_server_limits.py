@@ -109,6 +109,30 @@ def test_a_client_trickling_its_headers_is_cut_off() -> None:
         assert answer.status_code == 200
 
 
+def test_a_request_head_that_never_ends_is_cut_off() -> None:
+    """A header line that never ends, sent as fast as the socket takes it, is cut off once h11 holds 16 KiB of a
+    head it cannot parse yet (max_incomplete_event_size), not buffered until the header deadline. A parser swap
+    must keep this: httptools, tried for speed, keeps such a line however long it grows (benchmarks/README.md)."""
+    with ServerThread(create_app()) as server:
+        with socket.create_connection((server.host, server.port), timeout=5) as conn:
+            conn.settimeout(5)
+            conn.sendall(b"GET /api/upload/list HTTP/1.1\r\nHost: x\r\nX-Endless: ")
+            sent, answer = 0, b""
+            try:
+                while sent < 64 * 1024 * 1024:
+                    sent += conn.send(b"a" * 65536)
+            except OSError:
+                pass  # closed by the server
+            try:
+                answer = conn.recv(65536)
+            except OSError:
+                pass
+            assert sent < 8 * 1024 * 1024  # cut off long before 64 MiB
+            assert answer == b"" or answer.startswith(b"HTTP/1.1 400 ")
+        answer = requests.get(server.url + "/api/upload/list", headers={"X-Fine": "a" * 15_000}, timeout=5)
+        assert answer.status_code == 200
+
+
 @pytest.fixture
 def served() -> Iterator[tuple[subprocess.Popen[str], str]]:
     port = free_port()
