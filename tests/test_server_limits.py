@@ -129,8 +129,8 @@ def test_a_request_head_that_never_ends_is_cut_off() -> None:
                 pass
             assert sent < 8 * 1024 * 1024  # cut off long before 64 MiB
             assert answer == b"" or answer.startswith(b"HTTP/1.1 400 ")
-        answer = requests.get(server.url + "/api/upload/list", headers={"X-Fine": "a" * 15_000}, timeout=5)
-        assert answer.status_code == 200
+        fine = requests.get(server.url + "/api/upload/list", headers={"X-Fine": "a" * 15_000}, timeout=5)
+        assert fine.status_code == 200
 
 
 @pytest.fixture
