@@ -351,6 +351,21 @@ def test_api_key_from_the_environment_is_sent_and_never_logged(
     assert "sk-very-secret" not in caplog.text and "my secret message" not in caplog.text
 
 
+def test_the_async_client_keeps_no_cookie_the_upstream_sets(fault_server: FaultServer) -> None:
+    """The app's one AsyncSecondMeClient serves every visitor: a cookie set in one visitor's reply must not go out
+    with the next visitor's request."""
+    set_cookie = {"Set-Cookie": "visitor=alice; Path=/"}
+    fault_server.script("/api/chat/abc", [http_head(extra=set_cookie), reply("ok")])
+
+    async def two_replies() -> list[str]:
+        async with AsyncSecondMeClient(fault_server.url) as aclient:
+            return [await aclient.chat("abc", HELLO), await aclient.chat("abc", HELLO)]
+
+    assert asyncio.run(two_replies()) == ["ok", "ok"]
+    first, second = fault_server.requests_to("/api/chat/abc")
+    assert "cookie" not in first.headers and "cookie" not in second.headers
+
+
 def test_no_key_sends_no_authorization(fault_server: FaultServer) -> None:
     fault_server.script("/api/chat/abc", [http_head(), reply("ok")])
     assert SecondMeClient(fault_server.url).chat("abc", HELLO) == "ok"
