@@ -6,10 +6,13 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 __all__ = ["skip_absent_matplotlib", "skip_disconnect_polls", "skip_unused_analytics", "cache_type_hints",
            "cache_signatures", "inline_login_check", "create_generators_inline"]
+
+T = TypeVar("T")
 
 
 def skip_absent_matplotlib() -> None:
@@ -89,6 +92,18 @@ def skip_unused_analytics(blocks: Any) -> None:
     queueing.run_sync = run_sync  # type: ignore[assignment]
 
 
+def _kept(known: Any, key: Any, work_out: Callable[[], T]) -> T:
+    """What ``known`` (a WeakKeyDictionary) keeps for ``key``, worked out and kept the first time; for a key that
+    cannot be weakly referred to, worked out each time."""
+    try:
+        value = known.get(key)
+    except TypeError:
+        return work_out()
+    if value is None:
+        value = known[key] = work_out()
+    return value
+
+
 def cache_type_hints() -> None:
     """Gradio asks ``typing.get_type_hints`` of an event's function on every call (``helpers.special_args``, for
     a ``gr.Request`` parameter), and with ``from __future__ import annotations`` that compiles and evaluates every
@@ -105,18 +120,8 @@ def cache_type_hints() -> None:
     known: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
 
     def get_type_hints(fn: Any) -> dict[str, Any]:
-        key = getattr(fn, "__func__", fn)  # a bound method's hints are its function's
-        try:
-            hints = known.get(key)
-        except TypeError:  # not weakly referable: ask each time
-            return uncached(fn)
-        if hints is None:
-            hints = uncached(fn)
-            try:
-                known[key] = hints
-            except TypeError:
-                pass
-        return dict(hints)
+        # A bound method's hints are its function's.
+        return dict(_kept(known, getattr(fn, "__func__", fn), lambda: uncached(fn)))
 
     get_type_hints._secondme = True  # type: ignore[attr-defined]
     utils.get_type_hints = get_type_hints
@@ -143,16 +148,8 @@ class _KnownSignatures:
             return self._module.signature(fn, *args, **kwargs)
         func = getattr(fn, "__func__", None)
         bound = func is not None and getattr(fn, "__self__", None) is not None
-        known = self._known[bound]
-        key = func if bound else fn
-        try:
-            signature = known.get(key)
-        except TypeError:  # not weakly referable: asked each time
-            return self._module.signature(fn)
-        if signature is None:
-            signature = self._module.signature(fn)  # a ValueError is raised as before, and nothing kept
-            known[key] = signature
-        return signature
+        # A ValueError (no signature) is raised as before, and nothing kept.
+        return _kept(self._known[bound], func if bound else fn, lambda: self._module.signature(fn))
 
 
 def cache_signatures() -> None:
