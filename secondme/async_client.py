@@ -10,7 +10,6 @@ from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 
-import anyio
 import httpx
 
 # The decoders are httpx-sse's own; its EventSource insists on a text/event-stream header,
@@ -31,14 +30,7 @@ from .protocol import (
     decode_completion,
 )
 
-__all__ = ["AsyncSecondMeClient", "AsyncChatStream", "SETTLE_SECONDS", "SETTLE_EVENTS"]
-
-# Once a reply has ended (its finish_reason, or [DONE]), what is left of its stream (the [DONE] line, the chunked
-# body's end) is read when it comes within SETTLE_SECONDS and SETTLE_EVENTS: a response read to its end gives its
-# connection back to the pool, and the next reply is asked on it (no new connection, no new TLS handshake). A stream
-# that goes on past either is closed, as before; its reply was complete anyway, and ends at most that much later.
-SETTLE_SECONDS = 0.25
-SETTLE_EVENTS = 4
+__all__ = ["AsyncSecondMeClient", "AsyncChatStream"]
 
 
 
@@ -58,22 +50,6 @@ async def sse_data(response: httpx.Response, guard: EventSizeGuard | None = None
         event = events.decode(line)
         if event is not None:
             yield event.data
-
-
-async def _settle(events: AsyncGenerator[str, None]) -> None:
-    """Read what is left of a finished reply's stream (its events are not looked at) while it comes within
-    SETTLE_SECONDS and SETTLE_EVENTS, so that a stream that ends there leaves its connection fit to be used again.
-    Whatever goes wrong meanwhile only means the connection is closed, as it would have been."""
-    with anyio.move_on_after(SETTLE_SECONDS):
-        try:
-            left = SETTLE_EVENTS
-            async for _ in events:
-                left -= 1
-                if left < 0:
-                    break
-        except (httpx.TransportError, StreamError):
-            pass
-    await events.aclose()
 
 
 async def _read_at_most(response: httpx.Response, limit: int) -> bytearray:
@@ -103,14 +79,12 @@ async def _reply_deltas(client: AsyncSecondMeClient, request: ChatRequest,
             if text:
                 yield text
             return
-        events = sse_data(response, EventSizeGuard(partial=reply))
         try:
-            async for data in events:
+            async for data in sse_data(response, EventSizeGuard(partial=reply)):
                 delta = reply.feed(data)
                 if delta:
                     yield delta
                 if reply.finished:  # complete: [DONE] may never come
-                    await _settle(events)
                     return
         except httpx.TimeoutException as exc:
             raise client.options.timeout_error(partial=reply.text) from exc
@@ -269,21 +243,14 @@ class AsyncSecondMeClient:
             json=request.payload,
             headers=self.options.headers(stream=True),
         )
-        for attempt in (1, 2):
-            try:
-                response = await self._http.send(http_request, stream=True)
-                break
-            except httpx.ConnectTimeout as exc:
-                raise self.options.timeout_error(connecting=True) from exc
-            except httpx.TimeoutException as exc:
-                raise self.options.timeout_error() from exc
-            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
-                # Closed under the request before any answer: most likely a kept connection the server closed
-                # (its keep-alive ran out) just as the request went out on it. Asked once more, on another.
-                if attempt == 2:
-                    raise self.options.connection_error(exc) from exc
-            except httpx.TransportError as exc:
-                raise self.options.connection_error(exc) from exc
+        try:
+            response = await self._http.send(http_request, stream=True)
+        except httpx.ConnectTimeout as exc:
+            raise self.options.timeout_error(connecting=True) from exc
+        except httpx.TimeoutException as exc:
+            raise self.options.timeout_error() from exc
+        except httpx.TransportError as exc:
+            raise self.options.connection_error(exc) from exc
         if response.status_code >= 400:
             body = bytearray()
             try:

@@ -4,9 +4,8 @@ Each path is given a script: a list of steps, each ``bytes`` (written as they ar
 ``float`` (seconds to pause), ``OneByte(bytes)`` (written one byte per write), ``Repeat(bytes, n)``
 (written n times, never held whole: a hostile upstream's endless reply), ``Gate(event)`` (hold
 until the test sets the event: a reply that holds a line as long as a test needs, however loaded the
-machine), ``CUT`` (drop the connection, with a reset) or, last, ``KEEP`` (the connection stays open for the
-client's next request; otherwise it is closed when the script ends). Every request is recorded, and so is the
-moment each connection was found closed by the client; ``connections`` counts the connections accepted.
+machine) or ``CUT`` (drop the connection, with a reset). Every request is recorded, and so is the moment each
+connection was found closed by the client.
 """
 
 from __future__ import annotations
@@ -22,7 +21,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 CUT = object()
-KEEP = object()
 
 
 @dataclass(frozen=True)
@@ -143,7 +141,6 @@ class FaultServer:
         self._in_turn: set[str] = set()  # paths whose requests take the next script each
         self._lock = threading.Lock()
         self.seen: list[Seen] = []
-        self.connections = 0
         outer = self
 
         class Handler(socketserver.BaseRequestHandler):
@@ -179,22 +176,9 @@ class FaultServer:
 
     def _handle(self, conn: socket.socket) -> None:
         conn.settimeout(30)
-        with self._lock:
-            self.connections += 1
-        try:
-            while self._serve(conn):
-                pass
-        finally:
-            conn.close()
-
-    def _serve(self, conn: socket.socket) -> bool:
-        """One request on ``conn``, served its script; whether the connection stays open for another (KEEP)."""
-        try:
-            seen = read_request(conn)
-        except OSError:  # a kept connection that idled past the timeout, or was reset
-            return False
+        seen = read_request(conn)
         if seen is None:
-            return False
+            return
         self.seen.append(seen)
         path = seen.path.split("?")[0]
         with self._lock:
@@ -207,9 +191,7 @@ class FaultServer:
             for step in steps:
                 if step is CUT:
                     conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                    return False
-                if step is KEEP:
-                    return True
+                    break
                 if isinstance(step, float):
                     _pause(conn, step)
                 elif isinstance(step, Gate):
@@ -226,4 +208,6 @@ class FaultServer:
                     conn.sendall(step)
         except (TimeoutError, OSError):
             seen.client_closed_at = time.monotonic()
-        return False
+            return
+        finally:
+            conn.close()

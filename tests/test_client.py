@@ -7,7 +7,6 @@ import itertools
 import json
 import logging
 import socket
-import threading
 import time
 from typing import Any
 
@@ -25,9 +24,8 @@ from secondme import (
     SecondMeClient,
     StreamError,
 )
-from secondme.async_client import SETTLE_SECONDS
 
-from .faults import CUT, KEEP, FaultServer, Gate, OneByte, Repeat, chunk, data, http_body, http_head, reply
+from .faults import CUT, FaultServer, OneByte, Repeat, chunk, data, http_body, http_head, reply
 
 HELLO = [{"role": "user", "content": "Hello"}]
 TRICKY = ["Héllo", " 世界", " 🎉", " ok"]
@@ -366,75 +364,6 @@ def test_the_async_client_keeps_no_cookie_the_upstream_sets(fault_server: FaultS
     assert asyncio.run(two_replies()) == ["ok", "ok"]
     first, second = fault_server.requests_to("/api/chat/abc")
     assert "cookie" not in first.headers and "cookie" not in second.headers
-
-
-def _chunked(*pieces: bytes) -> bytes:
-    return b"".join(b"%x\r\n%s\r\n" % (len(piece), piece) for piece in pieces)
-
-
-@pytest.mark.parametrize("done", [True, False], ids=["[DONE]", "no [DONE], the body ends"])
-def test_the_async_client_asks_the_next_reply_on_the_same_connection(fault_server: FaultServer, done: bool) -> None:
-    """A reply read to its end gives its connection back: the next reply is asked on it (against the hosted
-    service, no new TLS handshake a reply). The client stopped reading at the reply's finish_reason, so each reply
-    took a connection of its own."""
-    fault_server.script("/api/chat/abc", [http_head(chunked=True), _chunked(reply("ok", done=done)), b"0\r\n\r\n",
-                                          KEEP])
-
-    async def three_replies() -> list[str]:
-        async with AsyncSecondMeClient(fault_server.url) as aclient:
-            return [await aclient.chat("abc", HELLO) for _ in range(3)]
-
-    assert asyncio.run(three_replies()) == ["ok"] * 3
-    assert len(fault_server.requests_to("/api/chat/abc")) == 3
-    assert fault_server.connections == 1
-
-
-def test_a_kept_connection_the_server_closed_under_the_request_is_asked_on_again(fault_server: FaultServer) -> None:
-    """The race every kept connection has: the server closes it (its keep-alive ran out) as the next request goes
-    out on it. The request is asked once more, on a new connection, and the visitor sees nothing of it."""
-    kept = [http_head(chunked=True), _chunked(reply("one")), b"0\r\n\r\n", KEEP]
-    fault_server.script("/api/chat/abc", kept, [], [http_head(), reply("two")])
-
-    async def two_replies() -> list[str]:
-        async with AsyncSecondMeClient(fault_server.url) as aclient:
-            return [await aclient.chat("abc", HELLO), await aclient.chat("abc", HELLO)]
-
-    assert asyncio.run(two_replies()) == ["one", "two"]
-    assert len(fault_server.requests_to("/api/chat/abc")) == 3
-    assert fault_server.connections == 2
-
-
-def test_a_server_that_closes_every_request_unanswered_is_asked_twice_then_said(fault_server: FaultServer) -> None:
-    fault_server.script("/api/chat/abc", [])
-    with pytest.raises(APIConnectionError):
-        asyncio.run(AsyncSecondMeClient(fault_server.url).chat("abc", HELLO))
-    assert len(fault_server.requests_to("/api/chat/abc")) == 2
-
-
-def test_a_finished_reply_whose_stream_stays_open_ends_at_once(fault_server: FaultServer) -> None:
-    """After its finish_reason, the rest of a stream is waited for only briefly (SETTLE_SECONDS): a server that holds
-    the stream open after the reply's end, silent or talking, does not hold the reply."""
-    held = threading.Event()
-    fault_server.script("/api/chat/silent", [http_head(chunked=True), _chunked(reply("all", " of it", done=False)),
-                                             Gate(held, most=10)])
-    endless = _chunked(data(chunk("more")), b": beat\n\n") * 100
-    fault_server.script("/api/chat/talking", [http_head(chunked=True), _chunked(reply("all", " of it", done=False)),
-                                              Repeat(endless, 5_000, pause=0.001)])
-
-    async def reply_of(path: str) -> tuple[str, float]:
-        async with AsyncSecondMeClient(fault_server.url) as aclient:
-            started = time.monotonic()
-            text = await aclient.chat(path, HELLO)
-            return text, time.monotonic() - started
-
-    try:
-        for path in ("silent", "talking"):
-            text, took = asyncio.run(reply_of(path))
-            assert text == "all of it"
-            assert took < SETTLE_SECONDS + 2.0, (path, took)
-    finally:
-        held.set()
-    assert fault_server.connections == 2
 
 
 def test_no_key_sends_no_authorization(fault_server: FaultServer) -> None:
