@@ -7,7 +7,6 @@ hundred streams cost a hundred coroutines, not a hundred threads.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
-from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 
 import httpx
@@ -18,7 +17,7 @@ from httpx_sse._decoders import SSEDecoder, SSELineDecoder
 
 from .client import ClientOptions, _directory, _is_json
 from .errors import ERROR_BODY_LIMIT, StreamError, error_for_status
-from .network import use_lean_backend
+from .network import no_cookies, use_lean_backend
 from .protocol import (
     MAX_JSON_BYTES,
     ChatRequest,
@@ -151,9 +150,7 @@ class AsyncSecondMeClient:
         # Its own client reads through LeanBackend (network.py): a chunk costs about a quarter less CPU.
         self._http = http_client or use_lean_backend(httpx.AsyncClient(
             timeout=httpx.Timeout(timeout, connect=connect_timeout),
-            # One client serves every visitor of the app: a cookie the upstream sets is kept for none of them
-            # (it would go out with every visitor's later requests).
-            cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
+            cookies=no_cookies(),  # one client serves every visitor of the app
             # Each open stream holds a connection; the app bounds how many run at once.
             limits=httpx.Limits(max_connections=None, max_keepalive_connections=32),
         ))

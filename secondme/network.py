@@ -18,12 +18,13 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections.abc import Iterable
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 
 import httpcore
 import httpx
 
-__all__ = ["LeanBackend", "use_lean_backend"]
+__all__ = ["LeanBackend", "use_lean_backend", "no_cookies"]
 
 # Reading stops while this much is waiting unread, and goes on once less than half of it is.
 HIGH_WATER = 1 << 20
@@ -246,3 +247,9 @@ def use_lean_backend(client: httpx.AsyncClient) -> httpx.AsyncClient:
         if isinstance(pool, httpcore.AsyncConnectionPool):
             pool._network_backend = backend
     return client
+
+
+def no_cookies() -> CookieJar:
+    """A cookie jar that keeps no cookie, for a client that serves many callers (the app's, the relay's): a cookie
+    a server set in one caller's answer would otherwise go out with every caller's later requests."""
+    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))

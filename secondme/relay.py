@@ -9,6 +9,7 @@ import httpx
 
 from .async_client import _read_at_most, sse_data
 from .errors import ERROR_BODY_LIMIT, SecondMeError, error_detail, redact_secrets
+from .network import no_cookies
 from .protocol import EventSizeGuard, ReplyAssembler
 from .wire import ChatBody, Delta, LocalInstance
 
@@ -23,7 +24,8 @@ class UpstreamResponder:
         self.model = model
         self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._secrets = (api_key,)
-        self._http = httpx.AsyncClient(timeout=httpx.Timeout(300.0, connect=10.0))
+        self._http = httpx.AsyncClient(timeout=httpx.Timeout(300.0, connect=10.0),
+                                       cookies=no_cookies())  # one client relays every caller's requests
 
     async def __call__(
         self, body: ChatBody, instance: LocalInstance

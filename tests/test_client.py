@@ -523,6 +523,21 @@ def test_the_relay_passes_the_upstreams_own_finish_reason(fault_server: FaultSer
         assert asyncio.run(finish()) == relayed
 
 
+def test_the_relay_keeps_no_cookie_the_upstream_sets(fault_server: FaultServer) -> None:
+    """``secondme serve --upstream`` relays every caller's requests through one client: a cookie the model server
+    set in one caller's reply must not go out with the next caller's request."""
+    from secondme.relay import UpstreamResponder
+    from secondme.server import LocalInstance, ServerThread, create_app
+
+    set_cookie = {"Set-Cookie": "caller=alice; Path=/"}
+    fault_server.script("/v1/chat/completions", [http_head(extra=set_cookie), reply("ok")])
+    upstream = UpstreamResponder(fault_server.url + "/v1")
+    with ServerThread(create_app([LocalInstance("mine")], responder=upstream)) as relay:
+        assert [SecondMeClient(relay.url).chat("mine", HELLO) for _ in range(2)] == ["ok", "ok"]
+    first, second = fault_server.requests_to("/v1/chat/completions")
+    assert "cookie" not in first.headers and "cookie" not in second.headers
+
+
 @pytest.mark.parametrize("stream", [True, False])
 def test_the_local_instance_says_back_a_lone_surrogate_without_breaking(local_server: Any, stream: bool) -> None:
     """Another client may send one (JSON can escape it); the demo says it back, and the reply still ends."""
