@@ -41,10 +41,13 @@ def test_reasoning_is_a_thinking_block_and_the_reply_has_its_stats_and_copies_al
     chat.wait_for_bot(lambda t: t.endswith("max tokens 2000."), 20)
     title = wait_until(lambda: thinking_title(chat).startswith("💭 Thought") and thinking_title(chat), 5, "closed")
     assert re.search(r"\(\d+(\.\d+)?s\)", title), title  # with how long it took
-    assert not chat.page.get_by_text("The visitor asked me").is_visible()  # closed
-    answer = chat.last_bot()
-    assert answer.startswith("Hello from") and "<think>" not in answer and "visitor asked" not in answer
+    # Closed: the block folds once its title says so (a frame or two later on a loaded machine).
+    wait_until(lambda: not chat.page.get_by_text("The visitor asked me").is_visible(), 5, "the Thinking block to fold")
     [line] = wait_until(chat.stats_lines, 5, "the stats line")
+    # The reply as it stands once the last update (the one with the stats line) has been drawn: read while that
+    # update was drawn, it came out cut short.
+    answer = wait_until(lambda: (text := chat.last_bot()).endswith("max tokens 2000.") and text, 5, "the answer")
+    assert answer.startswith("Hello from") and "<think>" not in answer and "visitor asked" not in answer
     assert re.fullmatch(r"⏱ [\d.]+ s to first token · [\d.]+ s in all · \d+ chunks · \d+/s · finished", line), line
 
     chat.page.evaluate("navigator.clipboard.writeText('nothing copied yet')")
