@@ -246,6 +246,46 @@ def test_wrong_types_are_refused_by_name_and_send_nothing(faults: FaultServer, p
     assert len(faults.seen) == before
 
 
+def test_a_cancel_that_names_no_event_stops_the_sessions_reply(faults: FaultServer, page: Page) -> None:
+    """What the page sends when Stop is clicked before its join was answered (secondme.web.stops)."""
+    faults.script("/api/chat/early", [http_head(), *[data(chunk(f"word{n} ")) for n in range(3)], 20.0,
+                                      reply("late")])
+    session = "early-stop"
+    assert page.join("send", send_args(instance="early"), session=session).status_code == 200
+    deadline = time.monotonic() + 10
+    while not faults.requests_to("/api/chat/early") and time.monotonic() < deadline:
+        time.sleep(0.02)
+    seen = faults.requests_to("/api/chat/early")[-1]
+    body = {"session_hash": session, "fn_index": page.fn_index("send"), "event_id": None}
+    stopped = time.monotonic()
+    answer = page.http.post("/gradio_api/cancel", json=body)
+    assert answer.status_code == 200, answer.text
+    while seen.client_closed_at is None and time.monotonic() < stopped + 5:
+        time.sleep(0.02)
+    assert seen.client_closed_at is not None and seen.client_closed_at - stopped < 1.0, "the reply went on"
+
+
+@pytest.mark.parametrize("body", [
+    {"session_hash": "nobody-here", "fn_index": 0, "event_id": None},
+    {"session_hash": "nobody-here", "fn_index": "0", "event_id": None},
+    {"session_hash": None, "fn_index": 0, "event_id": None},
+    ["not", "an", "object"],
+])
+def test_a_cancel_that_finds_no_event_is_answered_as_gradio_answers_it(page: Page, body: Any) -> None:
+    """Such a cancel waits briefly for its session's join (stops.WAIT; at most stops.MOST_WAITING of them at once, the
+    rest do not wait), then passes as it came."""
+    import concurrent.futures
+
+    from secondme.web import stops
+
+    started = time.monotonic()
+    asked = stops.MOST_WAITING + 8
+    with concurrent.futures.ThreadPoolExecutor(asked) as pool:
+        answers = list(pool.map(lambda _: page.http.post("/gradio_api/cancel", json=body), range(asked)))
+    assert {answer.status_code for answer in answers} == {422}
+    assert time.monotonic() - started < stops.WAIT + 3
+
+
 @pytest.mark.parametrize("history", [
     [{"role": "wizard", "content": [{"type": "text", "text": "PRIVATE-TEXT"}]}],
     ["PRIVATE-TEXT"],

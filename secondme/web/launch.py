@@ -25,6 +25,7 @@ from .code_ui import EXAMPLE_MESSAGE
 from .ratelimit import Limiter, RateLimit
 from .saved_ui import MAX_IMPORT_BYTES, MAX_SAVED_CHARS, MAX_SAVED_CHATS, TOO_LARGE
 from .settings import Settings
+from .stops import EarlyStops
 from .ui import ChatBlocks, build_app
 
 __all__ = ["main", "launch_options", "page_config", "start_demo_instance"]
@@ -72,6 +73,7 @@ def launch_options(app: ChatBlocks) -> dict[str, Any]:
             f"The request is too large. A message can have at most {settings.max_message_chars:,} "
             f"characters and a conversation {settings.max_conversation_chars:,}.")),
         Middleware(app.visitors.middleware),
+        Middleware(EarlyStops, blocks=app),  # inside BodyLimit: it reads a cancel's body
     ]
     if settings.rate_limit is not None:
         replies = app.reply_events()

@@ -44,8 +44,8 @@ from gradio_client.utils import is_file_obj_with_meta
 __all__ = ["GRADIO_VERSION", "check_version", "skip_absent_matplotlib", "not_an_mcp_tool", "LazySessionState",
            "LazyStateHolder", "lighten", "check_input_count", "forgetting_values", "forget_when_events_end",
            "refuse_file_references", "quiet_validation", "uvicorn_options", "mark_mcp_calls", "fn_index_of",
-           "translated", "event_data", "event_id", "skip_disconnect_polls", "skip_unused_analytics", "cache_type_hints",
-           "cache_signatures", "inline_login_check", "create_generators_inline"]
+           "translated", "event_data", "event_id", "events_of", "skip_disconnect_polls", "skip_unused_analytics",
+           "cache_type_hints", "cache_signatures", "inline_login_check", "create_generators_inline"]
 
 GRADIO_VERSION = "6.31.0"
 log = logging.getLogger("secondme.web")
@@ -260,6 +260,14 @@ def fn_index_of(data: Any) -> int | None:
         return PredictBody.model_validate(data).fn_index
     except (pydantic.ValidationError, TypeError):
         return None
+
+
+def events_of(blocks: Any, session_hash: str, fn_index: int) -> list[str]:
+    """The ids of the events of ``fn_index`` that session ``session_hash`` has queued or running."""
+    queue = blocks._queue
+    events = queue.event_ids_to_events
+    return [event for event in list(queue.pending_event_ids_session.get(session_hash, ()))
+            if event in events and event_id(events[event].fn) == fn_index]
 
 
 def event_data(event: Any) -> Any:
