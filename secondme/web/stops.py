@@ -3,69 +3,100 @@
 Gradio's page names the event it cancels by the id ``queue/join`` answered with. Clicked before that answer came
 (the join's round trip: a moment here, a good part of a second to a Space), Stop sends ``"event_id": null``. Gradio
 refused that (422), the page went idle as if stopped, and the reply went on streaming into the conversation.
-``EarlyStops`` is ASGI middleware that gives such a cancel the id of the session's event for that ``fn_index``:
-queued or running, it is found at once; a join still on its way is waited for, briefly (``WAIT``), by at most
-``MOST_WAITING`` such cancels at once. Any other cancel passes as it came.
+
+``EarlyStops`` is ASGI middleware that gives such a cancel the id of the session's event for that ``fn_index`` whose
+join had reached the app before the cancel did: the one the visitor was stopping. Queued or running, it is found at
+once. A join that had arrived but was not yet queued (its body still coming, its checks still running) is waited
+for, while it is in the app and at most ``WAIT``; a join that comes after the cancel is another message, and is left
+alone. Any other request passes as it came; a cancel that finds nothing, too.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import time
 from typing import Any
 
 from . import internals
 
-__all__ = ["EarlyStops", "WAIT", "MOST_WAITING", "POLL"]
+__all__ = ["EarlyStops", "WAIT", "POLL", "MOST_BYTES"]
 
-WAIT = 2.0  # seconds a cancel waits for its session's event to be queued
+WAIT = 2.0  # the longest a cancel waits for a join that had arrived to be queued
 POLL = 0.02  # how often it looks meanwhile
-MOST_WAITING = 32  # cancels waiting at once; past that, one that finds no event passes as it came
+MOST_BYTES = 1024  # a cancel's body is read only up to this size (the page's is about 80 bytes)
+ARRIVED = "secondme.arrived"  # in a join's ASGI scope: (when it arrived, its number)
 
 
 class EarlyStops:
-    """The middleware (``Middleware(EarlyStops, blocks=...)``): ``blocks`` is the app whose queue it looks in.
-    Put it inside a cap on request bodies: it reads a cancel's body whole."""
+    """The middleware (``Middleware(EarlyStops, blocks=...)``): ``blocks`` is the app whose queue it looks in."""
 
     def __init__(self, app: Any, blocks: Any, wait: float | None = None) -> None:
         self.app = app
         self.blocks = blocks
         self.wait = WAIT if wait is None else wait
-        self.waiting = 0
+        self.joining: set[int] = set()  # the numbers of the joins in the app now
+        self.numbers = itertools.count()
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope.get("method") != "POST" or not scope.get("path", "").endswith("/cancel"):
+        path = _route(scope)
+        if path == internals.JOIN_PATH:
+            await self._join(scope, receive, send)
+        elif path == internals.CANCEL_PATH:
+            await self._cancel(scope, receive, send)
+        else:
             await self.app(scope, receive, send)
-            return
-        body, more = await _read_body(receive)
-        asked = _early_stop(body)
-        if asked is not None:
-            events = await self._events(*asked)
-            if events:
-                body = json.dumps({"session_hash": asked[0], "fn_index": asked[1], "event_id": events[0]}).encode()
-        await self.app(scope, _replay(body, receive, more), send)
 
-    async def _events(self, session_hash: str, fn_index: int) -> list[str]:
-        events = internals.events_of(self.blocks, session_hash, fn_index)
-        if events or self.waiting >= MOST_WAITING:
-            return events
-        self.waiting += 1
+    async def _join(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        number = next(self.numbers)
+        scope[ARRIVED] = (time.monotonic(), number)  # Gradio's queue keeps the request, and with it its scope
+        self.joining.add(number)
         try:
-            deadline = time.monotonic() + self.wait
-            while not events and time.monotonic() < deadline:
-                await asyncio.sleep(POLL)
-                events = internals.events_of(self.blocks, session_hash, fn_index)
-            return events
+            await self.app(scope, receive, send)
         finally:
-            self.waiting -= 1
+            self.joining.discard(number)
+
+    async def _cancel(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        arrived = time.monotonic()
+        before = set(self.joining)  # the joins this cancel may be about: those that arrived before it
+        received, body = await _read_body(receive)
+        asked = _early_stop(body) if body is not None else None
+        if asked is not None:
+            event = await self._event(*asked, arrived, before)
+            if event is not None:
+                body = json.dumps({"session_hash": asked[0], "fn_index": asked[1], "event_id": event}).encode()
+                received = [{"type": "http.request", "body": body, "more_body": False}]
+        await self.app(scope, _replay(received, receive), send)
+
+    async def _event(self, session_hash: str, fn_index: int, arrived: float, before: set[int]) -> str | None:
+        """The newest event of the session's ``fn_index`` whose join arrived before ``arrived``; while one of the
+        joins that were in the app then (``before``) is still there, it may yet queue it."""
+        deadline = arrived + self.wait
+        while True:
+            earlier = [(scope[ARRIVED], event) for event, scope in internals.events_of(self.blocks, session_hash,
+                                                                                      fn_index)
+                       if ARRIVED in scope and scope[ARRIVED][0] < arrived]
+            if earlier:
+                return max(earlier)[1]
+            if not before & self.joining or time.monotonic() >= deadline:
+                return None
+            await asyncio.sleep(POLL)
+
+
+def _route(scope: dict[str, Any]) -> str | None:
+    """A POST's path below the app's root path; None for anything else."""
+    if scope["type"] != "http" or scope.get("method") != "POST":
+        return None
+    path, root = scope.get("path", ""), scope.get("root_path", "")
+    return path[len(root):] if root and path.startswith(root) else path
 
 
 def _early_stop(body: bytes) -> tuple[str, int] | None:
     """(session_hash, fn_index) of a cancel that names no event; None for any other body."""
     try:
         asked = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if not isinstance(asked, dict) or asked.get("event_id", "") is not None:
         return None
@@ -75,28 +106,28 @@ def _early_stop(body: bytes) -> tuple[str, int] | None:
     return session_hash, fn_index
 
 
-async def _read_body(receive: Any) -> tuple[bytes, bool]:
-    """The request's body, and whether a disconnect (or anything but the body) came while it was read."""
-    parts: list[bytes] = []
+async def _read_body(receive: Any) -> tuple[list[dict[str, Any]], bytes | None]:
+    """The messages read of a request, and its whole body: None when it is longer than MOST_BYTES (the rest is
+    not read) or did not come whole (a disconnect)."""
+    received: list[dict[str, Any]] = []
+    size = 0
     while True:
         message = await receive()
+        received.append(message)
         if message["type"] != "http.request":
-            return b"".join(parts), True
-        parts.append(message.get("body", b""))
+            return received, None
+        size += len(message.get("body", b""))
+        if size > MOST_BYTES:
+            return received, None
         if not message.get("more_body", False):
-            return b"".join(parts), False
+            return received, b"".join(m.get("body", b"") for m in received)
 
 
-def _replay(body: bytes, receive: Any, gone: bool) -> Any:
-    sent = False
+def _replay(received: list[dict[str, Any]], receive: Any) -> Any:
+    """``receive`` as the app would have seen it: the messages already read, in turn, then the rest."""
+    left = list(received)
 
     async def replayed() -> dict[str, Any]:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        if gone:
-            return {"type": "http.disconnect"}
-        return await receive()
+        return left.pop(0) if left else await receive()
 
     return replayed

@@ -38,6 +38,7 @@ import pydantic
 from gradio import http_server
 from gradio.data_classes import PredictBody
 from gradio.i18n import I18nData
+from gradio.route_utils import API_PREFIX
 from gradio.state_holder import SessionState, StateHolder
 from gradio_client.utils import is_file_obj_with_meta
 
@@ -45,7 +46,12 @@ __all__ = ["GRADIO_VERSION", "check_version", "skip_absent_matplotlib", "not_an_
            "LazyStateHolder", "lighten", "check_input_count", "forgetting_values", "forget_when_events_end",
            "refuse_file_references", "quiet_validation", "uvicorn_options", "mark_mcp_calls", "fn_index_of",
            "translated", "event_data", "event_id", "events_of", "skip_disconnect_polls", "skip_unused_analytics",
-           "cache_type_hints", "cache_signatures", "inline_login_check", "create_generators_inline"]
+           "cache_type_hints", "cache_signatures", "inline_login_check", "create_generators_inline", "JOIN_PATH",
+           "CANCEL_PATH"]
+
+# Gradio's routes for joining its queue and for cancelling an event, below the app's root path.
+JOIN_PATH = API_PREFIX + "/queue/join"
+CANCEL_PATH = API_PREFIX + "/cancel"
 
 GRADIO_VERSION = "6.31.0"
 log = logging.getLogger("secondme.web")
@@ -262,12 +268,14 @@ def fn_index_of(data: Any) -> int | None:
         return None
 
 
-def events_of(blocks: Any, session_hash: str, fn_index: int) -> list[str]:
-    """The ids of the events of ``fn_index`` that session ``session_hash`` has queued or running."""
+def events_of(blocks: Any, session_hash: str, fn_index: int) -> list[tuple[str, Any]]:
+    """The events of ``fn_index`` that session ``session_hash`` has queued or running, in no order: (id, the ASGI
+    scope of the ``queue/join`` request that queued it)."""
     queue = blocks._queue
     events = queue.event_ids_to_events
-    return [event for event in list(queue.pending_event_ids_session.get(session_hash, ()))
-            if event in events and event_id(events[event].fn) == fn_index]
+    found = [(event, events.get(event)) for event in list(queue.pending_event_ids_session.get(session_hash, ()))]
+    return [(event, getattr(it.request, "scope", {})) for event, it in found
+            if it is not None and event_id(it.fn) == fn_index]
 
 
 def event_data(event: Any) -> Any:
