@@ -72,12 +72,14 @@ def launch_options(app: ChatBlocks) -> dict[str, Any]:
         Middleware(BodyLimit, max_bytes=settings.limits.body_bytes, detail=(
             f"The request is too large. A message can have at most {settings.max_message_chars:,} "
             f"characters and a conversation {settings.max_conversation_chars:,}.")),
+        # Inside BodyLimit (it reads a cancel's body), outside RateLimit (which reads a join whole before passing it
+        # on: a join still arriving must be seen as in the app).
+        Middleware(EarlyStops, blocks=app),
         Middleware(app.visitors.middleware),
-        Middleware(EarlyStops, blocks=app),  # inside BodyLimit: it reads a cancel's body
     ]
     if settings.rate_limit is not None:
         replies = app.reply_events()
-        middleware.insert(3, Middleware(
+        middleware.insert(4, Middleware(
             RateLimit, limiter=app.chat_page.ctl.limiter or Limiter(settings.rate_limit), events={
                 internals.event_id(fn): len(fn.inputs) if fn.inputs[0] is app.chat_page["message"] else None
                 for fn in replies},

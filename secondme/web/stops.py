@@ -36,8 +36,9 @@ class EarlyStops:
         self.app = app
         self.blocks = blocks
         self.wait = WAIT if wait is None else wait
-        self.joining: set[int] = set()  # the numbers of the joins in the app now
+        self.joining: dict[int, None] = {}  # the numbers of the joins in the app now, oldest first
         self.numbers = itertools.count()
+        self.next_number = 0
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         path = _route(scope)
@@ -50,16 +51,17 @@ class EarlyStops:
 
     async def _join(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         number = next(self.numbers)
+        self.next_number = number + 1
         scope[ARRIVED] = (time.monotonic(), number)  # Gradio's queue keeps the request, and with it its scope
-        self.joining.add(number)
+        self.joining[number] = None
         try:
             await self.app(scope, receive, send)
         finally:
-            self.joining.discard(number)
+            del self.joining[number]
 
     async def _cancel(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         arrived = time.monotonic()
-        before = set(self.joining)  # the joins this cancel may be about: those that arrived before it
+        before = self.next_number  # the joins this cancel may be about are those numbered below it
         received, body = await _read_body(receive)
         asked = _early_stop(body) if body is not None else None
         if asked is not None:
@@ -69,9 +71,9 @@ class EarlyStops:
                 received = [{"type": "http.request", "body": body, "more_body": False}]
         await self.app(scope, _replay(received, receive), send)
 
-    async def _event(self, session_hash: str, fn_index: int, arrived: float, before: set[int]) -> str | None:
+    async def _event(self, session_hash: str, fn_index: int, arrived: float, before: int) -> str | None:
         """The newest event of the session's ``fn_index`` whose join arrived before ``arrived``; while one of the
-        joins that were in the app then (``before``) is still there, it may yet queue it."""
+        joins that were in the app then (numbered below ``before``) is still there, it may yet queue it."""
         deadline = arrived + self.wait
         while True:
             earlier = [(scope[ARRIVED], event) for event, scope in internals.events_of(self.blocks, session_hash,
@@ -79,7 +81,8 @@ class EarlyStops:
                        if ARRIVED in scope and scope[ARRIVED][0] < arrived]
             if earlier:
                 return max(earlier)[1]
-            if not before & self.joining or time.monotonic() >= deadline:
+            oldest = next(iter(self.joining), before)  # O(1) however many joins are in the app
+            if oldest >= before or time.monotonic() >= deadline:
                 return None
             await asyncio.sleep(POLL)
 
