@@ -14,7 +14,6 @@ alone. Any other request passes as it came; a cancel that finds nothing, too.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import time
 from typing import Any
@@ -37,8 +36,7 @@ class EarlyStops:
         self.blocks = blocks
         self.wait = WAIT if wait is None else wait
         self.joining: dict[int, None] = {}  # the numbers of the joins in the app now, oldest first
-        self.numbers = itertools.count()
-        self.next_number = 0
+        self.next_number = 0  # the number the next join gets
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         path = _route(scope)
@@ -50,8 +48,8 @@ class EarlyStops:
             await self.app(scope, receive, send)
 
     async def _join(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        number = next(self.numbers)
-        self.next_number = number + 1
+        number = self.next_number
+        self.next_number += 1
         scope[ARRIVED] = (time.monotonic(), number)  # Gradio's queue keeps the request, and with it its scope
         self.joining[number] = None
         try:
